@@ -1,0 +1,1 @@
+"""Django apps: the shell around the Django-free libraries."""

@@ -1,0 +1,1 @@
+"""Teams, roles scoped by team, and API tokens."""

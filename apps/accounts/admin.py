@@ -1,0 +1,22 @@
+"""Admin for teams and memberships."""
+
+from django.contrib import admin
+
+from apps.accounts.models import Team, TeamMembership
+
+
+class MembershipInline(admin.TabularInline):
+    """Members of a team, edited on the team's page."""
+
+    model = TeamMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams with their members inline."""
+
+    list_display = ["slug", "name"]
+    search_fields = ["slug", "name"]
+    inlines = [MembershipInline]

@@ -1,0 +1,28 @@
+"""Create an API token for a user and print it once; only its hash is stored."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from knox.models import AuthToken
+
+
+class Command(BaseCommand):
+    """`manage.py create_api_token ci-bot [--days 90]`."""
+
+    help = "Create an API token for USERNAME and print it (it cannot be shown again)."
+
+    def add_arguments(self, parser):
+        """Username and optional lifetime."""
+        parser.add_argument("username")
+        parser.add_argument("--days", type=int, default=None, help="lifetime; none = until revoked")
+
+    def handle(self, *args, username: str, days: int | None, **options):
+        """Create the token and print it alone on stdout, for scripts."""
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"username: no user called {username!r}")
+        if days is not None and days <= 0:
+            raise CommandError(f"--days must be > 0, got {days}")
+        _, token = AuthToken.objects.create(user, expiry=timedelta(days=days) if days else None)
+        self.stdout.write(token)

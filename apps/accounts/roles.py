@@ -1,0 +1,33 @@
+"""Who may read and write what: every team-scoped check goes through these functions."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from apps.accounts.models import FINOPS_GROUP, Role, Team
+
+WRITE_ROLES = (Role.SRE, Role.CI)
+
+
+def is_finops(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Organisation-wide FinOps staff (and superusers) read everything and edit the catalog."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or user.groups.filter(name=FINOPS_GROUP).exists()
+
+
+def reads_all_teams(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether the user sees every team's data."""
+    return is_finops(user)
+
+
+def readable_team_ids(user: AbstractBaseUser) -> list[int]:
+    """Ids of the teams whose data the user may read (any role)."""
+    return list(Team.objects.filter(memberships__user=user).values_list("pk", flat=True).distinct())
+
+
+def can_write_team(user: AbstractBaseUser | AnonymousUser, team: Team) -> bool:
+    """Workloads, variants, targets and metrics of a team are written by its sre and ci members."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return team.memberships.filter(user=user, role__in=WRITE_ROLES).exists()

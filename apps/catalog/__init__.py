@@ -1,0 +1,1 @@
+"""The pricing catalog: providers, regions, instance types, offers and serverless offers."""

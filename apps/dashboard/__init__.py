@@ -1,0 +1,1 @@
+"""Server-rendered pages: the home page now, Plotly dashboards later."""

@@ -1,0 +1,1 @@
+"""Workloads, their SLAs, model variants, deployment targets and metric observations."""

@@ -1,0 +1,74 @@
+"""Admin for workloads."""
+
+from django.contrib import admin
+
+from apps.workloads.models import (
+    SLA,
+    CapacityProfile,
+    DeploymentTarget,
+    MetricObservation,
+    ModelVariant,
+    TraceImport,
+    Workload,
+)
+
+
+class SLAInline(admin.StackedInline):
+    """The workload's SLA."""
+
+    model = SLA
+
+
+class TargetInline(admin.TabularInline):
+    """Deployment targets."""
+
+    model = DeploymentTarget
+    extra = 0
+
+
+@admin.register(Workload)
+class WorkloadAdmin(admin.ModelAdmin):
+    """Workloads with SLA and targets inline."""
+
+    list_display = ["name", "team", "kind", "updated_at"]
+    list_filter = ["kind", "team"]
+    search_fields = ["name"]
+    inlines = [SLAInline, TargetInline]
+
+
+class ProfileInline(admin.TabularInline):
+    """Capacity per instance type."""
+
+    model = CapacityProfile
+    extra = 0
+
+
+@admin.register(ModelVariant)
+class ModelVariantAdmin(admin.ModelAdmin):
+    """Model variants with their capacity profiles."""
+
+    list_display = ["name", "workload", "version", "accuracy", "memory_mb"]
+    inlines = [ProfileInline]
+
+
+@admin.register(MetricObservation)
+class MetricObservationAdmin(admin.ModelAdmin):
+    """Observed points (read-only here: they come from ingest)."""
+
+    list_display = ["workload", "series", "ts", "value"]
+    list_filter = ["series"]
+    date_hierarchy = "ts"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """Observations are data, not settings."""
+        return False
+
+
+@admin.register(TraceImport)
+class TraceImportAdmin(admin.ModelAdmin):
+    """Trace imports and their outcome."""
+
+    list_display = ["filename", "workload", "series", "status", "rows_imported", "created_at"]
+    list_filter = ["status"]
+    exclude = ["content"]
+    readonly_fields = ["status", "message", "rows_imported", "interval_s", "finished_at"]

@@ -1,0 +1,1 @@
+"""REST API: serializers, filters, views and routes."""

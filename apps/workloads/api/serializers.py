@@ -1,0 +1,330 @@
+"""Serializers for workloads and what belongs to them."""
+
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+
+from apps.accounts import roles
+from apps.accounts.models import Team
+from apps.catalog.models import InstanceType
+from apps.workloads.models import (
+    SERIES_NAME,
+    SLA,
+    CapacityProfile,
+    DeploymentTarget,
+    MetricObservation,
+    ModelVariant,
+    TraceImport,
+    Workload,
+)
+from forecasting.trace import TraceError, read_trace
+
+
+def check_writable(user, team: Team) -> None:
+    """Refuse with 403 unless the user is sre or ci in `team`."""
+    if not roles.can_write_team(user, team):
+        raise PermissionDenied(f"team: you need the sre or ci role in team {team.slug!r}")
+
+
+class WorkloadField(serializers.PrimaryKeyRelatedField):
+    """A workload the requesting user may see; writing under it needs a write role."""
+
+    def get_queryset(self):
+        """Only visible workloads resolve; others read as 'does not exist'."""
+        return Workload.objects.visible_to(self.context["request"].user)
+
+
+class WorkloadChildSerializer(serializers.ModelSerializer):
+    """Rows that belong to one workload; the workload cannot be changed after creation."""
+
+    workload = WorkloadField()
+
+    def validate_workload(self, workload):
+        """Writes need the sre or ci role in the workload's team."""
+        if self.instance is not None and workload != self.instance.workload:
+            raise serializers.ValidationError("cannot move a row to another workload")
+        check_writable(self.context["request"].user, workload.team)
+        return workload
+
+
+class WorkloadSerializer(serializers.ModelSerializer):
+    """A workload; `team` is the team's slug."""
+
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+
+    class Meta:
+        model = Workload
+        fields = ["id", "team", "name", "kind", "description", "created_at", "updated_at"]
+
+    def validate_team(self, team):
+        """Create and move workloads only within teams where the user writes."""
+        if self.instance is not None and team != self.instance.team:
+            raise serializers.ValidationError("a workload cannot move to another team")
+        check_writable(self.context["request"].user, team)
+        return team
+
+    def validate_kind(self, kind):
+        """Changing the kind would orphan the SLA and profiles written for the other kind."""
+        if self.instance is not None and kind != self.instance.kind:
+            raise serializers.ValidationError("cannot change the kind of an existing workload")
+        return kind
+
+    def validate(self, attrs):
+        """Names are unique within a team (checked here to name the field)."""
+        team = attrs.get("team", getattr(self.instance, "team", None))
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        clash = Workload.objects.filter(team=team, name=name).exclude(
+            pk=getattr(self.instance, "pk", None)
+        )
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"name": [f"team {team.slug!r} already has {name!r}"]}
+            )
+        return attrs
+
+
+class SLASerializer(WorkloadChildSerializer):
+    """Online: latency_percentile, latency_target_ms, availability. Batch: the deadline window."""
+
+    latency_percentile = serializers.FloatField(
+        min_value=0.1, max_value=99.999, required=False, allow_null=True
+    )
+    latency_target_ms = serializers.FloatField(min_value=0.001, required=False, allow_null=True)
+    availability = serializers.FloatField(
+        min_value=0.000001, max_value=1, required=False, allow_null=True
+    )
+    window_length_h = serializers.FloatField(
+        min_value=0.01, max_value=168, required=False, allow_null=True
+    )
+
+    ONLINE_FIELDS = ("latency_percentile", "latency_target_ms", "availability")
+    BATCH_FIELDS = ("window_start_utc", "window_length_h")
+
+    class Meta:
+        model = SLA
+        fields = [
+            "id",
+            "workload",
+            "latency_percentile",
+            "latency_target_ms",
+            "availability",
+            "window_start_utc",
+            "window_length_h",
+        ]
+
+    def validate(self, attrs):
+        """The fields of the workload's kind are required; the other kind's must be empty."""
+        workload = attrs.get("workload") or self.instance.workload
+        if self.instance is None and SLA.objects.filter(workload=workload).exists():
+            raise serializers.ValidationError({"workload": ["already has an SLA; update it"]})
+        merged = {
+            f: attrs.get(f, getattr(self.instance, f, None))
+            for f in self.ONLINE_FIELDS + self.BATCH_FIELDS
+        }
+        needed, banned = (
+            (self.ONLINE_FIELDS, self.BATCH_FIELDS)
+            if workload.kind == Workload.Kind.ONLINE
+            else (self.BATCH_FIELDS, self.ONLINE_FIELDS)
+        )
+        errors = {
+            f: [f"required for a {workload.kind} workload"] for f in needed if merged[f] is None
+        }
+        errors |= {
+            f: [f"not used by a {workload.kind} workload"] for f in banned if merged[f] is not None
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CapacityProfileSerializer(serializers.ModelSerializer):
+    """Per-replica capacity of a variant on an instance type (named, e.g. `g5.xlarge`)."""
+
+    instance_type = serializers.SlugRelatedField(
+        slug_field="name", queryset=InstanceType.objects.all()
+    )
+    max_rps = serializers.FloatField(min_value=0.000001, required=False, allow_null=True)
+    items_per_s = serializers.FloatField(min_value=0.000001, required=False, allow_null=True)
+    service_time_ms = serializers.FloatField(min_value=0.000001, required=False, allow_null=True)
+
+    class Meta:
+        model = CapacityProfile
+        fields = ["instance_type", "max_rps", "items_per_s", "service_time_ms"]
+
+
+class ModelVariantSerializer(WorkloadChildSerializer):
+    """A model variant with its capacity profiles (replaced as a whole when sent)."""
+
+    accuracy = serializers.FloatField(min_value=0, max_value=1)
+    capacity_profiles = CapacityProfileSerializer(many=True, required=False)
+
+    class Meta:
+        model = ModelVariant
+        fields = [
+            "id",
+            "workload",
+            "name",
+            "version",
+            "accuracy",
+            "memory_mb",
+            "capacity_profiles",
+            "created_at",
+        ]
+
+    def validate(self, attrs):
+        """Online profiles need max_rps, batch ones items_per_s; one profile per instance type."""
+        workload = attrs.get("workload") or self.instance.workload
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        clash = ModelVariant.objects.filter(workload=workload, name=name).exclude(
+            pk=getattr(self.instance, "pk", None)
+        )
+        if clash.exists():
+            raise serializers.ValidationError({"name": [f"workload already has variant {name!r}"]})
+        measure = "max_rps" if workload.kind == Workload.Kind.ONLINE else "items_per_s"
+        seen = set()
+        for index, profile in enumerate(attrs.get("capacity_profiles") or []):
+            where = f"capacity_profiles[{index}]"
+            if profile.get(measure) is None:
+                raise serializers.ValidationError(
+                    {f"{where}.{measure}": [f"required for a {workload.kind} workload"]}
+                )
+            if profile["instance_type"].pk in seen:
+                raise serializers.ValidationError(
+                    {f"{where}.instance_type": [f"{profile['instance_type']} appears twice"]}
+                )
+            seen.add(profile["instance_type"].pk)
+        return attrs
+
+    def create(self, validated_data):
+        """Delegate to the service that owns variant writes."""
+        from apps.workloads.services import save_variant
+
+        profiles = validated_data.pop("capacity_profiles", [])
+        return save_variant(variant=ModelVariant(**validated_data), profiles=profiles)
+
+    def update(self, instance, validated_data):
+        """Replace fields, and profiles when sent."""
+        from apps.workloads.services import save_variant
+
+        profiles = validated_data.pop("capacity_profiles", None)
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        return save_variant(variant=instance, profiles=profiles)
+
+
+class DeploymentTargetSerializer(WorkloadChildSerializer):
+    """A reference to where the workload runs; never credentials."""
+
+    K8S_KINDS = {"k8s_deployment", "k8s_hpa", "keda_scaled_object"}
+
+    class Meta:
+        model = DeploymentTarget
+        fields = ["id", "workload", "kind", "reference", "dry_run", "created_at"]
+
+    def validate(self, attrs):
+        """Kubernetes references are namespace/name."""
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        reference = attrs.get("reference", getattr(self.instance, "reference", ""))
+        if kind in self.K8S_KINDS and reference.count("/") != 1:
+            raise serializers.ValidationError(
+                {"reference": [f"a {kind} reference is namespace/name, got {reference!r}"]}
+            )
+        return attrs
+
+
+class MetricObservationSerializer(serializers.ModelSerializer):
+    """One stored point (read-only; write through a workload's bulk metrics endpoint)."""
+
+    class Meta:
+        model = MetricObservation
+        fields = ["id", "workload", "series", "ts", "value"]
+        read_only_fields = fields
+
+
+class SeriesNameSerializer(serializers.Serializer):
+    """The name of a metric series, e.g. `requests` or `latency_p99_ms`."""
+
+    series = serializers.CharField(max_length=64, validators=[SERIES_NAME])
+
+
+class PointSerializer(serializers.Serializer):
+    """One point of a bulk ingest (documentation only: `ingest.parse_points` checks them)."""
+
+    ts = serializers.DateTimeField(help_text="ISO-8601 with a time zone")
+    value = serializers.FloatField()
+
+
+class MetricBatchSerializer(SeriesNameSerializer):
+    """A bulk ingest: `{"series": "requests", "points": [{"ts": ISO-8601, "value": n}, ...]}`."""
+
+    points = PointSerializer(many=True, help_text="strictly increasing in time")
+
+
+class IngestResultSerializer(serializers.Serializer):
+    """What a bulk ingest did."""
+
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class SeriesSerializer(serializers.Serializer):
+    """A stored series in columns, as charts and forecasters read it."""
+
+    series = serializers.CharField()
+    timestamps = serializers.ListField(child=serializers.DateTimeField())
+    values = serializers.ListField(child=serializers.FloatField())
+
+
+class TraceImportSerializer(serializers.ModelSerializer):
+    """An uploaded trace CSV (`timestamp,value`) and the state of its import."""
+
+    file = serializers.FileField(write_only=True)
+    workload = WorkloadField()
+    series = serializers.CharField(max_length=64, validators=[SERIES_NAME], default="requests")
+
+    class Meta:
+        model = TraceImport
+        fields = [
+            "id",
+            "workload",
+            "series",
+            "file",
+            "filename",
+            "status",
+            "message",
+            "rows_imported",
+            "interval_s",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "filename",
+            "status",
+            "message",
+            "rows_imported",
+            "interval_s",
+            "created_at",
+            "finished_at",
+        ]
+
+    def validate_workload(self, workload):
+        """Only sre and ci members import into a team's workload."""
+        check_writable(self.context["request"].user, workload.team)
+        return workload
+
+    def validate_file(self, upload):
+        """Check the whole file now, so a bad trace gets its 400 instead of a failed import."""
+        content = upload.read()
+        try:
+            read_trace(content, name=upload.name)
+        except TraceError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        upload.content = content
+        return upload
+
+
+class SeriesQuerySerializer(SeriesNameSerializer):
+    """?series=requests&start=ISO&end=ISO."""
+
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)

@@ -1,0 +1,189 @@
+"""Workloads API: each user sees their teams' rows; sre and ci members write them."""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from apps.accounts.permissions import CanWriteOwningTeam
+from apps.workloads import services
+from apps.workloads.api import serializers as s
+from apps.workloads.api.filters import (
+    MetricObservationFilterSet,
+    ModelVariantFilterSet,
+    TraceImportFilterSet,
+    WorkloadFilterSet,
+)
+from apps.workloads.ingest import parse_points
+from apps.workloads.models import (
+    SLA,
+    DeploymentTarget,
+    MetricObservation,
+    ModelVariant,
+    TraceImport,
+    Workload,
+)
+
+
+class TeamScopedViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """CRUD over rows of the user's teams; other teams' rows do not exist for the user."""
+
+    permission_classes = [IsAuthenticated, CanWriteOwningTeam]
+    model = None
+
+    def get_queryset(self):
+        """Rows the user may see."""
+        return self.model.objects.visible_to(self.request.user)
+
+
+class WorkloadViewSet(TeamScopedViewSet):
+    """Workloads, plus bulk metric ingest and series reads."""
+
+    model = Workload
+    serializer_class = s.WorkloadSerializer
+    filterset_class = WorkloadFilterSet
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        """Visible workloads with their team."""
+        return super().get_queryset().select_related("team")
+
+    @extend_schema(
+        request=s.MetricBatchSerializer,
+        responses={201: s.IngestResultSerializer},
+        description=(
+            "Upsert points of one series. Points must be in strictly increasing time order, with "
+            f"time zones and finite values; at most {settings.MAX_POINTS_PER_REQUEST} points and "
+            f"{settings.MAX_REQUEST_BYTES} bytes a request. A point at an existing timestamp "
+            "replaces the stored value. Nothing is stored when any point is refused."
+        ),
+    )
+    @extend_schema(
+        methods=["get"],
+        parameters=[
+            OpenApiParameter("series", OpenApiTypes.STR, required=True),
+            OpenApiParameter("start", OpenApiTypes.DATETIME),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description="exclusive"),
+        ],
+        responses=s.SeriesSerializer,
+        description="One series in columns, oldest first, at most the per-request point limit.",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def metrics(self, request, pk=None):
+        """POST: bulk ingest; GET: read a series back in columns."""
+        workload = self.get_object()
+        if request.method == "GET":
+            return self._read_series(workload, request.query_params)
+        series = s.SeriesNameSerializer(data=request.data)
+        series.is_valid(raise_exception=True)
+        points = parse_points(request.data.get("points"))
+        result = services.ingest_observations(
+            workload=workload, series=series.validated_data["series"], points=points
+        )
+        return Response(s.IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    def _read_series(self, workload, params):
+        query = s.SeriesQuerySerializer(data=params)
+        query.is_valid(raise_exception=True)
+        rows = MetricObservation.objects.filter(
+            workload=workload, series=query.validated_data["series"]
+        )
+        if start := query.validated_data.get("start"):
+            rows = rows.filter(ts__gte=start)
+        if end := query.validated_data.get("end"):
+            rows = rows.filter(ts__lt=end)
+        limit = settings.MAX_POINTS_PER_REQUEST
+        pairs = list(rows.order_by("ts").values_list("ts", "value")[: limit + 1])
+        if len(pairs) > limit:
+            raise ValidationError(
+                {"start": [f"the range holds more than {limit} points: narrow start and end"]}
+            )
+        return Response(
+            {
+                "series": query.validated_data["series"],
+                "timestamps": [ts.isoformat().replace("+00:00", "Z") for ts, _ in pairs],
+                "values": [value for _, value in pairs],
+            }
+        )
+
+
+class SLAViewSet(TeamScopedViewSet):
+    """SLAs, one per workload."""
+
+    model = SLA
+    serializer_class = s.SLASerializer
+    filterset_fields = ["workload"]
+
+
+class ModelVariantViewSet(TeamScopedViewSet):
+    """Model variants and their capacity profiles."""
+
+    model = ModelVariant
+    serializer_class = s.ModelVariantSerializer
+    filterset_class = ModelVariantFilterSet
+
+    def get_queryset(self):
+        """Visible variants with their profiles."""
+        return super().get_queryset().prefetch_related("capacity_profiles__instance_type")
+
+
+class DeploymentTargetViewSet(TeamScopedViewSet):
+    """Where workloads run."""
+
+    model = DeploymentTarget
+    serializer_class = s.DeploymentTargetSerializer
+    filterset_fields = ["workload", "kind", "dry_run"]
+
+
+class MetricObservationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stored points, filterable and paginated; write them through /workloads/{id}/metrics/."""
+
+    serializer_class = s.MetricObservationSerializer
+    filterset_class = MetricObservationFilterSet
+    ordering_fields = ["ts"]
+
+    def get_queryset(self):
+        """Points of visible workloads."""
+        return MetricObservation.objects.visible_to(self.request.user).order_by(
+            "workload", "series", "ts"
+        )
+
+
+class TraceImportViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Upload a trace CSV (multipart `file`) to import it as observations in the background."""
+
+    serializer_class = s.TraceImportSerializer
+    filterset_class = TraceImportFilterSet
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        """Imports into visible workloads."""
+        return TraceImport.objects.visible_to(self.request.user).defer("content")
+
+    def perform_create(self, serializer):
+        """Store the file and queue the import task."""
+        upload = serializer.validated_data["file"]
+        serializer.instance = services.queue_trace_import(
+            workload=serializer.validated_data["workload"],
+            series=serializer.validated_data["series"],
+            filename=upload.name,
+            content=upload.content,
+            by=self.request.user,
+        )

@@ -1,0 +1,151 @@
+"""Load the demo: teams, users in each role, sample workloads and real sample traces.
+
+Idempotent: running it again leaves what exists alone. New users get random passwords, written
+with the CI token to var/demo-logins.txt (kept out of git), which the command prints.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from knox.models import AuthToken
+
+from apps.accounts.models import FINOPS_GROUP, Role, Team, TeamMembership
+from apps.catalog.models import InstanceType
+from apps.workloads import services
+from apps.workloads.models import SLA, CapacityProfile, DeploymentTarget, ModelVariant, Workload
+
+TRACES = Path(settings.BASE_DIR) / "data" / "traces"
+
+TEAMS = {"ml-platform": "ML Platform", "creative": "Creative AI"}
+USERS = [
+    # username, team, role; "admin" is a superuser, "finops" is organisation-wide.
+    ("admin", None, "superuser"),
+    ("finops", None, FINOPS_GROUP),
+    ("sre-ml", "ml-platform", Role.SRE),
+    ("sre-ml-2", "ml-platform", Role.SRE),
+    ("ci-ml", "ml-platform", Role.CI),
+    ("sre-creative", "creative", Role.SRE),
+]
+WORKLOADS = [
+    {
+        "team": "ml-platform",
+        "name": "ranker",
+        "kind": "online",
+        "description": "Online ranking service; traffic shape: NASA HTTP, July 1995 (real).",
+        "sla": {"latency_percentile": 99, "latency_target_ms": 100, "availability": 0.999},
+        "variants": [
+            ("ranker-small", 0.905, 2048, [("c6i.xlarge", 60, 30), ("g4dn.xlarge", 400, 8)]),
+            ("ranker-large", 0.931, 6144, [("g5.xlarge", 260, 14), ("g6.xlarge", 230, 15)]),
+        ],
+        "target": ("k8s_deployment", "ml/ranker"),
+        "trace": "nasa_http_1995-07_1min.csv",
+    },
+    {
+        "team": "ml-platform",
+        "name": "embedding-refresh",
+        "kind": "batch",
+        "description": "Nightly re-embedding of the catalog on spot with checkpoints.",
+        "sla": {"window_start_utc": "01:00", "window_length_h": 6},
+        "variants": [
+            ("embedder-base", 0.88, 4096, [("g4dn.xlarge", 900, None), ("g5.xlarge", 1500, None)])
+        ],
+        "target": ("aws_asg", "embedding-refresh-spot"),
+        "trace": None,
+    },
+    {
+        "team": "creative",
+        "name": "image-gen",
+        "kind": "online",
+        "description": "Diffusion image generation; traffic: Alibaba GenAI trace 2024 (real).",
+        "sla": {"latency_percentile": 95, "latency_target_ms": 30000, "availability": 0.99},
+        "variants": [("sd-lora", 0.8, 16384, [("g5.2xlarge", 0.05, 20000)])],
+        "target": ("sagemaker_variant", "image-gen/AllTraffic"),
+        "trace": "alibaba_genai_sd_requests_2024_1min.csv",
+    },
+]
+
+
+class Command(BaseCommand):
+    """`manage.py seed_demo`."""
+
+    help = "Create demo teams, users, workloads and queue imports of sample traces."
+
+    def handle(self, *args, **options):
+        """Catalog, then people, then workloads; print the logins."""
+        call_command("import_catalog", stdout=self.stdout)
+        logins_file = Path(settings.VAR_DIR) / "demo-logins.txt"
+        with transaction.atomic():
+            lines = self._people()
+            admin = get_user_model().objects.get(username="admin")
+            for spec in WORKLOADS:
+                self._workload(spec, admin)
+        if lines:
+            logins_file.parent.mkdir(parents=True, exist_ok=True)
+            with logins_file.open("a") as out:
+                out.write("".join(f"{line}\n" for line in lines))
+            logins_file.chmod(0o600)
+        self.stdout.write(logins_file.read_text() if logins_file.exists() else "")
+
+    def _people(self) -> list[str]:
+        lines = []
+        for slug, name in TEAMS.items():
+            Team.objects.get_or_create(slug=slug, defaults={"name": name})
+        for username, team, role in USERS:
+            user, created = get_user_model().objects.get_or_create(username=username)
+            if not created:
+                continue
+            password = secrets.token_urlsafe(12)
+            user.set_password(password)
+            user.is_staff = user.is_superuser = role == "superuser"
+            user.save()
+            if role == FINOPS_GROUP:
+                user.groups.add(Group.objects.get_or_create(name=FINOPS_GROUP)[0])
+            elif team:
+                TeamMembership.objects.create(
+                    team=Team.objects.get(slug=team), user=user, role=role
+                )
+            lines.append(f"login  {username:<13} password {password}   ({team or ''} {role})")
+            if role == Role.CI:
+                _, token = AuthToken.objects.create(user, expiry=None)
+                lines.append(f"token  {username:<13} Authorization: Token {token}")
+        return lines
+
+    def _workload(self, spec: dict, admin) -> None:
+        team = Team.objects.get(slug=spec["team"])
+        workload, created = Workload.objects.get_or_create(
+            team=team,
+            name=spec["name"],
+            defaults={"kind": spec["kind"], "description": spec["description"]},
+        )
+        if not created:
+            return
+        SLA.objects.create(workload=workload, **spec["sla"])
+        for name, accuracy, memory_mb, profiles in spec["variants"]:
+            variant = ModelVariant.objects.create(
+                workload=workload, name=name, accuracy=accuracy, memory_mb=memory_mb
+            )
+            measure = "max_rps" if workload.kind == Workload.Kind.ONLINE else "items_per_s"
+            for instance_name, capacity, service_time_ms in profiles:
+                CapacityProfile.objects.create(
+                    variant=variant,
+                    instance_type=InstanceType.objects.get(name=instance_name),
+                    service_time_ms=service_time_ms,
+                    **{measure: capacity},
+                )
+        kind, reference = spec["target"]
+        DeploymentTarget.objects.create(workload=workload, kind=kind, reference=reference)
+        if spec["trace"]:
+            path = TRACES / spec["trace"]
+            services.queue_trace_import(
+                workload=workload,
+                series="requests",
+                filename=path.name,
+                content=path.read_bytes(),
+                by=admin,
+            )

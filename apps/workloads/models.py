@@ -1,0 +1,237 @@
+"""Inference workloads, their SLAs, model variants, deployment targets and observed metrics."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.accounts import roles
+
+SERIES_NAME = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,63}$", "use lowercase letters, digits and '_', starting with a letter"
+)
+
+
+class WorkloadQuerySet(models.QuerySet):
+    """Reads scoped to what a user may see."""
+
+    def visible_to(self, user):
+        """All workloads for FinOps and superusers; otherwise those of the user's teams."""
+        if not user.is_authenticated:
+            return self.none()
+        if roles.reads_all_teams(user):
+            return self
+        return self.filter(team_id__in=roles.readable_team_ids(user))
+
+
+class Workload(models.Model):
+    """An ML inference service (online) or job (batch) owned by one team."""
+
+    class Kind(models.TextChoices):
+        ONLINE = "online"
+        BATCH = "batch"
+
+    team = models.ForeignKey("accounts.Team", models.PROTECT, related_name="workloads")
+    name = models.SlugField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    objects = WorkloadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="workload_unique_name"),
+            models.CheckConstraint(condition=Q(kind__in=["online", "batch"]), name="workload_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id and self.team.slug}/{self.name}"
+
+
+class WorkloadChildQuerySet(models.QuerySet):
+    """Reads of rows that belong to a workload, scoped like the workload."""
+
+    def visible_to(self, user):
+        """Rows of the workloads the user may see."""
+        return self.filter(workload__in=Workload.objects.visible_to(user))
+
+
+class SLA(models.Model):
+    """What the workload promises: tail latency and availability (online) or a deadline (batch)."""
+
+    workload = models.OneToOneField(Workload, models.CASCADE, related_name="sla")
+    latency_percentile = models.FloatField(null=True, blank=True, help_text="online, e.g. 99")
+    latency_target_ms = models.FloatField(null=True, blank=True, help_text="online")
+    availability = models.FloatField(null=True, blank=True, help_text="online, e.g. 0.999")
+    window_start_utc = models.TimeField(null=True, blank=True, help_text="batch: may start at")
+    window_length_h = models.FloatField(
+        null=True, blank=True, help_text="batch: must finish this many hours after the start"
+    )
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SLA"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latency_percentile__isnull=True)
+                | Q(latency_percentile__gt=0, latency_percentile__lt=100),
+                name="sla_percentile_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(latency_target_ms__isnull=True) | Q(latency_target_ms__gt=0),
+                name="sla_latency_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(availability__isnull=True) | Q(availability__gt=0, availability__lte=1),
+                name="sla_availability_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_length_h__isnull=True)
+                | Q(window_length_h__gt=0, window_length_h__lte=168),
+                name="sla_window_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA of {self.workload}"
+
+
+class ModelVariant(models.Model):
+    """One servable version of the workload's model, with its accuracy and footprint."""
+
+    workload = models.ForeignKey(Workload, models.CASCADE, related_name="variants")
+    name = models.SlugField(max_length=64)
+    version = models.CharField(max_length=64, blank=True)
+    accuracy = models.FloatField(help_text="task metric in [0, 1], higher is better")
+    memory_mb = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workload", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "name"], name="variant_unique_name"),
+            models.CheckConstraint(
+                condition=Q(accuracy__gte=0, accuracy__lte=1), name="variant_accuracy_range"
+            ),
+            models.CheckConstraint(condition=Q(memory_mb__gt=0), name="variant_memory_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload}:{self.name}"
+
+
+class CapacityProfile(models.Model):
+    """What one replica of a variant sustains on one instance type.
+
+    Online: `max_rps` at the SLA's latency target. Batch: `items_per_s`. `service_time_ms` is the
+    mean time one request takes on the replica, for the queueing models.
+    """
+
+    variant = models.ForeignKey(ModelVariant, models.CASCADE, related_name="capacity_profiles")
+    instance_type = models.ForeignKey("catalog.InstanceType", models.PROTECT, related_name="+")
+    max_rps = models.FloatField(null=True, blank=True)
+    items_per_s = models.FloatField(null=True, blank=True)
+    service_time_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["variant", "instance_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "instance_type"], name="profile_unique_instance_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_rps__gt=0) | Q(items_per_s__gt=0), name="profile_has_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(service_time_ms__isnull=True) | Q(service_time_ms__gt=0),
+                name="profile_service_time_gt_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} on {self.instance_type}"
+
+
+class DeploymentTarget(models.Model):
+    """Where the workload runs, by kind and reference only: credentials never live here."""
+
+    class Kind(models.TextChoices):
+        K8S_DEPLOYMENT = "k8s_deployment"
+        K8S_HPA = "k8s_hpa"
+        KEDA_SCALED_OBJECT = "keda_scaled_object"
+        AWS_ASG = "aws_asg"
+        SAGEMAKER_VARIANT = "sagemaker_variant"
+        LAMBDA_ALIAS = "lambda_alias"
+
+    workload = models.ForeignKey(Workload, models.CASCADE, related_name="targets")
+    kind = models.CharField(max_length=24, choices=Kind)
+    reference = models.CharField(
+        max_length=255, help_text="k8s: namespace/name; AWS: the resource's name or ARN"
+    )
+    dry_run = models.BooleanField(default=True, help_text="record what would be done, do nothing")
+    created_at = models.DateTimeField(auto_now_add=True)
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workload", "kind", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "kind", "reference"], name="target_unique_reference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.reference}"
+
+
+class MetricObservation(models.Model):
+    """One value of one metric series of a workload at one instant; unique on (series, ts)."""
+
+    workload = models.ForeignKey(Workload, models.CASCADE, related_name="observations")
+    series = models.CharField(max_length=64, validators=[SERIES_NAME])
+    ts = models.DateTimeField()
+    value = models.FloatField()
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workload", "series", "ts"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "series", "ts"], name="observation_unique_point"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload_id}/{self.series}@{self.ts:%Y-%m-%dT%H:%M:%SZ}={self.value}"
+
+
+class TraceImport(models.Model):
+    """An uploaded trace CSV, imported as observations by a worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    workload = models.ForeignKey(Workload, models.CASCADE, related_name="trace_imports")
+    series = models.CharField(max_length=64, validators=[SERIES_NAME], default="requests")
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(help_text="the uploaded CSV, kept so any worker can read it")
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+    rows_imported = models.PositiveIntegerField(default=0)
+    interval_s = models.PositiveIntegerField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} -> {self.workload}/{self.series} ({self.status})"

@@ -1,0 +1,21 @@
+"""API plumbing shared by every app: pagination and error rendering."""
+
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(LimitOffsetPagination):
+    """`?limit=&offset=` pagination; 100 rows by default, at most 1,000 a page."""
+
+    default_limit = 100
+    max_limit = 1000
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus a 400 that names the limit for bodies over the size limit."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,23 @@
+"""The Celery app, its queues and how tasks are routed to them."""
+
+import os
+from enum import StrEnum
+
+from celery import Celery
+from kombu import Queue as KombuQueue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+
+
+class Queue(StrEnum):
+    """Worker queues: "cpu" for ingest, forecasts, plans and applies; "gpu" for LSTM and GA-PSO."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+
+
+app = Celery("ballast")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [KombuQueue(queue.value) for queue in Queue]
+app.conf.task_default_queue = Queue.CPU.value
+app.autodiscover_tasks()

@@ -1,0 +1,41 @@
+"""Refuse API request bodies over the documented size limits before anything parses them."""
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponseBadRequest
+
+
+class RequestSizeLimitMiddleware:
+    """Answer 400 when Content-Length exceeds the limit for its kind of body.
+
+    DRF's JSON parser reads the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not
+    protect API endpoints; this check does. Multipart uploads (trace files) get their own limit.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        """Refuse an oversized body, or pass the request on."""
+        limit, setting = self._limit_for(request)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit():
+            return self._refuse("Content-Length must be a whole number of bytes")
+        if int(length) > limit:
+            return self._refuse(
+                f"request body is {int(length)} bytes; the limit is {limit} bytes ({setting})"
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _limit_for(request) -> tuple[int, str]:
+        if request.content_type == "multipart/form-data":
+            return settings.MAX_TRACE_UPLOAD_BYTES, "BALLAST_MAX_TRACE_UPLOAD_BYTES"
+        return settings.MAX_REQUEST_BYTES, "BALLAST_MAX_REQUEST_BYTES"
+
+    @staticmethod
+    def _refuse(message: str) -> HttpResponseBadRequest:
+        return HttpResponseBadRequest(
+            json.dumps({"detail": message}), content_type="application/json"
+        )

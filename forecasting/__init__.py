@@ -1,0 +1,1 @@
+"""Django-free load forecasting: forecasters, backtests, model selection and a CLI."""

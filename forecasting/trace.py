@@ -1,0 +1,105 @@
+"""Read and validate trace CSV files (`timestamp,value` at a regular interval)."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HEADER = ("timestamp", "value")
+
+
+class TraceError(ValueError):
+    """A trace file that breaks the format; the message names the row and the problem."""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A regular series: `timestamps` as UTC datetime64[ns] (n,), `values` as float64 (n,)."""
+
+    timestamps: np.ndarray
+    values: np.ndarray
+    interval_s: int
+    name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def duration_h(self) -> float:
+        """Hours covered by the trace, counting the last interval in full."""
+        return len(self) * self.interval_s / 3600
+
+
+def read_trace(source: str | Path | bytes | io.IOBase, *, name: str = "") -> Trace:
+    """Parse a trace CSV from a path, raw bytes or an open file.
+
+    The file must have the header `timestamp,value`, ISO-8601 timestamps with a time zone (or a
+    trailing Z) in strictly increasing order at one regular interval, and finite values >= 0.
+
+    Raises:
+        TraceError: naming the first offending row (1-based, counting the header as row 1).
+    """
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    if isinstance(source, Path | str):
+        name = name or Path(source).name
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise TraceError(f"not a readable CSV file: {exc}") from exc
+    if tuple(frame.columns) != HEADER:
+        raise TraceError(
+            f"header must be 'timestamp,value', got {','.join(map(str, frame.columns))!r}"
+        )
+    if frame.empty:
+        raise TraceError("the trace has no rows")
+    timestamps = _parse_timestamps(frame["timestamp"])
+    values = _parse_values(frame["value"])
+    interval_s = _regular_interval_s(timestamps)
+    return Trace(timestamps=timestamps, values=values, interval_s=interval_s, name=name)
+
+
+def _parse_timestamps(column: pd.Series) -> np.ndarray:
+    parsed = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise TraceError(f"row {row + 2}: timestamp {column.iloc[row]!r} is not ISO-8601")
+    naive = ~column.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    if naive.any():
+        row = int(np.argmax(naive.to_numpy()))
+        raise TraceError(f"row {row + 2}: timestamp {column.iloc[row]!r} has no time zone")
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _parse_values(column: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise TraceError(f"row {row + 2}: value {column.iloc[row]!r} is not a finite number >= 0")
+    return values
+
+
+def _regular_interval_s(timestamps: np.ndarray) -> int:
+    if len(timestamps) < 2:
+        raise TraceError("the trace needs at least 2 rows to have an interval")
+    steps_s = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64) / 1000
+    interval_s = steps_s[0]
+    if interval_s <= 0 or not math.isclose(interval_s, round(interval_s)):
+        raise TraceError(
+            f"row 3: timestamps must increase by a whole number of seconds, got {interval_s}s"
+        )
+    off = steps_s != interval_s
+    if off.any():
+        row = int(np.argmax(off))
+        kind = "out of order" if steps_s[row] <= 0 else "irregular (a gap or an extra row)"
+        raise TraceError(
+            f"row {row + 3}: timestamp is {kind}: step {steps_s[row]:g}s, expected {interval_s:g}s"
+        )
+    return int(interval_s)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run Ballast on one machine: SQLite, a filesystem broker, a real Celery worker, gunicorn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PORT="${BALLAST_PORT:-8000}"
+export BALLAST_VAR_DIR="${BALLAST_VAR_DIR:-$PWD/var}"
+VAR="$BALLAST_VAR_DIR"
+mkdir -p "$VAR"
+if [ ! -f "$VAR/demo.env" ]; then
+  echo "BALLAST_SECRET_KEY=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > "$VAR/demo.env"
+  chmod 600 "$VAR/demo.env"
+fi
+set -a; . "$VAR/demo.env"; set +a
+
+$BIN/python manage.py migrate --noinput -v0
+$BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
+
+$BIN/celery -A controlplane worker -Q cpu,gpu --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
+
+cat <<MSG
+
+Ballast is running at http://127.0.0.1:$PORT/   (API docs: /api/docs/, admin: /admin/)
+A worker (pid $WORKER, log $VAR/worker.log) is importing the sample traces.
+Demo logins (also in $VAR/demo-logins.txt):
+$(grep -E '^(login|token)' "$VAR/demo-seed.log")
+
+Stop with Ctrl-C.
+MSG
+$BIN/gunicorn controlplane.wsgi -b "127.0.0.1:$PORT" -w 2 --access-logfile - --error-logfile -

@@ -1,0 +1,1 @@
+"""Django-free trace-driven simulator: cluster model, policies, metrics (issue 5)."""

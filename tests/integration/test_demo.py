@@ -1,0 +1,87 @@
+"""`make demo` on the embedded defaults: SQLite, filesystem broker, real worker, gunicorn."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """Run scripts/demo.sh with no DATABASE_URL or CELERY_BROKER_URL, in its own folder."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "BALLAST_SECRET_KEY")
+    }
+    env |= {"BALLAST_VAR_DIR": str(tmp_path / "var"), "BALLAST_PORT": str(port)}
+    log = (tmp_path / "demo.log").open("w")
+    process = subprocess.Popen(
+        ["scripts/demo.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if get(f"{base}/accounts/login/")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError((tmp_path / "demo.log").read_text())
+        time.sleep(0.5)
+    yield base, tmp_path / "var"
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.mark.integration
+def test_demo_serves_pages_api_and_imports_sample_traces_on_sqlite(demo):
+    base, var = demo
+    assert (var / "ballast.sqlite3").exists()
+    assert get(f"{base}/api/docs/")[0] == 200
+    assert get(f"{base}/admin/login/")[0] == 200
+    assert get(f"{base}/")[0] == 200  # the login page, after a redirect
+    token = re.search(r"Authorization: Token (\S+)", (var / "demo-logins.txt").read_text())[1]
+
+    status, body = get(f"{base}/api/v1/workloads/", token)
+    assert status == 200
+    assert {w["name"] for w in json.loads(body)["results"]} == {"ranker", "embedding-refresh"}
+
+    deadline = time.monotonic() + 120
+    while True:
+        imports = json.loads(get(f"{base}/api/v1/trace-imports/", token)[1])["results"]
+        if imports and imports[0]["status"] not in ("queued", "running"):
+            break
+        assert time.monotonic() < deadline, imports
+        time.sleep(1)
+    assert imports[0]["status"] == "succeeded", imports[0]["message"]
+    assert imports[0]["rows_imported"] == 39692

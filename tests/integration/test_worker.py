@@ -1,0 +1,94 @@
+"""A real Celery worker process on the session's Redis imports an uploaded trace."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from apps.accounts.models import Role, Team
+from apps.workloads.models import MetricObservation, TraceImport
+from apps.workloads.tests.factories import WorkloadFactory
+from conftest import token_client
+from controlplane.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACE = ROOT / "data" / "traces" / "alibaba_cluster2018_cpu_5min.csv"
+
+
+def database_url() -> str:
+    """The test database this process uses, for the worker to use too."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    """Start `celery worker` as a separate process and wait until it answers a ping."""
+    env = os.environ | {"DATABASE_URL": database_url()}
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "controlplane",
+            "worker",
+            "-Q",
+            "cpu,gpu",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError((tmp_path / "worker.log").read_text())
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.mark.integration
+def test_worker_imports_an_uploaded_trace(worker, make_user):
+    team = Team.objects.create(slug="ops", name="Ops")
+    client = token_client(make_user("ops-ci", role=Role.CI, team=team))
+    workload = WorkloadFactory(team=team)
+
+    response = client.post(
+        "/api/v1/trace-imports/",
+        {
+            "workload": workload.pk,
+            "series": "cpu_util",
+            "file": SimpleUploadedFile(TRACE.name, TRACE.read_bytes()),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+
+    deadline = time.monotonic() + 60
+    while TraceImport.objects.get().status in ("queued", "running"):
+        assert time.monotonic() < deadline, "the worker did not finish the import in 60 s"
+        time.sleep(0.2)
+    done = TraceImport.objects.get()
+    assert done.status == "succeeded", done.message
+    assert MetricObservation.objects.filter(workload=workload).count() == 1728
+    status = client.get(f"/api/v1/trace-imports/{done.pk}/").data
+    assert (status["status"], status["rows_imported"], status["interval_s"]) == (
+        "succeeded",
+        1728,
+        300,
+    )
