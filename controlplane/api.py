@@ -1,7 +1,7 @@
 """API plumbing shared by every app: pagination and error rendering."""
 
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,3 +19,15 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+class RejectUnknownFieldsMixin:
+    """Refuse fields a serializer does not know, instead of silently dropping a typo."""
+
+    def to_internal_value(self, data):
+        """Name every unknown field in one 400, before any other check."""
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)

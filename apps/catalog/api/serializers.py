@@ -5,9 +5,10 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apps.catalog.models import InstanceType, Offer, Provider, Region, ServerlessOffer
+from controlplane.api import RejectUnknownFieldsMixin
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """A cloud provider."""
 
     class Meta:
@@ -15,7 +16,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name"]
 
 
-class RegionSerializer(serializers.ModelSerializer):
+class RegionSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """A provider's region."""
 
     provider = serializers.SlugRelatedField(slug_field="slug", queryset=Provider.objects.all())
@@ -25,7 +26,7 @@ class RegionSerializer(serializers.ModelSerializer):
         fields = ["id", "provider", "code"]
 
 
-class InstanceTypeSerializer(serializers.ModelSerializer):
+class InstanceTypeSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """A VM shape."""
 
     provider = serializers.SlugRelatedField(slug_field="slug", queryset=Provider.objects.all())
@@ -53,7 +54,7 @@ class InstanceTypeSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class OfferSerializer(serializers.ModelSerializer):
+class OfferSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """One price point; a new price is a new offer with a later valid_from."""
 
     region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all())
@@ -92,7 +93,7 @@ class OfferSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ServerlessOfferSerializer(serializers.ModelSerializer):
+class ServerlessOfferSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Serverless capacity prices."""
 
     region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all())

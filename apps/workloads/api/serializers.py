@@ -16,6 +16,7 @@ from apps.workloads.models import (
     TraceImport,
     Workload,
 )
+from controlplane.api import RejectUnknownFieldsMixin
 from forecasting.trace import TraceError, read_trace
 
 
@@ -33,7 +34,7 @@ class WorkloadField(serializers.PrimaryKeyRelatedField):
         return Workload.objects.visible_to(self.context["request"].user)
 
 
-class WorkloadChildSerializer(serializers.ModelSerializer):
+class WorkloadChildSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Rows that belong to one workload; the workload cannot be changed after creation."""
 
     workload = WorkloadField()
@@ -46,7 +47,7 @@ class WorkloadChildSerializer(serializers.ModelSerializer):
         return workload
 
 
-class WorkloadSerializer(serializers.ModelSerializer):
+class WorkloadSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """A workload; `team` is the team's slug."""
 
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
@@ -136,7 +137,7 @@ class SLASerializer(WorkloadChildSerializer):
         return attrs
 
 
-class CapacityProfileSerializer(serializers.ModelSerializer):
+class CapacityProfileSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Per-replica capacity of a variant on an instance type (named, e.g. `g5.xlarge`)."""
 
     instance_type = serializers.SlugRelatedField(
@@ -231,7 +232,7 @@ class DeploymentTargetSerializer(WorkloadChildSerializer):
         return attrs
 
 
-class MetricObservationSerializer(serializers.ModelSerializer):
+class MetricObservationSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """One stored point (read-only; write through a workload's bulk metrics endpoint)."""
 
     class Meta:
@@ -275,7 +276,7 @@ class SeriesSerializer(serializers.Serializer):
     values = serializers.ListField(child=serializers.FloatField())
 
 
-class TraceImportSerializer(serializers.ModelSerializer):
+class TraceImportSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """An uploaded trace CSV (`timestamp,value`) and the state of its import."""
 
     file = serializers.FileField(write_only=True)

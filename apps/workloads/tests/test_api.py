@@ -295,3 +295,15 @@ def test_lists_paginate_and_filter(sre_a, team_a):
 def test_anonymous_requests_are_refused(client, workload_a):
     assert client.get("/api/v1/workloads/").status_code in (401, 403)
     assert client.get("/api/v1/offers/").status_code in (401, 403)
+
+
+def test_unknown_fields_are_refused_by_name(ci_a, team_a):
+    response = ci_a.post(
+        "/api/v1/workloads/",
+        {"team": "team-a", "name": "x", "kind": "online", "knid": "batch"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.data == {"knid": ["unknown field"]}
+    assert not Workload.objects.exists()
