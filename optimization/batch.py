@@ -1,0 +1,129 @@
+"""Batch jobs: spot or on-demand replicas per interval to finish before a deadline.
+
+Spot work is credited at its expected efficiency: checkpoint overhead C/tau, and per
+interruption (hazard h per hour) the lost work plus the replacement's boot delay. In the last
+intervals, where an interruption could not be recovered before the deadline, spot is not
+allowed: the plan switches to on-demand. Re-planning with the items left does the same mid-run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from optimization.layout import InfeasibleProblem
+from optimization.problem import Offer, check_finite
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJob:
+    """Items left to process and the time left to do it."""
+
+    name: str
+    items: float
+    deadline_s: float
+    interval_s: int
+    items_per_s: Mapping[str, float]  # per replica, by instance type
+    checkpoint_interval_s: float = 600.0
+    checkpoint_cost_s: float = 10.0  # cost-model.md section 3
+    checkpoint_on_notice: bool = True  # the 120 s notice saves progress
+    max_replicas: int = 100
+
+    def __post_init__(self) -> None:
+        for name in ("items", "deadline_s", "interval_s", "checkpoint_cost_s", "max_replicas"):
+            check_finite(f"batch {self.name}: {name}", getattr(self, name))
+        if self.interval_s <= 0 or self.checkpoint_interval_s <= 0:
+            raise ValueError(f"batch {self.name}: interval_s, checkpoint_interval_s must be > 0")
+        for itype, rate in self.items_per_s.items():
+            check_finite(f"batch {self.name}: items_per_s[{itype}]", rate)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchPlan:
+    """Replicas per interval and offer, with the expected bill and interruption loss."""
+
+    offer_names: tuple[str, ...]
+    counts: np.ndarray  # (T, J)
+    cost_usd: float
+    expected_items: float
+    expected_interruption_loss_items: float
+    spot_allowed_until_interval: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "offers": list(self.offer_names),
+            "counts": self.counts.astype(int).tolist(),
+            "cost_usd": self.cost_usd,
+            "expected_items": self.expected_items,
+            "expected_interruption_loss_items": self.expected_interruption_loss_items,
+            "spot_allowed_until_interval": self.spot_allowed_until_interval,
+        }
+
+
+def spot_efficiency(job: BatchJob, offer: Offer) -> tuple[float, float]:
+    """(useful share of a replica-second, share lost to interruptions) for `offer`."""
+    overhead = job.checkpoint_cost_s / job.checkpoint_interval_s
+    if not offer.is_spot:
+        return 1.0, 0.0
+    lost_work_s = (
+        job.checkpoint_cost_s if job.checkpoint_on_notice else job.checkpoint_interval_s / 2
+    )
+    loss = offer.interruption_rate_per_hour / 3600 * (lost_work_s + offer.boot_delay_s)
+    return max(0.0, 1.0 - overhead - loss), loss
+
+
+def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
+    """The cheapest replicas per interval that finish `job.items` by the deadline.
+
+    Items are counted in expectation; spot only runs where an interruption can still be
+    recovered before the deadline.
+
+    Raises:
+        InfeasibleProblem: naming "deadline_s" when even all allowed capacity is too slow.
+    """
+    usable = [
+        o
+        for o in offers
+        if o.instance_type in job.items_per_s and not o.purchase_option == "reserved"
+    ]
+    if not usable:
+        raise InfeasibleProblem("offers", "no spot or on-demand offer for the job's instance types")
+    T = max(1, math.floor(job.deadline_s / job.interval_s))
+    recovery_s = max(o.boot_delay_s for o in usable) + job.checkpoint_interval_s
+    spot_until = max(0, math.floor((job.deadline_s - recovery_s) / job.interval_s))
+    eff = np.array([spot_efficiency(job, o) for o in usable])
+    rate = np.array([job.items_per_s[o.instance_type] for o in usable]) * job.interval_s
+    credit = np.tile(rate * eff[:, 0], T)
+    allowed = np.array([[not o.is_spot or t < spot_until for o in usable] for t in range(T)])
+    price = np.tile([o.price_per_hour_usd * job.interval_s / 3600 for o in usable], T)
+    J = len(usable)
+    fleet = np.kron(np.eye(T), np.ones(J))
+    result = milp(
+        price,
+        integrality=np.ones(T * J),
+        bounds=Bounds(0, np.where(allowed.ravel(), job.max_replicas, 0)),
+        constraints=[
+            LinearConstraint(credit[None], job.items, np.inf),
+            LinearConstraint(fleet, 0, job.max_replicas),
+        ],
+        options={"time_limit": 10.0},
+    )
+    if result.x is None:
+        raise InfeasibleProblem(
+            "deadline_s", f"{job.items:g} items cannot be done in {job.deadline_s:g} s"
+        )
+    counts = np.rint(result.x).reshape(T, J)
+    return BatchPlan(
+        offer_names=tuple(o.name for o in usable),
+        counts=counts,
+        cost_usd=float(price @ counts.ravel()),
+        expected_items=float(credit @ counts.ravel()),
+        expected_interruption_loss_items=float((counts * rate * eff[:, 1]).sum()),
+        spot_allowed_until_interval=spot_until,
+    )
