@@ -1,30 +1,36 @@
-"""Fixtures shared by every Django test: teams, users in their roles, API clients."""
+"""Fixtures shared by every Django test: teams, users in their roles, API clients.
+
+Imports of Django code stay inside the fixtures, so the library tests (tests/forecasting and
+friends) also run without Django: `pytest -p no:django tests/forecasting`.
+"""
 
 import pytest
-from django.contrib.auth.models import Group
-from knox.models import AuthToken
-from rest_framework.test import APIClient
-
-from apps.accounts.models import FINOPS_GROUP, Role, Team, TeamMembership
 
 
 @pytest.fixture
 def team_a(db):
     """The team most tests act in."""
+    from apps.accounts.models import Team
+
     return Team.objects.create(slug="team-a", name="Team A")
 
 
 @pytest.fixture
 def team_b(db):
     """Another team, whose rows team A must never see."""
+    from apps.accounts.models import Team
+
     return Team.objects.create(slug="team-b", name="Team B")
 
 
 @pytest.fixture
 def make_user(db, django_user_model):
     """Create a user holding `role` in `team` (or FinOps staff with role='finops')."""
+    from django.contrib.auth.models import Group
 
-    def make(username: str, *, role: str, team: Team | None = None):
+    from apps.accounts.models import FINOPS_GROUP, Role, TeamMembership
+
+    def make(username: str, *, role: str, team=None):
         user = django_user_model.objects.create_user(username=username, password="x-" + username)
         if role == FINOPS_GROUP:
             user.groups.add(Group.objects.get_or_create(name=FINOPS_GROUP)[0])
@@ -35,8 +41,11 @@ def make_user(db, django_user_model):
     return make
 
 
-def token_client(user) -> APIClient:
+def token_client(user):
     """An API client authenticating as `user` with a real token, as CI does."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
     _, token = AuthToken.objects.create(user, expiry=None)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -46,28 +55,28 @@ def token_client(user) -> APIClient:
 @pytest.fixture
 def ci_a(make_user, team_a):
     """Team A's CI pipeline, through a token."""
-    return token_client(make_user("ci-a", role=Role.CI, team=team_a))
+    return token_client(make_user("ci-a", role="ci", team=team_a))
 
 
 @pytest.fixture
 def sre_a(make_user, team_a):
     """An SRE of team A, through a token."""
-    return token_client(make_user("sre-a", role=Role.SRE, team=team_a))
+    return token_client(make_user("sre-a", role="sre", team=team_a))
 
 
 @pytest.fixture
 def sre_b(make_user, team_b):
     """An SRE of team B, through a token."""
-    return token_client(make_user("sre-b", role=Role.SRE, team=team_b))
+    return token_client(make_user("sre-b", role="sre", team=team_b))
 
 
 @pytest.fixture
 def viewer_a(make_user, team_a):
     """A read-only member of team A."""
-    return token_client(make_user("viewer-a", role=Role.VIEWER, team=team_a))
+    return token_client(make_user("viewer-a", role="viewer", team=team_a))
 
 
 @pytest.fixture
 def finops(make_user):
     """FinOps staff, through a token."""
-    return token_client(make_user("finops", role=FINOPS_GROUP))
+    return token_client(make_user("finops", role="finops"))

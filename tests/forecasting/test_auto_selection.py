@@ -1,0 +1,70 @@
+"""The auto forecaster: what it picks, why, and that the CLI's shortcut equals it."""
+
+import numpy as np
+import pytest
+
+from forecasting.backtest import FoldScore, add_ensemble, run_backtest
+from forecasting.base import Forecast
+from forecasting.calibration import calibrate_width
+from forecasting.models import ENSEMBLE, make_forecaster
+from forecasting.selection import AutoForecaster, score_auto_folds, select_model
+
+CHEAP = ("seasonal_naive", "ets", "sarima", "prophet")
+
+
+def folds_scoring(*values: float) -> list[FoldScore]:
+    return [FoldScore(0, v, 0.0, 0.9, v, v, 0.0, 0.0) for v in values]
+
+
+def test_the_ensemble_stays_unless_a_model_is_clearly_better():
+    scores = {"ets": folds_scoring(0.9, 0.9), ENSEMBLE: folds_scoring(1.0, 1.0)}
+    selection = select_model(scores, horizon=24)
+    assert selection.chosen == ENSEMBLE
+    assert "no model beat the ensemble by more than 20%" in selection.reason
+    assert "ets 0.9" in selection.reason
+
+
+def test_a_clear_winner_is_chosen_and_the_reason_gives_the_margin():
+    scores = {"lstm": folds_scoring(0.5, 0.7), ENSEMBLE: folds_scoring(1.0, 1.0)}
+    selection = select_model(scores, horizon=24)
+    assert selection.chosen == "lstm"
+    assert "lstm beat the ensemble by 40%" in selection.reason
+
+
+def test_a_model_that_refused_a_fold_is_not_eligible():
+    refused = FoldScore(0, *[float("nan")] * 7, error="too short")
+    scores = {"ets": [refused, *folds_scoring(0.1)], "sarima": folds_scoring(0.5, 0.5)}
+    selection = select_model(scores, horizon=24)
+    assert selection.chosen == "sarima" and "ets refused" in selection.reason
+
+
+def test_too_narrow_intervals_are_widened():
+    actual = np.tile([8.0, 12.0], 50)
+    narrow = Forecast(np.full(100, 10.0), {q: np.full(100, 9.0 + 2 * q) for q in (0.05, 0.5, 0.95)})
+    assert calibrate_width([narrow], [actual]) > 1.5
+
+
+def test_auto_fitted_at_an_origin_chooses_what_the_backtest_shortcut_says(llm_seconds):
+    y, interval_s = llm_seconds
+    y = y[:1500]
+    candidates = [make_forecaster(n, interval_s=interval_s) for n in CHEAP]
+    backtest = add_ensemble(
+        run_backtest(y, candidates, interval_s=interval_s, horizon=120, folds=3), y
+    )
+    shortcut, selections = score_auto_folds(backtest, y, warmup=2)
+    origin = backtest.origins[2]
+    auto = AutoForecaster(interval_s=interval_s, horizon=120, candidates=CHEAP, folds=2)
+    auto.fit(y[:origin])
+    assert auto.selection_ == selections[0]
+    forecast = auto.predict(120, (0.05, 0.5, 0.9, 0.95, 0.99))
+    actual = y[origin : origin + 120]
+    inside = (actual >= forecast.quantiles[0.05]) & (actual <= forecast.quantiles[0.95])
+    assert np.mean(inside) == pytest.approx(shortcut[0].coverage_90)
+
+
+def test_auto_falls_back_to_the_ensemble_on_a_short_history(cpu_5min):
+    y, interval_s = cpu_5min
+    auto = AutoForecaster(interval_s=interval_s, horizon=288).fit(y[:400])
+    assert auto.selection_.chosen == ENSEMBLE
+    assert "by default" in auto.selection_.reason and "need at least 864" in auto.selection_.reason
+    assert auto.predict(10).mean.shape == (10,)

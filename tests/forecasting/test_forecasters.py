@@ -1,0 +1,104 @@
+"""One contract for every forecaster, auto included, on a slice of a real trace."""
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from forecasting.base import Forecast, SeriesError
+from forecasting.models import ENSEMBLE, MODEL_NAMES, make_forecaster
+from forecasting.selection import AutoForecaster
+
+NAMES = (*MODEL_NAMES, ENSEMBLE, "auto")
+HORIZON = 36  # three hours of 5-minute steps: crosses hourly bucket edges
+LEVELS = (0.05, 0.5, 0.9, 0.95, 0.99)
+
+
+def build(name: str, interval_s: int, seed: int = 0):
+    if name == "auto":
+        return AutoForecaster(interval_s=interval_s, horizon=HORIZON, seed=seed)
+    return make_forecaster(name, interval_s=interval_s, seed=seed)
+
+
+@cache
+def fitted_forecast(name: str, seed: int, values: bytes, interval_s: int) -> Forecast:
+    y = np.frombuffer(values)
+    return build(name, interval_s, seed).fit(y).predict(HORIZON, LEVELS)
+
+
+@pytest.fixture
+def forecast_of(cpu_5min):
+    y, interval_s = cpu_5min
+
+    def forecast(name: str, seed: int = 0) -> Forecast:
+        return fitted_forecast(name, seed, y.tobytes(), interval_s)
+
+    return forecast
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forecast_has_the_horizon_and_the_requested_levels(name, forecast_of):
+    forecast = forecast_of(name)
+    assert forecast.mean.shape == (HORIZON,)
+    assert sorted(forecast.quantiles) == list(LEVELS)
+    assert all(values.shape == (HORIZON,) for values in forecast.quantiles.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quantiles_are_finite_ordered_and_non_negative(name, forecast_of):
+    table = np.vstack([forecast_of(name).quantiles[q] for q in LEVELS])
+    assert np.isfinite(table).all()
+    assert (table >= 0).all()
+    assert (np.diff(table, axis=0) >= 0).all()
+    assert (table[-1] > table[0]).any()  # an interval, not a point
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forecast_stays_near_the_level_of_the_series(name, forecast_of, cpu_5min):
+    y, _ = cpu_5min
+    mean = forecast_of(name).mean
+    assert (mean > 0.8 * y[-288:].min()).all() and (mean < 1.2 * y[-288:].max()).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_repeats_exactly(name, cpu_5min, forecast_of):
+    y, interval_s = cpu_5min
+    first = forecast_of(name, seed=0)
+    second = build(name, interval_s, seed=0).fit(y).predict(HORIZON, LEVELS)
+    np.testing.assert_array_equal(first.mean, second.mean)
+    for q in LEVELS:
+        np.testing.assert_array_equal(first.quantiles[q], second.quantiles[q])
+
+
+def test_lstm_seed_changes_the_samples(forecast_of):
+    assert not np.array_equal(
+        forecast_of("lstm", 0).quantiles[0.9], forecast_of("lstm", 1).quantiles[0.9]
+    )
+
+
+@pytest.mark.parametrize("name", [*MODEL_NAMES, ENSEMBLE])
+def test_any_quantile_levels_can_be_asked_for(name, cpu_5min):
+    y, interval_s = cpu_5min
+    forecaster = make_forecaster(name, interval_s=interval_s).fit(y[-600:])
+    forecast = forecaster.predict(5, quantiles=(0.75, 0.01, 0.3))
+    assert sorted(forecast.quantiles) == [0.01, 0.3, 0.75]
+    assert (forecast.quantiles[0.01] <= forecast.quantiles[0.3]).all()
+    with pytest.raises(ValueError, match="quantiles"):
+        forecaster.predict(5, quantiles=(0.5, 1.0))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        (np.full(500, 7.0), "constant"),
+        (np.r_[np.arange(100.0), np.nan, np.arange(100.0)], "index 100 is nan"),
+        (np.r_[np.arange(100.0), -1.0], "must be >= 0"),
+        (np.arange(10.0), "at least 48"),
+        (np.array([]), "at least 48"),
+    ],
+    ids=["constant", "nan", "negative", "too-short", "empty"],
+)
+def test_unforecastable_series_are_refused_with_a_reason(name, series, message):
+    with pytest.raises(SeriesError, match=message):
+        build(name, 300).fit(series)
