@@ -1,0 +1,93 @@
+"""Replay several policies over one trace and gather the DESIGN.md `compare` JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from simulation.batch import night_starts_s, run_nights
+from simulation.forecasts import ForecastFeed
+from simulation.metrics import summarize_run
+from simulation.policies import POLICIES, Context, make_policy
+from simulation.replay import policy_rng, replay
+from simulation.scenario import Scenario
+from simulation.serverless import serve_serverless
+from simulation.trace import Load
+
+
+def compare_policies(
+    load: Load, scenario: Scenario, policies: Sequence[str] = tuple(POLICIES), seed: int = 0
+) -> dict[str, Any]:
+    """Replay each policy on `load` under `scenario`; the JSON of `python -m simulation compare`.
+
+    One forecast feed is shared by all policies, so forecasts are fitted once per refit point.
+    Same seed, same output.
+    """
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(POLICIES)}")
+    lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
+    feed = ForecastFeed(
+        load,
+        refit_s=scenario.forecast_refit_s,
+        model=scenario.forecast_model,
+        lead_steps=lead,
+        seed=seed,
+    )
+    ctx = Context(scenario=scenario, load=load, forecasts=feed, seed=seed)
+    starts = night_starts_s(
+        load.start_day, load.start_s, len(load.rps) * load.step_s, scenario.batch
+    )
+    results: dict[str, Any] = {}
+    batch_note = ""
+    for name in policies:
+        policy = make_policy(name, ctx)
+        record = replay(policy, ctx)
+        functions = serve_serverless(
+            record.serverless_rps,
+            load.step_s,
+            scenario.serverless,
+            scenario.variant(policy.variant),
+            policy.serverless_memory_mb,
+        )
+        batch = run_nights(
+            starts,
+            scenario.batch,
+            scenario.instance(scenario.batch.instance_type),
+            policy.batch_option,
+            policy_rng(seed + 1, name),
+        )
+        batch_note = batch.note
+        results[name] = summarize_run(record, functions, batch, scenario)
+    return {
+        "trace": load.name,
+        "interval_s": load.source_interval_s,
+        "duration_h": round(load.duration_h, 6),
+        "seed": seed,
+        "scenario": describe(scenario, load, len(starts), batch_note),
+        "policies": results,
+    }
+
+
+def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> dict[str, Any]:
+    """The scenario block of the JSON: its parameters and what the replay did with the trace."""
+    return {
+        "name": scenario.name,
+        "step_s": scenario.step_s,
+        "peak_rps": scenario.peak_rps,
+        "latency_target_ms": scenario.latency_target_ms,
+        "latency_percentile": scenario.latency_percentile,
+        "load_balancer": scenario.load_balancer,
+        "online_types": list(scenario.online_types),
+        "default_variant": scenario.default_variant,
+        "peak_to_median": load.peak_to_median if math.isfinite(load.peak_to_median) else None,
+        "batch": {
+            "instance_type": scenario.batch.instance_type,
+            "work_replica_h": scenario.batch.work_replica_h,
+            "window_utc_h": [scenario.batch.window_start_h, scenario.batch.window_end_h],
+            "nights": nights,
+        },
+        "notes": [batch_note] if batch_note else [],
+        "parameters": scenario.to_dict(),
+    }

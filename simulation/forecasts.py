@@ -1,0 +1,62 @@
+"""Forecasts shared by the predictive policies, refitted at most once per refit period."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecasting.forecast import forecast_series
+from simulation.trace import Load
+
+LEVELS = (0.5, 0.9, 0.99)
+MIN_HISTORY = 48  # forecasting's shortest series
+MAX_HISTORY_STEPS = 14 * 1440  # two weeks of minutes: enough seasons, bounded fit time
+
+
+class ForecastFeed:
+    """Forecasts of a load, made from its history only, cached per refit point.
+
+    The forecast for steps t..t+h-1 comes from the latest refit at or before t, fitted on the
+    steps before that refit: a policy never sees a forecast made with data it could not have.
+    """
+
+    def __init__(self, load: Load, *, refit_s: int, model: str, lead_steps: int, seed: int):
+        self.load = load
+        self.refit_steps = max(1, refit_s // load.step_s)
+        self.model = model
+        self.lead_steps = lead_steps
+        self.seed = seed
+        self._cache: dict[int, dict[float, np.ndarray] | None] = {}
+
+    def _fit(self, origin: int) -> dict[float, np.ndarray] | None:
+        if origin not in self._cache:
+            history = self.load.rps[max(0, origin - MAX_HISTORY_STEPS) : origin]
+            self._cache[origin] = None
+            if len(history) >= MIN_HISTORY and np.ptp(history) > 0:
+                result = forecast_series(
+                    history,
+                    self.load.step_s,
+                    self.refit_steps + self.lead_steps,
+                    model=self.model,
+                    quantiles=LEVELS,
+                    seed=self.seed,
+                )
+                fc = result.forecast
+                self._cache[origin] = {
+                    0.0: np.maximum(np.asarray(fc.mean, dtype=float), 0.0),
+                    **{
+                        q: np.maximum(np.asarray(fc.quantiles[q], dtype=float), 0.0) for q in LEVELS
+                    },
+                }
+        return self._cache[origin]
+
+    def at(self, t: int, horizon: int, level: float = 0.0) -> np.ndarray | None:
+        """Forecast rps for steps t..t+horizon-1 (level 0.0 = mean), or None without history."""
+        origin = (t // self.refit_steps) * self.refit_steps
+        series = self._fit(origin)
+        if series is None:
+            return None
+        start = t - origin
+        out = series[level][start : start + horizon]
+        if len(out) < horizon:
+            out = np.concatenate([out, np.full(horizon - len(out), out[-1] if len(out) else 0.0)])
+        return out

@@ -1,0 +1,48 @@
+"""Scaling policies, one per file: the research's systems, the usual baselines and the oracle."""
+
+from __future__ import annotations
+
+from simulation.policies.ballast import Ballast
+from simulation.policies.base import Context, Decision, Observation, Policy
+from simulation.policies.cost_aware import CostAware
+from simulation.policies.exascale import Exascale
+from simulation.policies.gapso import GAPSO
+from simulation.policies.hpa import HPA
+from simulation.policies.mixed import Mixed
+from simulation.policies.oracle import Oracle
+from simulation.policies.paragon import Paragon
+from simulation.policies.predictive import Predictive
+from simulation.policies.rule_based import RuleBased
+from simulation.policies.threshold import Threshold
+from simulation.policies.util_aware import UtilAware
+
+POLICIES = {
+    cls.name: cls
+    for cls in (
+        Threshold,
+        HPA,
+        RuleBased,
+        UtilAware,
+        Exascale,
+        Predictive,
+        Mixed,
+        Paragon,
+        GAPSO,
+        CostAware,
+        Ballast,
+        Oracle,
+    )
+}
+
+__all__ = ["POLICIES", "Context", "Decision", "Observation", "Policy", "make_policy"]
+
+
+def make_policy(name: str, ctx: Context) -> Policy:
+    """A fresh policy called `name` for one replay.
+
+    Raises:
+        ValueError: naming the known policies when `name` is not one.
+    """
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+    return POLICIES[name](ctx)

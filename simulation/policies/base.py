@@ -1,0 +1,111 @@
+"""What every policy sees and answers: the observation of the last step and a decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from simulation.cluster import Pool
+from simulation.forecasts import ForecastFeed
+from simulation.scenario import Scenario
+from simulation.trace import Load
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The state a policy sees at the start of step t (what monitoring has by then).
+
+    Attributes:
+        t: the step about to start.
+        step_s: step length.
+        history_rps: arrivals per second of the completed steps, shape (t,); at t = 0 the first
+            step's rate (the service was already running when the replay starts).
+        demand_rps: arrivals per second in the last step (history_rps[-1]).
+        served_rps: requests per second the VMs served in the last step.
+        capacity_rps: saturation throughput of the VMs that served in the last step.
+        utilization: served / capacity in the last step (1.0 with demand and no capacity).
+        backlog: requests queued at the end of the last step.
+        counts: (ready, pending) replicas per pool, reserved ones excluded.
+        reserved: committed reserved replicas per instance type.
+    """
+
+    t: int
+    step_s: int
+    history_rps: np.ndarray
+    demand_rps: float
+    served_rps: float
+    capacity_rps: float
+    utilization: float
+    backlog: float
+    counts: dict[Pool, tuple[int, int]]
+    reserved: dict[str, int]
+
+    def replicas(self, pool: Pool) -> int:
+        """Ready plus pending replicas in `pool`."""
+        ready, pending = self.counts.get(pool, (0, 0))
+        return ready + pending
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Desired replicas per pool, and reserved replicas to commit to now (per type)."""
+
+    desired: dict[Pool, int]
+    reserve: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a policy may know before the replay: the scenario, forecasts, the seed.
+
+    `load` is the whole trace; only the oracle reads past the observation's history.
+    """
+
+    scenario: Scenario
+    load: Load
+    forecasts: ForecastFeed
+    seed: int
+
+
+class Policy(Protocol):
+    """A scaling policy: one instance per replay, called once per step."""
+
+    name: str
+    variant: str  # the model variant it serves
+    spills: bool  # sends what exceeds the VMs' safe rate to serverless functions
+    batch_option: str  # "on_demand" or "spot" (with checkpoints) for the nightly batch
+    serverless_memory_mb: int
+    zero_boot: bool  # the oracle's clairvoyance: replicas serve the step they are asked for
+
+    def decide(self, obs: Observation) -> Decision:
+        """Desired replicas per pool for step `obs.t`."""
+        ...
+
+
+def primary_pool(scenario: Scenario, option: str = "on_demand") -> Pool:
+    """The first online instance type under `option`: where plain autoscalers put replicas."""
+    return (scenario.online_types[0], option)
+
+
+def cheapest_pool(
+    scenario: Scenario, variant: str, options: tuple[str, ...], max_hazard_per_hour: float = 1.0
+) -> Pool:
+    """The pool with the lowest price per unit of capacity for `variant`.
+
+    Spot pools whose interruption hazard exceeds `max_hazard_per_hour` are left out.
+    """
+    spec = scenario.variant(variant)
+    best: tuple[float, Pool] | None = None
+    for name in scenario.online_types:
+        itype = scenario.instance(name)
+        for option in options:
+            if option == "spot" and itype.spot_hazard_per_hour > max_hazard_per_hour:
+                continue
+            per_rps = itype.price_per_hour_usd(option) / spec.profile(name).capacity_rps
+            if best is None or per_rps < best[0]:
+                best = (per_rps, (name, option))
+    if best is None:
+        raise ValueError(f"no pool offers {options} under hazard {max_hazard_per_hour}/h")
+    return best[1]

@@ -1,0 +1,194 @@
+import math
+
+import numpy as np
+import pytest
+
+from simulation.policies import POLICIES, make_policy
+from simulation.policies.ballast import Ballast
+from simulation.policies.cost_aware import CostAware
+from simulation.policies.exascale import Exascale
+from simulation.policies.hpa import HPA
+from simulation.policies.mixed import Mixed
+from simulation.policies.oracle import Oracle
+from simulation.policies.paragon import Paragon, choose_variant
+from simulation.policies.predictive import Predictive
+from simulation.policies.rule_based import RuleBased
+from simulation.policies.threshold import Threshold
+from simulation.policies.util_aware import UtilAware
+from simulation.scenario import default_scenario
+from simulation.serverless import size_memory
+from simulation.sizing import replicas_for_sla
+from tests.simulation.conftest import make_context, observe
+
+POOL = ("c6i.xlarge", "on_demand")
+CAP = 4 * 1000 / 12  # ranker-large on c6i.xlarge: 333.3 rps per replica
+
+
+@pytest.fixture
+def ctx(scenario):
+    return make_context(scenario, np.full(120, 1000.0))
+
+
+def test_every_design_policy_is_registered():
+    assert set(POLICIES) == {
+        "threshold",
+        "hpa",
+        "rule_based",
+        "util_aware",
+        "exascale",
+        "predictive",
+        "mixed",
+        "paragon",
+        "gapso",
+        "cost_aware",
+        "ballast",
+        "oracle",
+    }
+
+
+def test_unknown_policy_is_refused_by_name(ctx):
+    with pytest.raises(ValueError, match="unknown policy 'nope'"):
+        make_policy("nope", ctx)
+
+
+def test_threshold_adds_one_over_80_then_waits_out_the_cooldown(ctx):
+    p = Threshold(ctx)
+    assert p.decide(observe(5, 0, ready=4, util=0.85)).desired[POOL] == 5
+    assert p.decide(observe(6, 0, ready=5, util=0.95)).desired[POOL] == 5  # cooldown 300 s
+    assert p.decide(observe(10, 0, ready=5, util=0.95)).desired[POOL] == 6
+
+
+def test_threshold_removes_one_under_30_and_holds_between(ctx):
+    p = Threshold(ctx)
+    assert p.decide(observe(5, 0, ready=4, util=0.29)).desired[POOL] == 3
+    q = Threshold(ctx)
+    assert q.decide(observe(5, 0, ready=4, util=0.5)).desired[POOL] == 4
+
+
+def test_hpa_scales_by_ratio_of_metric_to_target(ctx):
+    p = HPA(ctx)
+    p.decide(observe(0, 4 * CAP * 0.8))
+    # 4 ready replicas at 100 % against a 80 % target: ceil(4 x 1.25) = 5
+    assert p.decide(observe(1, 0, ready=4, served=4 * CAP)).desired[POOL] == 5
+
+
+def test_hpa_ignores_changes_within_tolerance(ctx):
+    p = HPA(ctx)
+    p.decide(observe(0, 4 * CAP * 0.8))
+    # 85 % / 80 % = 1.0625, inside the 0.1 tolerance
+    assert p.decide(observe(1, 0, ready=4, served=4 * CAP * 0.85)).desired[POOL] == 4
+
+
+def test_hpa_scale_down_waits_for_the_stabilization_window(ctx):
+    p = HPA(ctx)
+    p.decide(observe(0, 8 * CAP * 0.8))  # 8 replicas recommended
+    low = 2 * CAP * 0.8
+    got = [p.decide(observe(t, 0, ready=8, served=low)).desired[POOL] for t in range(1, 8)]
+    assert got[:4] == [8, 8, 8, 8]  # the 300 s window still holds the 8
+    assert got[-1] == 2
+
+
+def test_hpa_scale_up_is_limited_to_double_or_four_per_sync(ctx):
+    p = HPA(ctx)
+    p.decide(observe(0, CAP * 0.8))
+    # 1 ready replica saturated by 100 replicas' worth: ratio 1.25 only (util caps at 100 %)
+    assert p.decide(observe(1, 0, ready=1, served=CAP)).desired[POOL] == 2
+
+
+def test_rule_based_steps(ctx):
+    p = RuleBased(ctx)
+    assert p.decide(observe(3, 0, ready=10, util=0.95)).desired[POOL] == 13
+    assert p.decide(observe(4, 0, ready=10, util=0.75)).desired[POOL] == 11
+    assert p.decide(observe(5, 0, ready=10, util=0.3)).desired[POOL] == 9
+    assert p.decide(observe(6, 0, ready=10, pending=2, util=0.95)).desired[POOL] == 12
+
+
+def test_util_aware_sizes_last_load_at_80_percent(ctx):
+    # 1000 rps / (0.8 x 333.3) = 3.75 -> 4 replicas; a 60 s backlog of 6,000 adds 100 rps
+    assert UtilAware(ctx).decide(observe(3, 1000)).desired[POOL] == 4
+    assert UtilAware(ctx).decide(observe(3, 1000, backlog=6000)).desired[POOL] == 5
+
+
+def test_mixed_sizes_like_util_aware_and_spills(ctx):
+    assert Mixed(ctx).spills and not UtilAware(ctx).spills
+    assert Mixed(ctx).decide(observe(3, 1000)).desired[POOL] == 4
+
+
+def test_exascale_provisions_30_percent_above_the_prediction(ctx):
+    # no forecast at t=0: 1000 x 1.3 / 333.3 = 3.9 -> 4
+    assert Exascale(ctx).decide(observe(0, 1000)).desired[POOL] == 4
+    assert Exascale(ctx).decide(observe(0, 1100)).desired[POOL] == 5
+
+
+def test_predictive_uses_the_forecast_when_it_is_higher(scenario):
+    rps = np.tile(np.r_[np.full(30, 500.0), np.full(30, 2000.0)], 4)
+    ctx = make_context(scenario, rps)
+    p = Predictive(ctx)
+    # at step 89 the last load is 500 but the seasonal forecast says 2000 next: 2000/(0.8 CAP)
+    decided = p.decide(observe(89, 500, history=rps[:89])).desired[POOL]
+    assert decided == math.ceil(2000 / (0.8 * CAP))
+
+
+def test_paragon_picks_cheapest_variant_meeting_accuracy():
+    assert choose_variant(default_scenario(), "c6i.xlarge") == "ranker-large"
+    assert choose_variant(default_scenario(min_accuracy=0.85), "c6i.xlarge") == "ranker-small"
+
+
+def test_paragon_sizes_memory_to_one_vcpu(scenario):
+    variant = scenario.variant("ranker-large")
+    assert size_memory(variant, scenario.serverless, scenario.latency_target_ms) == 1769
+
+
+def test_paragon_vms_cover_the_steady_median(ctx):
+    history = [1000, 1000, 5000, 1000, 1000]  # one spike: left to serverless
+    got = Paragon(ctx).decide(observe(3, 1000, history=history)).desired[POOL]
+    assert got == math.ceil(1000 / (0.85 * CAP))
+
+
+def test_cost_aware_thresholds_tighten_with_volatility(ctx):
+    p = CostAware(ctx)
+    assert p.thresholds(np.full(30, 100.0)) == pytest.approx((0.5, 0.85))
+    lower, upper = p.thresholds(np.r_[np.full(15, 50.0), np.full(15, 150.0)])
+    assert upper == pytest.approx(0.6) and lower == pytest.approx(0.25)
+
+
+def test_cost_aware_commits_reserved_base_after_a_day(scenario):
+    rps = np.full(1500, 1000.0)
+    ctx = make_context(scenario, rps)
+    p = CostAware(ctx)
+    d = p.decide(observe(1440, 1000, ready=5, util=0.6, history=rps[:1440]))
+    assert d.reserve == {"c6i.xlarge": 4}  # 1000 / (0.8 x 333.3) = 3.75 -> 4
+    assert d.desired[POOL] == 1  # 5 needed at the band's middle (0.675), 4 reserved
+    assert p.batch_option == "spot" and p.spills
+
+
+def test_oracle_follows_exact_sla_sizing_with_zero_boot(scenario):
+    rps = np.array([100.0, 3000.0, 0.0, 1000.0])
+    ctx = make_context(scenario, rps)
+    p = Oracle(ctx)
+    expected = replicas_for_sla(
+        rps,
+        scenario.variant("ranker-large").profile("c6i.xlarge"),
+        scenario,
+        scenario.oracle_max_violation,
+        1.0,
+    )
+    assert p.zero_boot and p.pool == ("c6i.xlarge", "spot")
+    assert [p.decide(observe(t, 0)).desired[p.pool] for t in range(4)] == list(expected)
+    assert expected[2] == 0 and expected[1] >= math.ceil(3000 / CAP)
+
+
+def test_ballast_uses_safe_cheapest_spot_and_newsvendor_quantile(ctx):
+    p = Ballast(ctx)
+    assert p.pool == ("c6i.xlarge", "spot")
+    # VM: 0.068 / 333.3 per rps-h; serverless: 3600 x (2e-7 + 2 GB x 0.030 s x 1.66667e-5)
+    vm = 0.068 / CAP
+    fn = 3600 * (2e-7 + 2 * 0.030 * 1.66667e-5)
+    assert p.quantile == pytest.approx(1 - vm / fn)
+
+
+def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
+    p = Ballast(ctx)
+    d = p.decide(observe(5, 1000, history=np.full(5, 1000.0), pool=p.pool))
+    profile = scenario.variant("ranker-large").profile("c6i.xlarge")
+    assert d.desired[p.pool] == replicas_for_sla(np.array([1300.0]), profile, scenario, 0.002)[0]
