@@ -48,9 +48,12 @@ pytest: $(VENV)/.dev system-packages
 
 test: lint pytest
 
+# Benchmarks write docs/benchmarks/*.md; they are not tests (minutes, not seconds).
 bench: $(VENV)/.dev
 	$(BIN)/pip install --quiet -r requirements-bench.txt
-	$(BIN)/python benchmarks/forecasting.py
+	$(BIN)/python -m benchmarks.forecasting
+	$(BIN)/python -m benchmarks.optimization
+	$(BIN)/python -m benchmarks.policies
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

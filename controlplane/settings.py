@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.catalog",
     "apps.workloads",
+    "apps.forecasts",
+    "apps.plans",
     "apps.dashboard",
 ]
 

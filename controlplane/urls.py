@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.workloads.api.urls")),
+    path("", include("apps.forecasts.api.urls")),
+    path("", include("apps.plans.api.urls")),
 ]
 
 urlpatterns = [

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,65 @@ def test_worker_imports_an_uploaded_trace(worker, make_user):
         1728,
         300,
     )
+
+
+@pytest.mark.integration
+def test_worker_computes_a_requested_forecast(worker, make_user):
+    from apps.forecasts.models import ForecastRun
+    from apps.workloads.services import ingest_observations
+    from forecasting.trace import read_trace
+
+    team = Team.objects.create(slug="fc", name="Forecasts")
+    client = token_client(make_user("fc-sre", role=Role.SRE, team=team))
+    workload = WorkloadFactory(team=team)
+    trace = read_trace(TRACE)
+    ingest_observations(
+        workload=workload,
+        series="requests",
+        points=[
+            (ts.astype("datetime64[s]").item().replace(tzinfo=UTC), float(v))
+            for ts, v in zip(trace.timestamps, trace.values, strict=True)
+        ],
+    )
+
+    response = client.post(
+        "/api/v1/forecast-runs/",
+        {"workload": workload.pk, "model": "ets", "horizon": 288},
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+
+    deadline = time.monotonic() + 120
+    while ForecastRun.objects.get().status in ("queued", "running"):
+        assert time.monotonic() < deadline, "the worker did not finish the forecast in 120 s"
+        time.sleep(0.2)
+    run = ForecastRun.objects.get()
+    assert run.status == "succeeded", run.message
+    assert len(client.get(f"/api/v1/forecast-runs/{run.pk}/points/").data["mean"]) == 288
+
+
+@pytest.mark.integration
+def test_worker_solves_an_optimization_from_the_gpu_queue(worker, make_user):
+    from apps.plans.models import OptimizationRun
+    from optimization.problem import problem_to_dict
+    from optimization.suite import bench_suite
+
+    team = Team.objects.create(slug="opt", name="Optimizers")
+    client = token_client(make_user("opt-sre", role=Role.SRE, team=team))
+    workload = WorkloadFactory(team=team)
+    problem = problem_to_dict(next(p for p in bench_suite() if p.name == "tiny-3x4x1"))
+
+    response = client.post(
+        "/api/v1/optimization-runs/",
+        {"workload": workload.pk, "problem": problem, "method": "gapso"},
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+
+    deadline = time.monotonic() + 120
+    while OptimizationRun.objects.get().status in ("queued", "running"):
+        assert time.monotonic() < deadline, "the worker did not solve the problem in 120 s"
+        time.sleep(0.2)
+    run = OptimizationRun.objects.get()
+    assert run.status == "succeeded", run.message
+    assert run.solution["feasible"] and run.pareto

@@ -1,0 +1,1 @@
+"""Forecast runs per workload: requested, computed on a worker, stored compactly."""

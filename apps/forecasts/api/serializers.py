@@ -1,0 +1,82 @@
+"""Serializers for forecast runs."""
+
+import math
+
+from django.conf import settings
+from rest_framework import serializers
+
+from apps.forecasts.models import ForecastRun
+from apps.workloads.api.serializers import WorkloadChildSerializer
+from apps.workloads.models import SERIES_NAME
+
+
+class ForecastRunSerializer(WorkloadChildSerializer):
+    """A run without its arrays; read them at /forecast-runs/{id}/points/."""
+
+    series = serializers.CharField(max_length=64, validators=[SERIES_NAME], default="requests")
+    horizon = serializers.IntegerField(min_value=1)
+    quantiles = serializers.ListField(
+        child=serializers.FloatField(), required=False, help_text="default [0.5, 0.9, 0.99]"
+    )
+    seed = serializers.IntegerField(min_value=0, default=0)
+
+    class Meta:
+        model = ForecastRun
+        fields = [
+            "id",
+            "workload",
+            "series",
+            "model",
+            "horizon",
+            "quantiles",
+            "seed",
+            "status",
+            "message",
+            "model_used",
+            "selection_reason",
+            "history_points",
+            "interval_s",
+            "start",
+            "scores",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "status",
+            "message",
+            "model_used",
+            "selection_reason",
+            "history_points",
+            "interval_s",
+            "start",
+            "scores",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def validate_horizon(self, horizon):
+        """A horizon's points must fit in one response."""
+        limit = settings.MAX_POINTS_PER_REQUEST
+        if horizon > limit:
+            raise serializers.ValidationError(f"at most {limit} intervals, got {horizon}")
+        return horizon
+
+    def validate_quantiles(self, quantiles):
+        """Levels strictly between 0 and 1, at most 20."""
+        if not quantiles or len(quantiles) > 20:
+            raise serializers.ValidationError("give 1 to 20 levels")
+        bad = [q for q in quantiles if not (math.isfinite(q) and 0 < q < 1)]
+        if bad:
+            raise serializers.ValidationError(f"levels must lie strictly in (0, 1), got {bad}")
+        return quantiles
+
+
+class ForecastPointsSerializer(serializers.Serializer):
+    """The forecast in columns: one timestamp per interval, the mean and each quantile."""
+
+    interval_s = serializers.IntegerField()
+    timestamps = serializers.ListField(child=serializers.DateTimeField())
+    mean = serializers.ListField(child=serializers.FloatField())
+    quantiles = serializers.DictField(child=serializers.ListField(child=serializers.FloatField()))

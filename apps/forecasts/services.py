@@ -1,0 +1,116 @@
+"""Every write to forecasts: requesting a run and computing it."""
+
+import logging
+from datetime import UTC, datetime
+
+import numpy as np
+from django.db import transaction
+
+from apps.forecasts.models import ForecastRun
+from apps.workloads.models import MetricObservation
+from controlplane.celery import Queue
+from controlplane.runs import claim_run, finish_run
+from forecasting.base import SeriesError
+from forecasting.forecast import forecast_series
+from forecasting.history import regularize
+
+log = logging.getLogger(__name__)
+
+# The most history a run reads: 60 days of minute data.
+MAX_HISTORY_POINTS = 86_400
+DEFAULT_QUANTILES = [0.5, 0.9, 0.99]
+
+
+def queue_for(model: str) -> Queue:
+    """LSTM training goes to the GPU queue; every other model to the CPU queue."""
+    return Queue.GPU if model == ForecastRun.Model.LSTM else Queue.CPU
+
+
+def request_forecast(
+    *, workload, series: str, model: str, horizon: int, quantiles: list[float], seed: int, by
+) -> ForecastRun:
+    """Create a queued run and send it to its queue once the row is committed."""
+    from apps.forecasts import tasks  # tasks imports this module
+
+    with transaction.atomic():
+        run = ForecastRun.objects.create(
+            workload=workload,
+            series=series,
+            model=model,
+            horizon=horizon,
+            quantiles=sorted(set(quantiles or DEFAULT_QUANTILES)),
+            seed=seed,
+            requested_by=by,
+        )
+        transaction.on_commit(
+            lambda: tasks.run_forecast.apply_async((run.pk,), queue=queue_for(model).value)
+        )
+    return run
+
+
+def execute_forecast_run(run_id: int) -> None:
+    """Fit and store one run; data problems end it FAILED with a message, never a crash."""
+    if not claim_run(ForecastRun, run_id):
+        return
+    run = ForecastRun.objects.get(pk=run_id)
+    try:
+        history = load_history(run)
+        result = forecast_series(
+            history.values,
+            interval_s=history.interval_s,
+            horizon=run.horizon,
+            model=run.model,
+            quantiles=run.quantiles,
+            seed=run.seed,
+        )
+    except ValueError as exc:  # SeriesError and bad parameters: the message says what is wrong
+        _fail(run, str(exc))
+        return
+    except Exception as exc:  # a model bug must not leave the run RUNNING forever
+        log.exception("forecast run %s failed", run_id)
+        _fail(run, f"internal error ({type(exc).__name__}): {exc}")
+        return
+    _store(run, history, result)
+
+
+def load_history(run: ForecastRun):
+    """The run's series as a regular grid (short gaps filled), most recent points only."""
+    rows = (
+        MetricObservation.objects.filter(workload_id=run.workload_id, series=run.series)
+        .order_by("-ts")
+        .values_list("ts", "value")[:MAX_HISTORY_POINTS]
+    )
+    pairs = list(rows)[::-1]
+    if not pairs:
+        raise SeriesError(
+            f"workload has no observations in series {run.series!r}: push metrics or import a "
+            "trace first"
+        )
+    epoch_s = np.array([int(ts.timestamp()) for ts, _ in pairs], dtype=np.int64)
+    values = np.array([value for _, value in pairs], dtype=float)
+    return regularize(epoch_s, values)
+
+
+def _store(run: ForecastRun, history, result) -> None:
+    forecast = result.forecast
+    note = f"; {history.filled} missing points filled by interpolation" if history.filled else ""
+    finish_run(
+        ForecastRun,
+        run.pk,
+        ForecastRun.Status.SUCCEEDED,
+        model_used=result.model,
+        selection_reason=result.reason,
+        history_points=len(history.values),
+        interval_s=history.interval_s,
+        start=datetime.fromtimestamp(history.end_s + history.interval_s, tz=UTC),
+        mean=[round(float(v), 6) for v in forecast.mean],
+        quantile_values={
+            str(q): [round(float(v), 6) for v in values] for q, values in forecast.quantiles.items()
+        },
+        scores=result.scores or None,
+        message=f"forecast {run.horizon} intervals from {len(history.values)} points{note}",
+    )
+
+
+def _fail(run: ForecastRun, message: str) -> None:
+    finish_run(ForecastRun, run.pk, ForecastRun.Status.FAILED, message=message)

@@ -1,0 +1,1 @@
+"""Planning: optimization runs on workers now; scaling plans and approvals build on them."""

@@ -1,0 +1,51 @@
+"""Background runs (forecasts, optimizations): their shared fields and how a worker claims one.
+
+A Celery task may be delivered twice (acks_late and a worker that dies, or a broker redelivery).
+A run is claimed with a conditional UPDATE from QUEUED, so only one delivery computes it; a run
+left RUNNING by a dead worker is taken over once it has been silent for `STALE_AFTER`.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+STALE_AFTER = timedelta(minutes=30)
+
+
+class Run(models.Model):
+    """Fields every background run has."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def claim_run(model: type[Run], run_id: int) -> bool:
+    """QUEUED (or stale RUNNING) -> RUNNING; False when another delivery got there first."""
+    now = timezone.now()
+    claimable = Q(status=Run.Status.QUEUED) | Q(
+        status=Run.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    )
+    return bool(
+        model.objects.filter(claimable, pk=run_id).update(status=Run.Status.RUNNING, started_at=now)
+    )
+
+
+def finish_run(model: type[Run], run_id: int, status: str, **fields) -> None:
+    """Record the outcome of a claimed run."""
+    model.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), **fields)
