@@ -181,10 +181,50 @@ def test_oracle_follows_exact_sla_sizing_with_zero_boot(scenario):
 def test_ballast_uses_safe_cheapest_spot_and_newsvendor_quantile(ctx):
     p = Ballast(ctx)
     assert p.pool == ("c6i.xlarge", "spot")
-    # VM: 0.068 / 333.3 per rps-h; serverless: 3600 x (2e-7 + 2 GB x 0.030 s x 1.66667e-5)
+    # functions at 1769 MB (one vCPU: 30 ms; 1024 MB costs the same GB-s but takes 52 ms)
+    assert p.serverless_memory_mb == 1769
+    # VM: 0.068 / 333.3 per rps-h; serverless: 3600 x (2e-7 + 1769/1024 GB x 0.030 s x 1.66667e-5)
     vm = 0.068 / CAP
-    fn = 3600 * (2e-7 + 2 * 0.030 * 1.66667e-5)
+    fn = 3600 * (2e-7 + 1769 / 1024 * 0.030 * 1.66667e-5)
     assert p.quantile == pytest.approx(1 - vm / fn)
+
+
+def test_ballast_keeps_a_reserved_floor_unless_told_not_to(scenario):
+    day = 1440
+    rps = np.full(day + 10, 1000.0)
+    history = rps[:day]
+    all_spot = Ballast(make_context(scenario, rps), reserved_fraction=0.0)
+    d = all_spot.decide(observe(day, 1000, history=history, pool=all_spot.pool))
+    assert d.reserve == {}
+    floored = Ballast(make_context(scenario, rps))
+    d = floored.decide(observe(day, 1000, history=history, pool=floored.pool))
+    assert d.reserve == {"c6i.xlarge": 1}  # 250 rps at full utilization -> 1 replica
+    assert d.desired[floored.pool] == all_spot.table.replicas(1300.0) - 1
+
+
+def test_ballast_learns_its_margin_from_recent_errors(ctx):
+    p = Ballast(ctx)
+    base = Ballast(ctx)
+    for _ in range(40):  # the load came in 10 % over every prediction
+        p.ratios.append(math.log(1.1))
+        p.gaps.append(100.0)
+    assert p.widen(1000.0) == pytest.approx(1000.0 * 1.1)  # ratio 1100 < shift 1100.0 (tie)
+    for _ in range(40):  # exact predictions: no margin at all, not the warm-up's 30 %
+        base.ratios.append(0.0)
+        base.gaps.append(0.0)
+    assert base.widen(1000.0) == pytest.approx(1000.0)
+    assert Ballast(ctx).widen(1000.0) == pytest.approx(1300.0)
+
+
+def test_ballast_level_and_shape_are_centred_alike(scenario):
+    # a steady ramp: the seasonal-naive forecast repeats yesterday's ramp exactly, so level x
+    # shape must land on the ramp's next values (an off-centre shape would lag or lead it)
+    day = 1440
+    rps = 10.0 + 5.0 * np.tile(np.arange(day, dtype=float), 3)
+    p = Ballast(make_context(scenario, rps))
+    t = 2 * day + 60
+    point = p.predict(t, rps[:t])
+    assert point == pytest.approx(rps[t : t + p.lead], rel=1e-3)
 
 
 def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
@@ -192,3 +232,32 @@ def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
     d = p.decide(observe(5, 1000, history=np.full(5, 1000.0), pool=p.pool))
     profile = scenario.variant("ranker-large").profile("c6i.xlarge")
     assert d.desired[p.pool] == replicas_for_sla(np.array([1300.0]), profile, scenario, 0.002)[0]
+
+
+def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
+    from simulation.serverless import break_even_rps
+
+    v = scenario.variant("ranker-large")
+    per_request = 2e-7 + 1769 / 1024 * 0.030 * 1.66667e-5
+    assert break_even_rps(0.068, v, scenario.serverless, 1769) == pytest.approx(
+        0.068 / 3600 / per_request
+    )  # ~17.8 rps
+
+
+def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
+    from simulation import replay
+    from simulation.policies import oracle
+
+    assert oracle.ROUTER_MAX_LATE == replay.ROUTER_MAX_LATE
+    # 5 rps: one replica costs 0.068 $/h, functions 5 x 3600 x ~1.06e-6 = 0.019 $/h
+    rps = np.array([5.0, 100.0, 0.0])
+    p = Oracle(make_context(scenario, rps))
+    assert p.spills
+    assert [p.decide(observe(t, 0)).desired[p.pool] for t in range(3)] == [0, 1, 0]
+
+
+def test_ballast_leaves_a_nearly_idle_last_replica_to_functions(ctx):
+    p = Ballast(ctx)
+    assert p.replicas(5.0) == 0 and p.replicas(100.0) == 1
+    one = float(p.table.max_rate_rps[0])  # what one replica carries within the SLA
+    assert p.replicas(one + 5.0) == 1 and p.replicas(one + 50.0) == 2
