@@ -16,19 +16,36 @@ def folds_scoring(*values: float) -> list[FoldScore]:
     return [FoldScore(0, v, 0.0, 0.9, v, v, 0.0, 0.0) for v in values]
 
 
-def test_the_ensemble_stays_unless_a_model_is_clearly_better():
-    scores = {"ets": folds_scoring(0.9, 0.9), ENSEMBLE: folds_scoring(1.0, 1.0)}
+def test_seasonal_naive_wins_a_near_tie_so_auto_cannot_trail_it_by_much():
+    scores = {
+        "seasonal_naive": folds_scoring(1.08, 1.08),
+        "ets": folds_scoring(1.0, 1.0),
+        ENSEMBLE: folds_scoring(1.01, 1.01),
+    }
     selection = select_model(scores, horizon=24)
-    assert selection.chosen == ENSEMBLE
-    assert "no model beat the ensemble by more than 20%" in selection.reason
-    assert "ets 0.9" in selection.reason
+    assert selection.chosen == "seasonal_naive"
+    assert "within 10% of the lowest (ets)" in selection.reason and "ets 1" in selection.reason
 
 
-def test_a_clear_winner_is_chosen_and_the_reason_gives_the_margin():
-    scores = {"lstm": folds_scoring(0.5, 0.7), ENSEMBLE: folds_scoring(1.0, 1.0)}
+def test_the_ensemble_beats_a_single_model_it_nearly_ties():
+    scores = {
+        "seasonal_naive": folds_scoring(1.5, 1.5),
+        "lstm": folds_scoring(1.0, 1.0),
+        ENSEMBLE: folds_scoring(1.08, 1.08),
+    }
+    assert select_model(scores, horizon=24).chosen == ENSEMBLE
+    assert select_model(scores, horizon=24, tolerance=0.05).chosen == "lstm"
+
+
+def test_a_clear_winner_is_chosen_and_the_reason_says_so():
+    scores = {
+        "seasonal_naive": folds_scoring(1.0, 1.0),
+        "lstm": folds_scoring(0.5, 0.7),
+        ENSEMBLE: folds_scoring(1.0, 1.0),
+    }
     selection = select_model(scores, horizon=24)
     assert selection.chosen == "lstm"
-    assert "lstm beat the ensemble by 40%" in selection.reason
+    assert selection.reason.startswith("lstm had the lowest mean pinball_scaled")
 
 
 def test_a_model_that_refused_a_fold_is_not_eligible():
@@ -42,6 +59,16 @@ def test_too_narrow_intervals_are_widened():
     actual = np.tile([8.0, 12.0], 50)
     narrow = Forecast(np.full(100, 10.0), {q: np.full(100, 9.0 + 2 * q) for q in (0.05, 0.5, 0.95)})
     assert calibrate_width([narrow], [actual]) > 1.5
+
+
+def test_calibration_covers_the_conformal_level_with_the_smallest_width():
+    rng = np.random.default_rng(0)
+    actual = rng.normal(10.0, 0.3, 39)  # 39 steps: the conformal level is ceil(40 x 0.9) / 39
+    flat = Forecast(np.full(39, 10.0), {q: np.full(39, 9.5 + q) for q in (0.05, 0.5, 0.95)})
+    factor = calibrate_width([flat], [actual])
+    inside = lambda k: np.mean(np.abs(actual - 10.0) <= 0.45 * k)  # noqa: E731
+    assert inside(factor) >= 36 / 39 > 0.9
+    assert inside(factor - 0.05) < 36 / 39
 
 
 def test_auto_fitted_at_an_origin_chooses_what_the_backtest_shortcut_says(llm_seconds):
