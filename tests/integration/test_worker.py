@@ -27,6 +27,16 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def wait_until_finished(model, *, seconds: int) -> None:
+    """Poll the only run of `model` until the worker has finished it."""
+    deadline = time.monotonic() + seconds
+    while model.objects.get().status in ("queued", "running"):
+        assert time.monotonic() < deadline, (
+            f"the worker did not finish {model.__name__} in {seconds} s"
+        )
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """Start `celery worker` as a separate process and wait until it answers a ping."""
@@ -80,10 +90,7 @@ def test_worker_imports_an_uploaded_trace(worker, make_user):
     )
     assert response.status_code == 201, response.data
 
-    deadline = time.monotonic() + 60
-    while TraceImport.objects.get().status in ("queued", "running"):
-        assert time.monotonic() < deadline, "the worker did not finish the import in 60 s"
-        time.sleep(0.2)
+    wait_until_finished(TraceImport, seconds=60)
     done = TraceImport.objects.get()
     assert done.status == "succeeded", done.message
     assert MetricObservation.objects.filter(workload=workload).count() == 1728
@@ -121,10 +128,7 @@ def test_worker_computes_a_requested_forecast(worker, make_user):
     )
     assert response.status_code == 201, response.data
 
-    deadline = time.monotonic() + 120
-    while ForecastRun.objects.get().status in ("queued", "running"):
-        assert time.monotonic() < deadline, "the worker did not finish the forecast in 120 s"
-        time.sleep(0.2)
+    wait_until_finished(ForecastRun, seconds=120)
     run = ForecastRun.objects.get()
     assert run.status == "succeeded", run.message
     assert len(client.get(f"/api/v1/forecast-runs/{run.pk}/points/").data["mean"]) == 288
@@ -148,10 +152,7 @@ def test_worker_solves_an_optimization_from_the_gpu_queue(worker, make_user):
     )
     assert response.status_code == 201, response.data
 
-    deadline = time.monotonic() + 120
-    while OptimizationRun.objects.get().status in ("queued", "running"):
-        assert time.monotonic() < deadline, "the worker did not solve the problem in 120 s"
-        time.sleep(0.2)
+    wait_until_finished(OptimizationRun, seconds=120)
     run = OptimizationRun.objects.get()
     assert run.status == "succeeded", run.message
     assert run.solution["feasible"] and run.pareto
