@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 STALE_AFTER = timedelta(minutes=30)
+# What every run reports and no client writes; serializers add their own result fields.
+RUN_STATE_FIELDS = ("status", "message", "created_at", "started_at", "finished_at")
 
 
 class Run(models.Model):

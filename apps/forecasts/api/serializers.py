@@ -8,6 +8,17 @@ from rest_framework import serializers
 from apps.forecasts.models import ForecastRun
 from apps.workloads.api.serializers import WorkloadChildSerializer
 from apps.workloads.models import SERIES_NAME
+from controlplane.runs import RUN_STATE_FIELDS
+
+RESULT_FIELDS = (
+    "model_used",
+    "selection_reason",
+    "history_points",
+    "interval_s",
+    "start",
+    "scores",
+    *RUN_STATE_FIELDS,
+)
 
 
 class ForecastRunSerializer(WorkloadChildSerializer):
@@ -30,31 +41,9 @@ class ForecastRunSerializer(WorkloadChildSerializer):
             "horizon",
             "quantiles",
             "seed",
-            "status",
-            "message",
-            "model_used",
-            "selection_reason",
-            "history_points",
-            "interval_s",
-            "start",
-            "scores",
-            "created_at",
-            "started_at",
-            "finished_at",
+            *RESULT_FIELDS,
         ]
-        read_only_fields = [
-            "status",
-            "message",
-            "model_used",
-            "selection_reason",
-            "history_points",
-            "interval_s",
-            "start",
-            "scores",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        read_only_fields = RESULT_FIELDS
 
     def validate_horizon(self, horizon):
         """A horizon's points must fit in one response."""

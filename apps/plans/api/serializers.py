@@ -4,7 +4,10 @@ from rest_framework import serializers
 
 from apps.plans.models import OptimizationRun
 from apps.workloads.api.serializers import WorkloadChildSerializer
+from controlplane.runs import RUN_STATE_FIELDS
 from optimization.problem import problem_from_dict
+
+RESULT_FIELDS = ("solution", "pareto", "knee_index", "device", *RUN_STATE_FIELDS)
 
 
 class OptimizationRunSerializer(WorkloadChildSerializer):
@@ -16,34 +19,8 @@ class OptimizationRunSerializer(WorkloadChildSerializer):
 
     class Meta:
         model = OptimizationRun
-        fields = [
-            "id",
-            "workload",
-            "problem",
-            "method",
-            "seed",
-            "with_pareto",
-            "status",
-            "message",
-            "solution",
-            "pareto",
-            "knee_index",
-            "device",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = [
-            "status",
-            "message",
-            "solution",
-            "pareto",
-            "knee_index",
-            "device",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", "workload", "problem", "method", "seed", "with_pareto", *RESULT_FIELDS]
+        read_only_fields = RESULT_FIELDS
 
     def validate_problem(self, problem):
         """The problem's own checks name the field and the problem."""

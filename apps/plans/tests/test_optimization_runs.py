@@ -21,6 +21,17 @@ def workload(team_a):
     return WorkloadFactory(team=team_a, name="ranker")
 
 
+def queue_run(workload, problem, *, method: str, with_pareto: bool) -> OptimizationRun:
+    return services.request_optimization(
+        workload=workload,
+        problem=problem,
+        method=method,
+        seed=0,
+        with_pareto=with_pareto,
+        by=workload.team.memberships.first().user,
+    )
+
+
 def submit(client, workload, problem, **fields):
     return client.post(
         "/api/v1/optimization-runs/",
@@ -54,14 +65,7 @@ def test_a_submitted_problem_is_solved_with_its_pareto_front(
 
 
 def test_a_redelivered_run_is_solved_once(sre_a, workload, small_problem):
-    run = services.request_optimization(
-        workload=workload,
-        problem=small_problem,
-        method="exact",
-        seed=0,
-        with_pareto=False,
-        by=workload.team.memberships.first().user,
-    )
+    run = queue_run(workload, small_problem, method="exact", with_pareto=False)
 
     services.execute_optimization_run(run.pk)
     first = OptimizationRun.objects.get(pk=run.pk)
@@ -84,14 +88,7 @@ def test_an_invalid_problem_is_refused_naming_the_field(sre_a, workload, small_p
 def test_an_infeasible_problem_fails_naming_the_constraint(sre_a, workload, small_problem):
     problem = copy.deepcopy(small_problem)
     problem["constraints"] = (problem.get("constraints") or {}) | {"budget_per_hour_usd": 0.01}
-    run = services.request_optimization(
-        workload=workload,
-        problem=problem,
-        method="gapso",
-        seed=0,
-        with_pareto=True,
-        by=workload.team.memberships.first().user,
-    )
+    run = queue_run(workload, problem, method="gapso", with_pareto=True)
 
     services.execute_optimization_run(run.pk)
 
@@ -100,14 +97,7 @@ def test_an_infeasible_problem_fails_naming_the_constraint(sre_a, workload, smal
 
 
 def test_another_team_cannot_submit_or_read_runs(sre_a, sre_b, workload, small_problem):
-    run = services.request_optimization(
-        workload=workload,
-        problem=small_problem,
-        method="exact",
-        seed=0,
-        with_pareto=False,
-        by=workload.team.memberships.first().user,
-    )
+    run = queue_run(workload, small_problem, method="exact", with_pareto=False)
 
     assert submit(sre_b, workload, small_problem).status_code == 400
     assert sre_b.get(f"/api/v1/optimization-runs/{run.pk}/").status_code == 404
