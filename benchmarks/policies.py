@@ -99,10 +99,19 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "The oracle knows the future, boots in 0 s and pays the same bill (same cluster, "
         "billing and serverless accounting); it leaves a step's last, nearly idle replica to "
         "serverless functions where they are cheaper (under the break-even rate), so it is the "
-        "lower bound at (practically) zero violations. Ballast keeps a reserved floor (a quarter "
-        "of the day's 5th-percentile need) under the online service, as its design promises; "
-        "the simulator's independent spot reclaims cannot show what that floor buys, so it "
-        "costs ballast here (reserved is 1.65 x spot per replica-hour).",
+        "lower bound at (practically) zero violations. It is not an attainable one on noisy "
+        "minute-level load: it sizes each minute to that minute's own count, which no policy "
+        "that sees only the past (and waits a boot) can, so on the sparse and bursty traces the "
+        "gap to it is mostly that noise. Ballast sizes spot replicas by the expected bill "
+        "(replicas plus the expected spill to functions at the break-even rate) over the "
+        "empirical errors of whichever of its predictors (level span x error model) had the "
+        "lowest recent bill. Its design promises online traffic a reserved/on-demand base; "
+        "ballast buys a reserved floor only where a reserved replica-hour costs less than the "
+        "spot pool's, which it does not in this catalog (reserved is 1.65 x spot), so no floor "
+        "is bought here and the non-spot base is the serverless spill, which takes whatever "
+        "ready replicas cannot carry, a correlated reclaim wave included; the simulator's "
+        "independent, in-notice-replaced reclaims cannot show what a floor would buy beyond "
+        "that.",
         "",
         "## Targets for ballast",
         "",

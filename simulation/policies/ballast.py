@@ -1,45 +1,96 @@
-"""Ballast's own policy: forecast quantiles size spot capacity; serverless takes the rest.
+"""Ballast's own policy: spot replicas sized by expected cost against a serverless spill.
 
 Per step it predicts the load over the boot lead time as the recent level (the mean of the last
-LEVEL_SPAN steps) times the forecast's seasonal shape (forecasting/, refitted hourly): the
-forecast ahead over the forecast for those same steps. It widens that point by the empirical
-quantile of its own recent errors (a margin learned online, conformal-style), at the newsvendor
-quantile 1 - (VM cost / serverless cost) per unit of capacity: a replica is worth keeping while
-the chance it is needed beats its price against the functions that would serve instead.
-Replicas are the fewest that meet the SLA at that load (exact M/M/c), on the cheapest spot pool
-whose interruption hazard is at most the 15-20 % band (the 2-minute notice outlasts a CPU boot,
-so a replacement is ready in time), less the last one when it would carry under the break-even
-rate of functions (`serverless.break_even_rps`, ~18 rps): the spill router sends that share to
-functions, which cost less than a nearly idle replica. The functions get the cheapest memory
-that keeps a request under half the latency target (as Paragon sizes them). Batch on spot with
-checkpoints.
+few steps) times the forecast's seasonal shape (forecasting/, refitted hourly): the forecast
+ahead over the forecast for the steps the level averages. The prediction's uncertainty is the
+empirical distribution of its own recent errors (a margin learned online, conformal-style):
+the point moved by each error of the last three hours gives a sample of plausible loads.
 
-A reserved floor (`reserved_fraction` of the day's 5th-percentile need, committed after a day)
-keeps a non-spot base under the online service, as Ballast's design promises (online inference
-keeps a reserved/on-demand base). The simulator cannot show what it buys: its spot reclaims are
-independent and replaced inside the 2-minute notice, whereas real reclaims come in correlated
-waves. It costs 1.65x spot per unit here (0.1125 vs 0.068 USD/h on c6i.xlarge), billed to the
-horizon's end; `reserved_fraction=0` prices the all-spot variant.
+Replicas are then the count that minimises the expected bill of the step (the newsvendor
+problem with whole replicas): n replicas cost n replica-steps, and whatever the sampled load
+exceeds the rate n replicas carry within the SLA (exact M/M/c, `sizing.SlaTable`) the spill
+router sends to functions, at one replica-step per break-even rate (`serverless.break_even_rps`,
+about 18 rps for a c6i.xlarge spot replica). So a replica is kept while its expected carried
+load beats the break-even rate, which also leaves a nearly idle last replica to functions.
+
+How the errors are modelled matters as much as how big they are: smooth load has noise that
+scales with it (ratios), sparse load noise that does not (differences), and request counts
+noise that grows with the square root of the level (Poisson; the Anscombe-style scaled gap).
+The level's span trades lag against noise in the same way. Ballast keeps one candidate per
+(span, error model), each scored by the bill its own decisions would have run up on the steps
+that followed (replicas plus spill: the loss of this very decision, so a proper score), and
+follows the candidate with the lowest recent bill (follow-the-leader over experts). Until
+candidates have enough scored steps it sizes the point plus 30 %.
+
+Replicas run on the cheapest spot pool whose interruption hazard is at most the 15-20 % band:
+the 2-minute notice outlasts a CPU boot, so a replacement is ready in time. The functions get
+the cheapest memory that keeps a request under half the latency target (as Paragon sizes them).
+Batch on spot with checkpoints.
+
+Reserved floor: Ballast's design promises online inference a reserved/on-demand base. Here the
+base is bought only where it pays: after a day, reserved replicas for the day's 5th-percentile
+need are committed when a reserved replica-hour costs less than the pool's (reserved is paid
+every hour of the term, and the floor's replicas are busy every hour). With the default catalog
+reserved costs 1.65x spot (0.1125 vs 0.068 USD/h on c6i.xlarge), so no floor is bought: the
+non-spot base under online traffic is the serverless spill itself, which takes whatever ready
+replicas cannot carry, a correlated reclaim wave included (Lambda's default 1,000 concurrency
+carries ~33,000 rps of this model, 6.7x the scenario's peak). The simulator's reclaims are
+independent and replaced inside the notice, so it cannot show what a floor buys beyond that;
+`reserved_fraction` forces a floor of that fraction of the 5th-percentile need (0.25 was the
+earlier default) for operators who require reserved capacity regardless.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from simulation.policies.base import Context, Decision, Observation, cheapest_pool
-from simulation.serverless import break_even_rps, cost_per_request_usd, size_memory
+from simulation.serverless import break_even_rps, size_memory
 from simulation.sizing import SlaTable, replicas_for_sla
 
 SAFE_SPOT_HAZARD_PER_HOUR = 3.1e-4  # up to the 15-20 % band (cost-model.md section 1)
-LEVEL_SPAN = 3  # steps averaged for the recent level
-MIN_ERRORS = 30  # scored errors before the margin is learned rather than a fixed 30 %
+LEVEL_SPANS = (1, 3, 12)  # steps averaged for the recent level: reactive ... smooth
+ERROR_MODELS = ("ratio", "gap", "sqrt")
+MIN_ERRORS = 10  # scored steps before a candidate's errors replace the fixed 30 % margin
+WARMUP_MARGIN = 1.3
+
+
+@dataclass
+class Candidate:
+    """One predictor: a level span and an error model, with its recent errors and bills."""
+
+    span: int
+    errors: str
+    residuals: deque[float]
+    bills: deque[float]  # replica-steps its decisions cost on the steps they were for
+    pending: dict[int, tuple[float, int]] = field(default_factory=dict)  # step -> (point, n)
+
+    def residual(self, actual: float, predicted: float) -> float:
+        """The error of `predicted`, in this candidate's model."""
+        if self.errors == "ratio":
+            return math.log((actual + 1) / (predicted + 1))
+        if self.errors == "sqrt":
+            return (actual - predicted) / math.sqrt(predicted + 1)
+        return actual - predicted
+
+    def samples(self, point: float) -> np.ndarray:
+        """Plausible loads for a step predicted at `point`: the point moved by each error."""
+        r = np.fromiter(self.residuals, float, len(self.residuals))
+        if self.errors == "ratio":
+            loads = (point + 1) * np.exp(r) - 1
+        elif self.errors == "sqrt":
+            loads = point + r * math.sqrt(point + 1)
+        else:
+            loads = point + r
+        return np.maximum(loads, 0.0)
 
 
 class Ballast:
-    """Quantile sizing on a reserved floor + spot, with serverless for the residual."""
+    """Expected-cost sizing on spot, over the best recent predictor, with serverless spill."""
 
     name = "ballast"
     spills = True
@@ -51,7 +102,7 @@ class Ballast:
         self,
         ctx: Context,
         max_late: float = 0.002,
-        reserved_fraction: float = 0.25,
+        reserved_fraction: float | None = None,
         error_window_s: float = 3 * 3600,
     ):
         sc = ctx.scenario
@@ -61,92 +112,110 @@ class Ballast:
         spec = sc.variant(self.variant)
         self.profile = spec.profile(self.pool[0])
         self.forecasts = ctx.forecasts
-        self.max_late = max_late
+        itype = sc.instance(self.pool[0])
+        self.price_per_hour = itype.price_per_hour_usd(self.pool[1])
+        if reserved_fraction is None:  # reserved pays for an always-busy replica when cheaper
+            reserved_fraction = 1.0 if itype.reserved_per_hour_usd < self.price_per_hour else 0.0
         self.reserved_fraction = reserved_fraction
         step_s = ctx.load.step_s
-        self.lead = math.ceil(sc.instance(self.pool[0]).boot_s / step_s) + 1
+        self.lead = math.ceil(itype.boot_s / step_s) + 1
         self.day_steps = 86400 // step_s
         window = max(30, int(error_window_s // step_s))
-        self.ratios: deque[float] = deque(maxlen=window)  # log(actual / predicted)
-        self.gaps: deque[float] = deque(maxlen=window)  # actual - predicted, rps
-        self.pending: dict[int, float] = {}  # step -> the farthest prediction made for it
+        self.candidates = [
+            Candidate(span, errors, deque(maxlen=window), deque(maxlen=window))
+            for span in LEVEL_SPANS
+            for errors in ERROR_MODELS
+        ]
         self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
-        self.price_per_hour = sc.instance(self.pool[0]).price_per_hour_usd(self.pool[1])
         self.break_even_rps = break_even_rps(
             self.price_per_hour, spec, sc.serverless, self.serverless_memory_mb
         )
-        self.quantile = self.newsvendor_quantile(spec)
         self.committed = False
         max_replicas = int(sc.peak_rps * 2 / self.profile.capacity_rps) + 16
         self.table = SlaTable(self.profile, sc, max_late, max_replicas)
 
-    def newsvendor_quantile(self, spec) -> float:
-        """1 - VM cost / serverless cost per rps-hour, clipped to [0.5, 0.99]."""
-        per_request = cost_per_request_usd(spec, self.sc.serverless, self.serverless_memory_mb)
-        serverless_per_rps_h = 3600 * per_request
-        vm_per_rps_h = self.price_per_hour / self.profile.capacity_rps
-        return float(np.clip(1 - vm_per_rps_h / serverless_per_rps_h, 0.5, 0.99))
+    def carried_rps(self, n: np.ndarray) -> np.ndarray:
+        """What n replicas carry within the SLA (the spill router's limit); 0 for none."""
+        rates = self.table.max_rate_rps
+        per_replica = rates[-1] / len(rates)
+        n = np.asarray(n)
+        inside = rates[np.clip(n - 1, 0, len(rates) - 1)]
+        beyond = rates[-1] + per_replica * (n - len(rates))
+        return np.where(n <= 0, 0.0, np.where(n <= len(rates), inside, beyond))
+
+    def bill(self, n: int, load_rps: float) -> float:
+        """The step's bill in replica-steps: n replicas plus the spill to functions."""
+        return n + max(0.0, load_rps - float(self.carried_rps(np.array(n)))) / self.break_even_rps
+
+    def cheapest_replicas(self, loads: np.ndarray) -> int:
+        """Replicas minimising n + E[(L - c_n)+] / break-even rate over the sampled `loads`."""
+        top = self.table.replicas(float(loads.max())) + 1
+        carried = self.carried_rps(np.arange(top + 1))
+        spill = np.maximum(loads[None, :] - carried[:, None], 0.0).mean(axis=1)
+        return int(np.argmin(np.arange(top + 1) + spill / self.break_even_rps))
 
     def replicas(self, need: float) -> int:
-        """SLA replicas for `need`, less the last one when functions carry its share cheaper.
+        """Cheapest replicas for a known `need`: SLA replicas, less a nearly idle last one."""
+        return self.cheapest_replicas(np.array([need]))
 
-        The spill router sends what the other replicas cannot carry within the SLA to
-        functions; below the break-even rate that costs less than a replica for the step.
-        """
-        total = self.table.replicas(need)
-        if total == 0:
-            return 0
-        carried = float(self.table.max_rate_rps[total - 2]) if total >= 2 else 0.0
-        return total - 1 if need - carried < self.break_even_rps else total
-
-    def predict(self, t: int, history: np.ndarray) -> np.ndarray:
-        """Point forecast of steps t..t+lead-1: recent level x the forecast's seasonal shape.
+    def predict(self, t: int, history: np.ndarray, span: int) -> np.ndarray:
+        """Point forecast of steps t..t+lead-1: level over `span` steps x the seasonal shape.
 
         The shape divides the forecast ahead by the forecast for the very steps the level
         averages (both smoothed over 5 steps), so level and shape are centred alike.
         """
-        span = min(LEVEL_SPAN, len(history))
+        span = min(span, len(history))
         level = float(history[-span:].mean())
         shape = np.ones(self.lead)
-        if t >= LEVEL_SPAN + 2:
-            fc = self.forecasts.at(t - LEVEL_SPAN - 2, LEVEL_SPAN + self.lead + 4)
+        if t >= span + 2:
+            fc = self.forecasts.at(t - span - 2, span + self.lead + 4)
             if fc is not None:
                 smooth = np.convolve(fc, np.ones(5) / 5, mode="valid")  # [i] ~ step t - span + i
-                base = float(smooth[:LEVEL_SPAN].mean())
+                base = float(smooth[:span].mean())
                 if base > 0:
-                    shape = np.clip(smooth[LEVEL_SPAN : LEVEL_SPAN + self.lead] / base, 0.7, 1.5)
+                    shape = np.clip(smooth[span : span + self.lead] / base, 0.7, 1.5)
         return level * shape
 
-    def widen(self, point: float) -> float:
-        """The point forecast raised to the newsvendor quantile of the recent errors.
+    def score(self, t: int, actual: float) -> None:
+        """Record each candidate's error and bill for step t, whose load is now known."""
+        for c in self.candidates:
+            if t in c.pending:
+                predicted, n = c.pending.pop(t)
+                c.residuals.append(c.residual(actual, predicted))
+                c.bills.append(self.bill(n, actual))
 
-        Errors are kept both as ratios (right for smooth load, whose noise scales with it) and
-        as differences (right for sparse, spiky load, where ratios explode); the smaller
-        answer wins, since serverless takes whatever a too-small answer misses.
-        """
-        if len(self.ratios) < MIN_ERRORS:
-            return point * 1.3
-        scaled = point * math.exp(max(0.0, float(np.quantile(self.ratios, self.quantile))))
-        shifted = point + max(0.0, float(np.quantile(self.gaps, self.quantile)))
-        return min(scaled, shifted)
+    def leader(self) -> Candidate | None:
+        """The candidate with the lowest mean recent bill, once all have enough scored steps."""
+        if len(self.candidates[0].bills) < MIN_ERRORS:
+            return None
+        return min(self.candidates, key=lambda c: float(np.mean(c.bills)))
 
     def decide(self, obs: Observation) -> Decision:
-        """Quantile need over the lead time -> SLA replicas, less any reserved floor."""
+        """Every candidate sizes the lead time; the recent leader's count is the decision."""
         t, history = obs.t, obs.history_rps
-        if t > 0 and (t - 1) in self.pending:
-            actual, predicted = history[-1], self.pending.pop(t - 1)
-            self.ratios.append(math.log((actual + 1) / (predicted + 1)))
-            self.gaps.append(actual - predicted)
-        point = self.predict(t, history)
-        self.pending[t + self.lead - 1] = float(point[-1])
-        need = self.widen(float(point.max()))
-        total = self.replicas(need)
-        reserve: dict[str, int] = {}
-        if self.reserved_fraction > 0 and not self.committed and t >= self.day_steps:
-            day = history[-self.day_steps :]
-            floor_rate = float(np.percentile(day, 5)) * self.reserved_fraction
-            n = int(replicas_for_sla(np.array([floor_rate]), self.profile, self.sc, 1.0)[0])
-            reserve = {self.pool[0]: n} if n else {}
-            self.committed = True
+        if t > 0:
+            self.score(t - 1, float(history[-1]))
+        leader = self.leader()
+        total = 0
+        for c in self.candidates:
+            point = self.predict(t, history, c.span)
+            peak = float(point.max())
+            if len(c.residuals) >= MIN_ERRORS:
+                n = self.cheapest_replicas(c.samples(peak))
+            else:
+                n = self.replicas(peak * WARMUP_MARGIN)
+            c.pending[t + self.lead - 1] = (float(point[-1]), n)
+            if c is leader or (leader is None and c is self.candidates[0]):
+                total = n
+        reserve = self.commit_floor(t, history)
         reserved = obs.reserved.get(self.pool[0], 0) + reserve.get(self.pool[0], 0)
         return Decision({self.pool: max(0, total - reserved)}, reserve)
+
+    def commit_floor(self, t: int, history: np.ndarray) -> dict[str, int]:
+        """After a day: reserved replicas for `reserved_fraction` of the 5th-percentile need."""
+        if self.reserved_fraction <= 0 or self.committed or t < self.day_steps:
+            return {}
+        self.committed = True
+        floor_rate = float(np.percentile(history[-self.day_steps :], 5)) * self.reserved_fraction
+        n = int(replicas_for_sla(np.array([floor_rate]), self.profile, self.sc, 1.0)[0])
+        return {self.pool[0]: n} if n else {}

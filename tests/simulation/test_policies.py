@@ -1,12 +1,16 @@
+import dataclasses
 import math
+from collections import deque
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from simulation.policies import POLICIES, make_policy
-from simulation.policies.ballast import Ballast
+from simulation.policies.ballast import Ballast, Candidate
 from simulation.policies.cost_aware import CostAware
 from simulation.policies.exascale import Exascale
+from simulation.policies.gapso import GAPSO
 from simulation.policies.hpa import HPA
 from simulation.policies.mixed import Mixed
 from simulation.policies.oracle import Oracle
@@ -178,42 +182,86 @@ def test_oracle_follows_exact_sla_sizing_with_zero_boot(scenario):
     assert expected[2] == 0 and expected[1] >= math.ceil(3000 / CAP)
 
 
-def test_ballast_uses_safe_cheapest_spot_and_newsvendor_quantile(ctx):
+def test_ballast_uses_safe_cheapest_spot_and_its_break_even_rate(ctx):
     p = Ballast(ctx)
     assert p.pool == ("c6i.xlarge", "spot")
     # functions at 1769 MB (one vCPU: 30 ms; 1024 MB costs the same GB-s but takes 52 ms)
     assert p.serverless_memory_mb == 1769
-    # VM: 0.068 / 333.3 per rps-h; serverless: 3600 x (2e-7 + 1769/1024 GB x 0.030 s x 1.66667e-5)
-    vm = 0.068 / CAP
-    fn = 3600 * (2e-7 + 1769 / 1024 * 0.030 * 1.66667e-5)
-    assert p.quantile == pytest.approx(1 - vm / fn)
+    # a spot replica-hour (0.068 $) buys this many requests per second of functions for an hour
+    per_request = 2e-7 + 1769 / 1024 * 0.030 * 1.66667e-5
+    assert p.break_even_rps == pytest.approx(0.068 / 3600 / per_request)
 
 
-def test_ballast_keeps_a_reserved_floor_unless_told_not_to(scenario):
+def test_ballast_buys_no_reserved_floor_when_reserved_costs_more_than_spot(scenario):
     day = 1440
     rps = np.full(day + 10, 1000.0)
-    history = rps[:day]
-    all_spot = Ballast(make_context(scenario, rps), reserved_fraction=0.0)
-    d = all_spot.decide(observe(day, 1000, history=history, pool=all_spot.pool))
-    assert d.reserve == {}
-    floored = Ballast(make_context(scenario, rps))
-    d = floored.decide(observe(day, 1000, history=history, pool=floored.pool))
+    p = Ballast(make_context(scenario, rps))
+    assert p.reserved_fraction == 0.0  # reserved 0.1125 $/h > spot 0.068 $/h on c6i.xlarge
+    assert p.decide(observe(day, 1000, history=rps[:day], pool=p.pool)).reserve == {}
+
+
+def test_ballast_reserves_the_whole_floor_when_reserved_is_cheaper(scenario):
+    cheap = [
+        dataclasses.replace(t, reserved_per_hour_usd=0.05) if t.name == "c6i.xlarge" else t
+        for t in scenario.instance_types
+    ]
+    sc = dataclasses.replace(scenario, instance_types=tuple(cheap))
+    day = 1440
+    rps = np.full(day + 10, 1000.0)
+    p = Ballast(make_context(sc, rps))
+    d = p.decide(observe(day, 1000, history=rps[:day], pool=p.pool))
+    assert d.reserve == {"c6i.xlarge": 4}  # 1000 rps / (0.98 x 333.3 rps) = 3.06 -> 4
+    assert d.desired[p.pool] == p.replicas(1300.0) - 4  # warm-up sizing less the floor
+
+
+def test_ballast_forced_floor_takes_its_fraction_of_the_5th_percentile(scenario):
+    day = 1440
+    rps = np.full(day + 10, 1000.0)
+    p = Ballast(make_context(scenario, rps), reserved_fraction=0.25)
+    d = p.decide(observe(day, 1000, history=rps[:day], pool=p.pool))
     assert d.reserve == {"c6i.xlarge": 1}  # 250 rps at full utilization -> 1 replica
-    assert d.desired[floored.pool] == all_spot.table.replicas(1300.0) - 1
 
 
-def test_ballast_learns_its_margin_from_recent_errors(ctx):
+def test_ballast_keeps_a_replica_while_its_expected_load_beats_break_even(ctx):
     p = Ballast(ctx)
-    base = Ballast(ctx)
-    for _ in range(40):  # the load came in 10 % over every prediction
-        p.ratios.append(math.log(1.1))
-        p.gaps.append(100.0)
-    assert p.widen(1000.0) == pytest.approx(1000.0 * 1.1)  # ratio 1100 < shift 1100.0 (tie)
-    for _ in range(40):  # exact predictions: no margin at all, not the warm-up's 30 %
-        base.ratios.append(0.0)
-        base.gaps.append(0.0)
-    assert base.widen(1000.0) == pytest.approx(1000.0)
-    assert Ballast(ctx).widen(1000.0) == pytest.approx(1300.0)
+    # one load in four is 200 rps, the rest 0: a first replica carries 50 rps on average,
+    # more than the ~17.8 rps break-even, so it pays; at 40 rps it would carry 10: functions win
+    assert p.cheapest_replicas(np.array([0.0, 0.0, 0.0, 200.0])) == 1
+    assert p.cheapest_replicas(np.array([0.0, 0.0, 0.0, 40.0])) == 0
+    # a known load: the SLA count, less a last replica that would carry under break-even
+    one = float(p.table.max_rate_rps[0])
+    assert p.cheapest_replicas(np.array([one + 50.0])) == 2
+    assert p.cheapest_replicas(np.array([one + 5.0])) == 1
+
+
+def test_ballast_error_models_move_the_point_by_their_residuals():
+    ratio = Candidate(1, "ratio", deque([math.log(1.1)]), deque())
+    gap = Candidate(1, "gap", deque([100.0]), deque())
+    sqrt = Candidate(1, "sqrt", deque([2.0]), deque())
+    assert ratio.samples(999.0) == pytest.approx([1099.0])  # (999 + 1) x 1.1 - 1
+    assert gap.samples(999.0) == pytest.approx([1099.0])
+    assert sqrt.samples(99.0) == pytest.approx([119.0])  # 99 + 2 x sqrt(99 + 1)
+    assert sqrt.residual(119.0, 99.0) == pytest.approx(2.0)
+    assert Candidate(1, "gap", deque([-300.0]), deque()).samples(200.0) == pytest.approx([0.0])
+
+
+def test_ballast_follows_the_candidate_with_the_lowest_recent_bill(ctx):
+    p = Ballast(ctx)
+    assert p.leader() is None  # too few scored steps: the warm-up margin decides
+    for c in p.candidates:
+        c.bills.extend([10.0] * 12)
+    p.candidates[4].bills.extend([1.0] * 12)  # mean 5.5 over its 24 scored steps
+    assert p.leader() is p.candidates[4]
+
+
+def test_ballast_scores_each_candidate_by_the_bill_of_its_own_decision(ctx):
+    p = Ballast(ctx)
+    one = float(p.table.max_rate_rps[0])
+    c = p.candidates[0]
+    c.pending[7] = (500.0, 1)  # predicted 500 rps, decided 1 replica
+    p.score(7, one + 178.0)  # 178 rps over what one replica carries go to functions
+    assert c.bills[-1] == pytest.approx(1 + 178.0 / p.break_even_rps)  # ~1 + 10 replica-steps
+    assert c.residuals[-1] == pytest.approx(c.residual(one + 178.0, 500.0))
 
 
 def test_ballast_level_and_shape_are_centred_alike(scenario):
@@ -223,7 +271,7 @@ def test_ballast_level_and_shape_are_centred_alike(scenario):
     rps = 10.0 + 5.0 * np.tile(np.arange(day, dtype=float), 3)
     p = Ballast(make_context(scenario, rps))
     t = 2 * day + 60
-    point = p.predict(t, rps[:t])
+    point = p.predict(t, rps[:t], span=3)
     assert point == pytest.approx(rps[t : t + p.lead], rel=1e-3)
 
 
@@ -261,3 +309,41 @@ def test_ballast_leaves_a_nearly_idle_last_replica_to_functions(ctx):
     assert p.replicas(5.0) == 0 and p.replicas(100.0) == 1
     one = float(p.table.max_rate_rps[0])  # what one replica carries within the SLA
     assert p.replicas(one + 5.0) == 1 and p.replicas(one + 50.0) == 2
+
+
+class FakeFeed:
+    """Forecasts known by hand: p50 = 100 + i at the i-th step ahead, p90 +50, p99 +100."""
+
+    refit_steps = 60
+
+    def at(self, t, horizon, level=0.0):
+        return 100.0 + np.arange(horizon) + {0.5: 0.0, 0.9: 50.0, 0.99: 100.0}[level]
+
+
+def test_gapso_problem_takes_each_intervals_peak_of_the_forecast_quantiles(ctx):
+    p = GAPSO(dataclasses.replace(ctx, forecasts=FakeFeed()))
+    problem = p.problem(60)
+    # 60 + 5 steps in 13 intervals of 5: the p50 peak of interval i is 100 + 5 i + 4
+    assert problem.interval_s == 300
+    assert problem.demand.levels == (0.5, 0.9, 0.99)
+    assert problem.demand.rps[0] == tuple(104.0 + 5 * i for i in range(13))
+    assert problem.demand.rps[2][0] == 204.0
+    assert [o.name for o in problem.offers][:2] == ["c6i.xlarge/on_demand", "c6i.xlarge/spot"]
+    assert problem.offers[1].price_per_hour_usd == pytest.approx(0.068)
+
+
+def test_gapso_follows_the_solved_plan_step_by_step(ctx, monkeypatch):
+    p = GAPSO(dataclasses.replace(ctx, forecasts=FakeFeed()))
+    names = tuple(o.name for o in p.offers)
+    counts = np.zeros((13, len(names)), dtype=int)
+    counts[:, 1] = np.arange(1, 14)  # c6i.xlarge/spot: i + 1 replicas in interval i
+    counts[0, 3] = 2  # c5.xlarge/spot: 2 in the first interval only
+    solved = SimpleNamespace(offer_names=names, counts=counts)
+    monkeypatch.setattr("simulation.policies.gapso.solve", lambda *a, **k: solved)
+    # before the first refit: reactive at 80 % on on-demand, 1000 / (0.8 x 333.3) -> 4
+    assert p.decide(observe(0, 1000)).desired[POOL] == 4
+    first = p.decide(observe(60, 1000)).desired
+    assert first[("c6i.xlarge", "spot")] == 1 and first[("c5.xlarge", "spot")] == 2
+    assert first[POOL] == 0  # every pool of the plan is named, so the fallback is drained
+    later = p.decide(observe(66, 1000)).desired  # (66 - 60) // 5 = interval 1
+    assert later[("c6i.xlarge", "spot")] == 2 and later[("c5.xlarge", "spot")] == 0
