@@ -1,0 +1,1 @@
+"""Webhooks: signed notifications of plan events to team endpoints, retried with backoff."""

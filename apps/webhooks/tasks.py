@@ -1,0 +1,38 @@
+"""Celery entry points for webhooks: send one delivery, and requeue deliveries whose task was lost.
+
+Each attempt POSTs the delivery's JSON body with Content-Type: application/json and
+X-Ballast-Event, X-Ballast-Delivery (a UUID, the same for every attempt), X-Ballast-Timestamp
+(unix seconds) and X-Ballast-Signature: "sha256=" + hex HMAC-SHA256 with the webhook's secret over
+f"{timestamp}.".encode() + body (see `apps.webhooks.signing.sign_body`). A 2xx answer delivers it;
+timeouts, connection errors, 408, 429 and 5xx are retried after 10 s, 20 s, 40 s ... (at most
+10 minutes, plus jitter), 8 attempts in all; any other answer fails the delivery at once.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from apps.webhooks import services
+from controlplane.celery import Queue
+
+
+# max_retries=None: the delivery row counts the attempts (services.MAX_ATTEMPTS), which also
+# survives a task redelivered by the broker, where Celery's own retry counter starts over.
+@shared_task(
+    bind=True,
+    queue=Queue.CPU,
+    acks_late=True,
+    max_retries=None,
+    autoretry_for=(OperationalError,),
+    retry_kwargs={"max_retries": 3},
+    retry_backoff=True,
+)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """Send the next attempt of one WebhookDelivery; schedule a retry when it may heal."""
+    if (retry_in_s := services.attempt_delivery(delivery_id)) is not None:
+        raise self.retry(countdown=retry_in_s)
+
+
+@shared_task(queue=Queue.CPU, acks_late=True)
+def requeue_overdue_webhook_deliveries() -> int:
+    """For celery beat (every few minutes): queue again pending deliveries whose task was lost."""
+    return services.requeue_overdue_deliveries()
