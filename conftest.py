@@ -41,12 +41,16 @@ def make_user(db, django_user_model):
     return make
 
 
-def token_client(user):
+def token_client(user, scopes=()):
     """An API client authenticating as `user` with a real token, as CI does."""
     from knox.models import AuthToken
     from rest_framework.test import APIClient
 
-    _, token = AuthToken.objects.create(user, expiry=None)
+    from apps.accounts.models import TokenGrant
+
+    instance, token = AuthToken.objects.create(user, expiry=None)
+    if scopes:
+        TokenGrant.objects.create(token=instance, scopes=list(scopes))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client

@@ -1,5 +1,9 @@
-"""API plumbing shared by every app: pagination and error rendering."""
+"""API plumbing shared by every app: pagination, error rendering, strict fields and filters."""
 
+from datetime import UTC
+
+import django_filters
+from django import forms
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -31,3 +35,23 @@ class RejectUnknownFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
         return super().to_internal_value(data)
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO-8601 instant converted to UTC, so the database never sees an odd offset."""
+
+    def to_python(self, value):
+        """Parse, then convert to UTC; a moment that has no UTC equivalent is refused."""
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value
+        except OverflowError as exc:
+            raise forms.ValidationError("is out of the range of dates") from exc
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """`IsoDateTimeFilter` whose value reaches the query in UTC."""
+
+    field_class = UtcIsoDateTimeField

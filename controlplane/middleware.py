@@ -1,6 +1,7 @@
-"""Refuse API request bodies over the documented size limits before anything parses them."""
+"""Refuse request bodies over the documented size limits, and NUL characters, before parsing."""
 
 import json
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest
@@ -26,7 +27,24 @@ class RequestSizeLimitMiddleware:
             return self._refuse(
                 f"request body is {int(length)} bytes; the limit is {limit} bytes ({setting})"
             )
+        if self._has_nul(request):
+            return self._refuse(
+                "the request contains a NUL character (\\u0000), which no field accepts"
+            )
         return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        """NUL in the query string or the body, raw or JSON-escaped.
+
+        No field of Ballast holds one, and PostgreSQL cannot store one in text: without this
+        check a NUL in a lookup would reach the database and fail there (a 500).
+        """
+        query = unquote_to_bytes(request.META.get("QUERY_STRING", ""))
+        body = request.body if request.method in ("POST", "PUT", "PATCH") else b""
+        if request.content_type == "application/x-www-form-urlencoded":
+            body = unquote_to_bytes(body)
+        return b"\x00" in query or b"\x00" in body or b"\\u0000" in body
 
     @staticmethod
     def _limit_for(request) -> tuple[int, str]:

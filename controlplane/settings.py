@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.workloads",
     "apps.forecasts",
     "apps.plans",
+    "apps.webhooks",
     "apps.dashboard",
 ]
 
@@ -154,6 +155,7 @@ REST_FRAMEWORK = {
     # whole body with a parse error that names no field. Nothing non-finite is ever stored.
     "STRICT_JSON": False,
 }
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so that TokenGrant's migration can refer to it
 REST_KNOX = {
     # Tokens are stored hashed; a machine token lives until revoked unless an expiry is given.
     "TOKEN_TTL": None,
@@ -176,6 +178,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WorkloadKindEnum": "apps.workloads.models.Workload.Kind",
         "PurchaseOptionEnum": "apps.catalog.models.PurchaseOption",
+        "PlanStatusEnum": "apps.plans.models.PlanStatus",
+        "RunStatusEnum": "controlplane.runs.Run.Status",
+        "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
+        "WebhookEventEnum": "apps.webhooks.models.WebhookEvent",
     },
 }
 
@@ -199,6 +205,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery beat (run by `celery beat`, or `worker -B` in the demo).
+CELERY_BEAT_SCHEDULE = {
+    "expire-plans": {"task": "apps.plans.tasks.expire_plans", "schedule": 60.0},
+    "scheduled-plans": {"task": "apps.plans.tasks.request_scheduled_plans", "schedule": 60.0},
+    "webhook-requeue": {
+        "task": "apps.webhooks.tasks.requeue_overdue_webhook_deliveries",
+        "schedule": 300.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# A proposed or approved plan expires after this long.
+PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 
 LOGGING = {
     "version": 1,

@@ -16,7 +16,8 @@ set -a; . "$VAR/demo.env"; set +a
 $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
 
-$BIN/celery -A controlplane worker -Q cpu,gpu --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
+# -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries).
+$BIN/celery -A controlplane worker -B -Q cpu,gpu --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 

@@ -29,9 +29,19 @@ def test_schema_is_valid_openapi_3_and_covers_every_resource(schema):
         "deployment-targets",
         "metric-observations",
         "trace-imports",
+        "optimization-runs",
+        "plans",
+        "guardrails",
+        "plan-schedules",
+        "audit-events",
+        "webhooks",
+        "webhook-deliveries",
     ):
         assert f"/api/v1/{resource}/" in paths
     assert "/api/v1/workloads/{id}/metrics/" in paths
+    for action in ("approve", "reject", "choose", "apply"):
+        assert f"/api/v1/plans/{{id}}/{action}/" in paths
+    assert "/api/v1/audit-events/export/" in paths
 
 
 def test_every_api_operation_refuses_anonymous_requests(client, schema):

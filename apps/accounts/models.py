@@ -48,3 +48,23 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} in {self.team}"
+
+
+class TokenScope(models.TextChoices):
+    """Extra powers a machine token holds beyond its user's role; none unless given."""
+
+    APPROVE_PLANS = "plans:approve", "approve and reject plans"
+    APPLY_PLANS = "plans:apply", "start the apply of approved plans"
+
+
+class TokenGrant(models.Model):
+    """The scopes explicitly given to one API token (knox stores the token itself, hashed)."""
+
+    token = models.OneToOneField(
+        "knox.AuthToken", models.CASCADE, primary_key=True, related_name="grant"
+    )
+    scopes = models.JSONField(default=list, help_text="TokenScope values")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.token_id}: {', '.join(self.scopes) or 'no scopes'}"

@@ -31,3 +31,20 @@ def can_write_team(user: AbstractBaseUser | AnonymousUser, team: Team) -> bool:
     if user.is_superuser:
         return True
     return team.memberships.filter(user=user, role__in=WRITE_ROLES).exists()
+
+
+def holds_role(user: AbstractBaseUser | AnonymousUser, team: Team, role: str) -> bool:
+    """Whether the user holds exactly `role` in `team` (superusers hold no team role)."""
+    if not user.is_authenticated:
+        return False
+    return team.memberships.filter(user=user, role=role).exists()
+
+
+def token_scopes(auth: object) -> frozenset[str]:
+    """The scopes given to the API token a request came with; none for sessions."""
+    from knox.models import AuthToken  # knox's models need the app registry
+
+    if not isinstance(auth, AuthToken):
+        return frozenset()
+    grant = getattr(auth, "grant", None)  # the missing row raises an AttributeError subclass
+    return frozenset(grant.scopes) if grant else frozenset()

@@ -1,6 +1,8 @@
-"""Optimization runs: an allocation problem solved on a worker, with its Pareto front."""
+"""Optimization runs, scaling plans, their guardrails and schedules, and the audit trail."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from apps.workloads.models import WorkloadChildQuerySet
 from controlplane.runs import Run
@@ -33,3 +35,228 @@ class OptimizationRun(Run):
 
     def __str__(self) -> str:
         return f"{self.method} optimization of {self.workload} ({self.status})"
+
+
+class PlanStatus(models.TextChoices):
+    """Where a scaling plan is in its life; `services.transition` is the only way between them."""
+
+    DRAFT = "draft"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class PlanQuerySet(WorkloadChildQuerySet):
+    """Plans, scoped like their workloads."""
+
+    def open(self):
+        """Plans a newer plan for the same workload supersedes."""
+        return self.filter(status__in=[PlanStatus.DRAFT, PlanStatus.PROPOSED, PlanStatus.APPROVED])
+
+
+class ScalingPlan(models.Model):
+    """A proposed schedule of capacity for one workload, from request to apply.
+
+    `front` holds every candidate of the Pareto front (cost against SLA risk), each with its
+    schedule per interval; `recommended_index` is the knee among those that pass the
+    guardrails, `chosen_index` the one that will be applied (the recommendation unless an SRE
+    picked another, with `choice_reason`). Money is in USD per day.
+    """
+
+    Status = PlanStatus
+
+    class Origin(models.TextChoices):
+        API = "api"
+        PAGE = "page"
+        SCHEDULE = "schedule"
+
+    workload = models.ForeignKey("workloads.Workload", models.CASCADE, related_name="plans")
+    status = models.CharField(max_length=16, choices=PlanStatus, default=PlanStatus.DRAFT)
+    origin = models.CharField(max_length=16, choices=Origin, default=Origin.API)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(help_text="a proposed or approved plan expires then")
+    series = models.CharField(max_length=64, default="requests")
+    interval_s = models.PositiveIntegerField(default=3600)
+    horizon_intervals = models.PositiveIntegerField(default=24)
+    region = models.CharField(max_length=32, blank=True, help_text="catalog region code")
+    forecast_run = models.ForeignKey(
+        "forecasts.ForecastRun", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    start_at = models.DateTimeField(null=True, blank=True, help_text="first interval's start")
+    problem = models.JSONField(null=True, blank=True)
+    front = models.JSONField(default=list, blank=True, help_text="candidates, cheapest first")
+    recommended_index = models.PositiveIntegerField(null=True, blank=True)
+    chosen_index = models.PositiveIntegerField(null=True, blank=True)
+    choice_reason = models.TextField(blank=True)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    current_allocation = models.JSONField(default=dict, blank=True, help_text="offer -> replicas")
+    current_cost_per_day_usd = models.FloatField(null=True, blank=True)
+    live_fingerprint = models.CharField(max_length=64, blank=True)
+    guardrail_checks = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True, help_text="why it failed, was refused or expired")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    auto_approved = models.BooleanField(default=False)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["workload", "status"])]
+
+    def __str__(self) -> str:
+        return f"plan {self.pk} of {self.workload} ({self.status})"
+
+    @property
+    def chosen(self) -> dict | None:
+        """The candidate that would be applied."""
+        if self.chosen_index is None or self.chosen_index >= len(self.front):
+            return None
+        return self.front[self.chosen_index]
+
+    @property
+    def expected_cost_per_day_usd(self) -> float | None:
+        """The chosen candidate's cost per day."""
+        return self.chosen["cost_per_day_usd"] if self.chosen else None
+
+    @property
+    def sla_risk(self) -> float | None:
+        """The chosen candidate's expected share of requests over the SLA target."""
+        return self.chosen["sla_risk"] if self.chosen else None
+
+    @property
+    def delta_cost_per_day_usd(self) -> float | None:
+        """Chosen cost per day minus what the current allocation costs."""
+        if self.chosen is None or self.current_cost_per_day_usd is None:
+            return None
+        return self.chosen["cost_per_day_usd"] - self.current_cost_per_day_usd
+
+
+class Guardrail(models.Model):
+    """Limits on the plans of a team, or of one workload (whose set fields override its team's).
+
+    Exactly one of `team` and `workload` is set. Unset (null) fields impose nothing.
+    """
+
+    team = models.OneToOneField(
+        "accounts.Team", models.CASCADE, null=True, blank=True, related_name="guardrail"
+    )
+    workload = models.OneToOneField(
+        "workloads.Workload", models.CASCADE, null=True, blank=True, related_name="guardrail"
+    )
+    budget_per_day_usd = models.FloatField(null=True, blank=True)
+    max_scale_step = models.PositiveIntegerField(
+        null=True, blank=True, help_text="most replicas added or removed between two intervals"
+    )
+    min_replicas = models.PositiveIntegerField(null=True, blank=True)
+    allowed_purchase_options = models.JSONField(
+        null=True, blank=True, help_text="subset of on_demand, spot, reserved; null = any"
+    )
+    change_windows = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='UTC windows for approvals and applies: [{"days": ["mon"], "start": "09:00", '
+        '"end": "17:00"}]; empty = any time',
+    )
+    auto_approve = models.BooleanField(
+        default=False, help_text="approve small changes without a human (off by default)"
+    )
+    auto_approve_max_change_pct = models.FloatField(default=5.0)
+    auto_approve_max_usd_per_day = models.FloatField(default=10.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=False, workload__isnull=True)
+                | models.Q(team__isnull=True, workload__isnull=False),
+                name="guardrail_team_xor_workload",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"guardrails of {self.team or self.workload}"
+
+
+class PlanSchedule(models.Model):
+    """Celery beat requests a plan for the workload every `every_minutes`."""
+
+    workload = models.OneToOneField(
+        "workloads.Workload", models.CASCADE, related_name="plan_schedule"
+    )
+    every_minutes = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    last_requested_at = models.DateTimeField(null=True, blank=True)
+    objects = WorkloadChildQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"plan {self.workload} every {self.every_minutes} min"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit events may be added and read, never changed or removed through the app."""
+
+    def update(self, **kwargs):
+        """Refused."""
+        raise AppendOnlyError("audit events cannot be changed")
+
+    def delete(self):
+        """Refused."""
+        raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or delete an audit event."""
+
+
+class AuditEvent(models.Model):
+    """One plan transition or apply step: who, when, what, why. Append-only.
+
+    Workloads and plans are kept by id and name, not as foreign keys, so the trail outlives
+    them. The database refuses UPDATE and DELETE too (triggers in the migration).
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150, help_text="username, or 'system'")
+    via = models.CharField(max_length=16, help_text="page, api, token, schedule or system")
+    action = models.CharField(max_length=48, db_index=True)
+    team_id = models.IntegerField(db_index=True)
+    workload_id = models.IntegerField(null=True, blank=True, db_index=True)
+    workload_name = models.CharField(max_length=64, blank=True)
+    plan_id = models.IntegerField(null=True, blank=True, db_index=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    reason = models.TextField(blank=True)
+    comment = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} plan {self.plan_id}"
+
+    def save(self, *args, **kwargs):
+        """Insert only."""
+        if self.pk is not None:
+            raise AppendOnlyError("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Never."""
+        raise AppendOnlyError("audit events cannot be deleted")

@@ -1,15 +1,45 @@
-"""Every write to plans: requesting an optimization and computing it."""
+"""Every write to plans: optimization runs, and scaling plans from request to apply.
+
+Every change of a plan's status goes through `transition`, which checks the move under a row
+lock and a conditional update, appends to the audit trail and fires the plan's webhook.
+"""
 
 import logging
+from datetime import timedelta
+from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from apps.plans.models import OptimizationRun
+from actuators.base import plan_steps
+from actuators.dryrun import DryRunActuator
+from apps.accounts import roles
+from apps.accounts.models import Role, TokenScope
+from apps.forecasts import services as forecast_services
+from apps.forecasts.models import ForecastRun
+from apps.plans import audit, planner
+from apps.plans.models import (
+    AuditEvent,
+    OptimizationRun,
+    PlanSchedule,
+    PlanStatus,
+    ScalingPlan,
+)
+from apps.webhooks import services as webhooks
+from apps.workloads.models import MetricObservation, Workload
 from controlplane.celery import Queue
 from controlplane.runs import claim_run, finish_run
 from optimization.backend import choose_backend
+from optimization.guardrails import (
+    PlanShape,
+    auto_approvable,
+    check_plan,
+    check_window,
+)
 from optimization.pareto import knee_point, pareto_front
-from optimization.problem import problem_from_dict
+from optimization.planning import candidates, cost_per_day, demand_from_forecast
+from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
 
 log = logging.getLogger(__name__)
@@ -65,3 +95,678 @@ def execute_optimization_run(run_id: int) -> None:
         device=getattr(choose_backend("auto"), "device", "cpu"),
         message=f"{solution.method} {solution.status}: ${solution.cost_usd:.2f} over the horizon",
     )
+
+
+# --- Scaling plans ------------------------------------------------------------------------------
+
+
+class PlanError(Exception):
+    """A plan action refused; `reason` says why in a sentence a user can act on."""
+
+    status_code = 409
+
+    def __init__(self, reason: str, *, rule: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.rule = rule
+
+
+class PlanConflict(PlanError):
+    """The plan is not in a state that allows the action (expired, superseded, applied...)."""
+
+
+class PlanForbidden(PlanError):
+    """The user may not take this action on this plan."""
+
+    status_code = 403
+
+
+class GuardrailBroken(PlanError):
+    """The plan breaks a guardrail; `rule` names it."""
+
+
+S = PlanStatus
+# Every allowed move; anything else is refused by `transition`.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.PROPOSED, S.REJECTED, S.FAILED, S.SUPERSEDED}),
+    S.PROPOSED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.SUPERSEDED}),
+    S.APPROVED: frozenset({S.APPLYING, S.REJECTED, S.EXPIRED, S.SUPERSEDED}),
+    S.APPLYING: frozenset({S.APPLIED, S.FAILED}),
+    S.APPLIED: frozenset({S.ROLLED_BACK}),
+    S.FAILED: frozenset({S.ROLLED_BACK}),
+}
+WEBHOOK_EVENTS = {
+    S.PROPOSED: "plan.proposed",
+    S.APPROVED: "plan.approved",
+    S.APPLIED: "plan.applied",
+}
+
+
+def plan_ttl() -> timedelta:
+    """How long a proposed or approved plan stays valid (BALLAST_PLAN_TTL_MINUTES, 120)."""
+    return timedelta(minutes=settings.PLAN_TTL_MINUTES)
+
+
+def transition(
+    plan_id: int,
+    to: str,
+    *,
+    user=None,
+    via: str = "system",
+    reason: str = "",
+    comment: str = "",
+    detail: dict | None = None,
+    check=None,
+    **fields,
+) -> ScalingPlan:
+    """Move a plan to `to` under a row lock, record it in the audit trail, fire its webhook.
+
+    `check(plan)` runs under the lock before the move and may raise a PlanError. The UPDATE is
+    conditional on the status read under the lock as well, so two racing callers (on a database
+    without row locks, SQLite) still give one transition: the other gets PlanConflict.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        plan = ScalingPlan.objects.select_for_update().select_related("workload").get(pk=plan_id)
+        if to not in TRANSITIONS.get(plan.status, ()):
+            raise PlanConflict(f"plan {plan_id} is {plan.status}; it cannot become {to}")
+        if check is not None:
+            check(plan)
+        moved = ScalingPlan.objects.filter(pk=plan_id, status=plan.status).update(
+            status=to, updated_at=now, **fields
+        )
+        if not moved:
+            raise PlanConflict(f"plan {plan_id} changed while this request ran; reload it")
+        previous = plan.status
+        plan.refresh_from_db()
+        audit.record(
+            plan,
+            f"plan.{to}",
+            user=user,
+            via=via,
+            from_status=previous,
+            to_status=to,
+            reason=reason,
+            comment=comment,
+            detail=detail,
+        )
+        if to in WEBHOOK_EVENTS:
+            webhooks.emit(
+                WEBHOOK_EVENTS[to], team_id=plan.workload.team_id, payload=plan_event(plan)
+            )
+    return plan
+
+
+def plan_event(plan: ScalingPlan) -> dict:
+    """The webhook body for a plan event: enough to act on without another call."""
+    return {
+        "plan": plan.pk,
+        "workload": plan.workload_id,
+        "workload_name": plan.workload.name,
+        "status": plan.status,
+        "expected_cost_per_day_usd": plan.expected_cost_per_day_usd,
+        "delta_cost_per_day_usd": plan.delta_cost_per_day_usd,
+        "sla_risk": plan.sla_risk,
+        "expires_at": plan.expires_at.isoformat(),
+        "url": f"/api/v1/plans/{plan.pk}/",
+    }
+
+
+def request_plan(
+    *,
+    workload: Workload,
+    by,
+    via: str,
+    origin: str = ScalingPlan.Origin.API,
+    series: str = "requests",
+    interval_s: int = 3600,
+    horizon_intervals: int = 24,
+    region: str = "",
+) -> ScalingPlan:
+    """Create a draft plan and queue its chain: forecast, then front and proposal."""
+    from apps.plans import tasks  # tasks imports this module
+
+    if not roles.can_write_team(by, workload.team):
+        raise PlanForbidden(f"requesting a plan needs the sre or ci role in {workload.team}")
+    with transaction.atomic():
+        plan = ScalingPlan.objects.create(
+            workload=workload,
+            origin=origin,
+            requested_by=by,
+            expires_at=timezone.now() + plan_ttl(),
+            series=series,
+            interval_s=interval_s,
+            horizon_intervals=horizon_intervals,
+            region=region or planner.default_region(workload),
+        )
+        audit.record(plan, "plan.requested", user=by, via=via, to_status=plan.status)
+        transaction.on_commit(lambda: tasks.plan_chain(plan.pk).apply_async())
+    return plan
+
+
+def prepare_forecast(plan_id: int) -> bool:
+    """Give a draft plan its forecast: a fresh enough stored one, else compute one now.
+
+    Returns False (and fails the plan with the forecast's message) when there is none.
+    """
+    plan = ScalingPlan.objects.select_related("workload").get(pk=plan_id)
+    if plan.status != S.DRAFT:
+        return False
+    if plan.forecast_run_id is not None:
+        return True
+    run = find_forecast(plan)
+    if run is None:
+        run = ForecastRun.objects.create(
+            workload=plan.workload,
+            series=plan.series,
+            horizon=forecast_steps(plan),
+            quantiles=list(PLAN_QUANTILES),
+            requested_by=plan.requested_by,
+        )
+        forecast_services.execute_forecast_run(run.pk)
+        run.refresh_from_db()
+    if run.status != ForecastRun.Status.SUCCEEDED:
+        fail_plan(plan_id, f"forecast {run.pk} failed: {run.message}")
+        return False
+    ScalingPlan.objects.filter(pk=plan_id, forecast_run__isnull=True).update(forecast_run=run)
+    return True
+
+
+PLAN_QUANTILES = (0.5, 0.9, 0.99)
+FORECAST_MAX_AGE = timedelta(hours=1)
+
+
+def find_forecast(plan: ScalingPlan) -> ForecastRun | None:
+    """A recent succeeded forecast that starts after the newest observation and fits the plan.
+
+    Recent: from the last hour; fits: covers the horizon, with the plan's quantiles, at a step
+    that divides the planning interval.
+    """
+    latest = (
+        MetricObservation.objects.filter(workload=plan.workload, series=plan.series)
+        .order_by("-ts")
+        .values_list("ts", flat=True)
+        .first()
+    )
+    if latest is None:
+        return None
+    candidates = ForecastRun.objects.filter(
+        workload=plan.workload,
+        series=plan.series,
+        status=ForecastRun.Status.SUCCEEDED,
+        created_at__gte=timezone.now() - FORECAST_MAX_AGE,
+        start__gt=latest,
+    ).order_by("-created_at")
+    horizon_s = plan.interval_s * plan.horizon_intervals
+    for run in candidates[:10]:
+        levels = {float(q) for q in run.quantile_values or {}}
+        if (
+            plan.interval_s % run.interval_s == 0
+            and run.horizon * run.interval_s >= horizon_s
+            and set(PLAN_QUANTILES) <= levels
+        ):
+            return run
+    return None
+
+
+def forecast_steps(plan: ScalingPlan) -> int:
+    """Forecast steps covering the plan's horizon at the series' own step (median spacing)."""
+    recent = list(
+        MetricObservation.objects.filter(workload=plan.workload, series=plan.series)
+        .order_by("-ts")
+        .values_list("ts", flat=True)[:11]
+    )
+    gaps = sorted((a - b).total_seconds() for a, b in zip(recent, recent[1:], strict=False))
+    step = int(gaps[len(gaps) // 2]) if gaps else plan.interval_s
+    step = step if step > 0 and plan.interval_s % step == 0 else plan.interval_s
+    return plan.interval_s * plan.horizon_intervals // step
+
+
+def build_plan(plan_id: int) -> None:
+    """Forecast -> problem -> Pareto front -> recommended point -> proposed (or refused)."""
+    plan = ScalingPlan.objects.select_related("workload__team", "forecast_run").get(pk=plan_id)
+    if plan.status != S.DRAFT or plan.forecast_run is None:
+        return
+    run = plan.forecast_run
+    rules = planner.guardrails_for(plan.workload)
+    live = planner.live_state(plan.workload)
+    try:
+        demand = demand_from_forecast(
+            {float(q): v for q, v in run.quantile_values.items()},
+            step_s=run.interval_s,
+            interval_s=plan.interval_s,
+            counts=True,
+        )
+        demand = DemandForecast(
+            demand.levels, tuple(s[: plan.horizon_intervals] for s in demand.rps)
+        )
+        problem = planner.build_problem(plan, demand, rules, live)
+        front = pareto_front(problem, method="exact")
+        options = candidates(problem, front)
+    except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
+        fail_plan(plan_id, str(exc))
+        return
+    except Exception as exc:  # a solver bug must not leave the plan a draft forever
+        log.exception("plan %s failed", plan_id)
+        fail_plan(plan_id, f"internal error ({type(exc).__name__}): {exc}")
+        return
+    current_cost = cost_per_day(live.allocation, problem.offers)
+    verdicts = [check_plan(shape_of(c, live), rules) for c in options]
+    passing = [i for i, checks in enumerate(verdicts) if all(c.ok for c in checks)]
+    knee = front.index(knee_point(front))
+    fields = {
+        "problem": problem_to_dict(problem),
+        "front": [c.to_dict() for c in options],
+        "start_at": run.start,
+        "current_allocation": live.allocation,
+        "current_cost_per_day_usd": round(current_cost, 6),
+        "live_fingerprint": live.fingerprint,
+    }
+    if not passing:
+        broken = [c for c in verdicts[knee] if not c.ok]
+        fields["guardrail_checks"] = [c.to_dict() for c in verdicts[knee]]
+        reason = "; ".join(f"{c.rule}: {c.detail}" for c in broken)
+        transition(
+            plan_id,
+            S.REJECTED,
+            reason=f"every candidate breaks a guardrail, e.g. {reason}",
+            message=f"refused by guardrail {broken[0].rule}: {broken[0].detail}",
+            **fields,
+        )
+        return
+    recommended = knee if knee in passing else knee_point_of(front, passing)
+    fields.update(
+        recommended_index=recommended,
+        chosen_index=recommended,
+        guardrail_checks=[c.to_dict() for c in verdicts[recommended]],
+    )
+    chosen = options[recommended]
+    reason = (
+        f"knee of {len(options)} candidates: ${chosen.cost_per_day_usd:.2f}/day at "
+        f"{chosen.sla_risk:.3%} SLA risk, planned at the {chosen.demand_quantile:g} quantile"
+    )
+    plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
+    supersede_older(plan)
+    auto_approve(plan, rules)
+
+
+def knee_point_of(front, indices: list[int]) -> int:
+    """The knee among the candidates at `indices` (those that pass the guardrails)."""
+    subset = [front[i] for i in indices]
+    return indices[subset.index(knee_point(subset))]
+
+
+def shape_of(candidate, live: planner.LiveState) -> PlanShape:
+    """What the guardrails read of one candidate."""
+    return PlanShape(
+        replicas=candidate.replicas,
+        purchase_options=candidate.purchase_options,
+        cost_per_day_usd=candidate.cost_per_day_usd,
+        current_replicas=sum(live.allocation.values()),
+    )
+
+
+def fail_plan(plan_id: int, message: str) -> None:
+    """A draft that could not be built ends FAILED with the reason."""
+    transition(plan_id, S.FAILED, reason=message, message=message)
+
+
+def supersede_older(plan: ScalingPlan) -> None:
+    """Older open plans of the same workload give way to `plan`."""
+    older = ScalingPlan.objects.open().filter(workload=plan.workload, pk__lt=plan.pk)
+    for old_id in older.values_list("pk", flat=True):
+        try:
+            transition(
+                old_id,
+                S.SUPERSEDED,
+                reason=f"plan {plan.pk} is newer",
+                message=f"superseded by plan {plan.pk}",
+            )
+        except PlanConflict:
+            pass  # it moved on meanwhile (approved and applying, say): leave it
+
+
+def auto_approve(plan: ScalingPlan, rules) -> None:
+    """Approve a small change without a human when the team turned the rule on."""
+    if plan.current_cost_per_day_usd is None or plan.delta_cost_per_day_usd is None:
+        return
+    ok, why = auto_approvable(
+        rules,
+        current_cost_per_day_usd=plan.current_cost_per_day_usd,
+        delta_cost_per_day_usd=plan.delta_cost_per_day_usd,
+    )
+    if not ok:
+        return
+    try:
+        transition(
+            plan.pk,
+            S.APPROVED,
+            reason=f"auto-approve rule: {why}",
+            check=check_approvable,
+            auto_approved=True,
+            decided_at=timezone.now(),
+        )
+    except PlanError as exc:
+        log.info("plan %s not auto-approved: %s", plan.pk, exc.reason)
+
+
+def decision_refusal(plan: ScalingPlan, user, auth, *, approving: bool) -> str | None:
+    """Why `user` may not approve (or reject) `plan`, or None when they may."""
+    team = plan.workload.team
+    if approving and user.pk == plan.requested_by_id:
+        return "four eyes: whoever requested a plan cannot approve it"
+    if roles.holds_role(user, team, Role.SRE):
+        return None
+    if roles.holds_role(user, team, Role.CI):
+        if TokenScope.APPROVE_PLANS in roles.token_scopes(auth):
+            return None
+        return f"this CI credential was not given the {TokenScope.APPROVE_PLANS} scope"
+    return f"deciding on plans needs the sre role in team {team}"
+
+
+def check_live(plan: ScalingPlan) -> None:
+    """Refuse a plan that has expired (and record the expiry) or whose live state moved on."""
+    if plan.expires_at <= timezone.now():
+        raise PlanConflict(f"plan {plan.pk} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+def check_approvable(plan: ScalingPlan) -> None:
+    """Under the lock: not expired, the chosen candidate within guardrails, inside a window."""
+    check_live(plan)
+    rules = planner.guardrails_for(plan.workload)
+    live = planner.live_state(plan.workload)
+    if live.fingerprint != plan.live_fingerprint:
+        raise PlanConflict(
+            "stale: the live state changed since this plan was made (another plan was "
+            "applied or a target changed); request a new plan"
+        )
+    checks = check_plan(shape_of(_candidate(plan.chosen), live), rules)
+    window = check_window(rules, timezone.now())
+    for check in [*checks, *([window] if window else [])]:
+        if not check.ok:
+            raise GuardrailBroken(f"guardrail {check.rule}: {check.detail}", rule=check.rule)
+
+
+def _candidate(data: dict):
+    return SimpleNamespace(**data)
+
+
+def expire_if_due(plan_id: int) -> bool:
+    """Mark a proposed or approved plan EXPIRED once its time is up; True if it did."""
+    try:
+        transition(
+            plan_id,
+            S.EXPIRED,
+            reason="time to live ran out",
+            message="expired before it was applied",
+            check=_is_due,
+        )
+    except PlanError:
+        return False
+    return True
+
+
+def _is_due(plan: ScalingPlan) -> None:
+    if plan.expires_at > timezone.now():
+        raise PlanConflict("not due")
+
+
+def approve_plan(plan_id: int, *, user, auth=None, via: str, comment: str = "") -> ScalingPlan:
+    """Approve the chosen candidate: four eyes, role or scope, not expired, within guardrails."""
+    plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
+    refusal = decision_refusal(plan, user, auth, approving=True)
+    if refusal:
+        raise PlanForbidden(refusal)
+    if plan.status in (S.PROPOSED, S.APPROVED) and plan.expires_at <= timezone.now():
+        expire_if_due(plan_id)
+        raise PlanConflict(f"plan {plan_id} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+    if plan.status != S.PROPOSED:
+        raise PlanConflict(_state_refusal(plan, "approved"))
+    return transition(
+        plan_id,
+        S.APPROVED,
+        user=user,
+        via=via,
+        comment=comment,
+        check=check_approvable,
+        decided_by=user,
+        decided_at=timezone.now(),
+        decision_comment=comment,
+    )
+
+
+def reject_plan(plan_id: int, *, user, auth=None, via: str, comment: str = "") -> ScalingPlan:
+    """Reject a proposed or approved plan (the requester may withdraw their own)."""
+    plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
+    refusal = decision_refusal(plan, user, auth, approving=False)
+    if refusal and user.pk != plan.requested_by_id:
+        raise PlanForbidden(refusal)
+    if plan.status not in (S.PROPOSED, S.APPROVED):
+        raise PlanConflict(_state_refusal(plan, "rejected"))
+    return transition(
+        plan_id,
+        S.REJECTED,
+        user=user,
+        via=via,
+        comment=comment,
+        reason=comment,
+        decided_by=user,
+        decided_at=timezone.now(),
+        decision_comment=comment,
+    )
+
+
+def choose_candidate(
+    plan_id: int, index: int, *, user, auth=None, via: str, reason: str
+) -> ScalingPlan:
+    """An SRE picks another point of the front before approving; the choice is recorded."""
+    if not reason.strip():
+        raise PlanError("reason: say why this candidate rather than the recommended one")
+    with transaction.atomic():
+        plan = (
+            ScalingPlan.objects.select_for_update().select_related("workload__team").get(pk=plan_id)
+        )
+        refusal = decision_refusal(plan, user, auth, approving=False)
+        if refusal:
+            raise PlanForbidden(refusal)
+        if plan.status != S.PROPOSED:
+            raise PlanConflict(_state_refusal(plan, "changed"))
+        if not 0 <= index < len(plan.front):
+            raise PlanError(f"candidate: must be between 0 and {len(plan.front) - 1}, got {index}")
+        rules = planner.guardrails_for(plan.workload)
+        live = planner.live_state(plan.workload)
+        checks = check_plan(shape_of(_candidate(plan.front[index]), live), rules)
+        broken = [c for c in checks if not c.ok]
+        if broken:
+            raise GuardrailBroken(
+                f"candidate {index} breaks guardrail {broken[0].rule}: {broken[0].detail}",
+                rule=broken[0].rule,
+            )
+        previous = plan.chosen_index
+        ScalingPlan.objects.filter(pk=plan_id).update(
+            chosen_index=index,
+            choice_reason=reason,
+            chosen_by=user,
+            guardrail_checks=[c.to_dict() for c in checks],
+            updated_at=timezone.now(),
+        )
+        plan.refresh_from_db()
+        audit.record(
+            plan,
+            "plan.candidate_chosen",
+            user=user,
+            via=via,
+            from_status=plan.status,
+            to_status=plan.status,
+            reason=reason,
+            detail={"from_index": previous, "to_index": index, "candidate": plan.front[index]},
+        )
+    return plan
+
+
+def _state_refusal(plan: ScalingPlan, verb: str) -> str:
+    if plan.status == S.SUPERSEDED:
+        return f"plan {plan.pk} was superseded ({plan.message}); it cannot be {verb}"
+    if plan.status == S.EXPIRED:
+        return f"plan {plan.pk} expired; it cannot be {verb}"
+    return f"plan {plan.pk} is {plan.status}; it cannot be {verb}"
+
+
+def expire_due_plans() -> int:
+    """Expire every proposed or approved plan past its time to live (Celery beat)."""
+    due = ScalingPlan.objects.filter(
+        status__in=[S.PROPOSED, S.APPROVED], expires_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    return sum(expire_if_due(pk) for pk in list(due))
+
+
+def request_scheduled_plans() -> int:
+    """Request a plan for every enabled schedule that is due (Celery beat, every minute)."""
+    now = timezone.now()
+    count = 0
+    for schedule in PlanSchedule.objects.filter(enabled=True).select_related("workload__team"):
+        due = schedule.last_requested_at is None or now - schedule.last_requested_at >= timedelta(
+            minutes=schedule.every_minutes
+        )
+        if not due:
+            continue
+        claimed = PlanSchedule.objects.filter(
+            pk=schedule.pk, last_requested_at=schedule.last_requested_at
+        ).update(last_requested_at=now)
+        if not claimed:
+            continue  # another beat tick got it
+        try:
+            request_plan(
+                workload=schedule.workload,
+                by=schedule.requested_by,
+                via="schedule",
+                origin=ScalingPlan.Origin.SCHEDULE,
+            )
+        except PlanForbidden as exc:
+            log.warning("plan schedule %s skipped: %s", schedule.pk, exc.reason)
+            continue
+        count += 1
+    return count
+
+
+def apply_refusal(plan: ScalingPlan, user, auth) -> str | None:
+    """Why `user` may not start the apply of `plan`, or None."""
+    team = plan.workload.team
+    if roles.holds_role(user, team, Role.SRE):
+        return None
+    if roles.holds_role(user, team, Role.CI):
+        if TokenScope.APPLY_PLANS in roles.token_scopes(auth):
+            return None
+        return f"this CI credential was not given the {TokenScope.APPLY_PLANS} scope"
+    return f"applying plans needs the sre role in team {team}"
+
+
+def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
+    """APPROVED -> APPLYING once more checks pass (live state, window), then queue the steps."""
+    from apps.plans import tasks  # tasks imports this module
+
+    plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
+    refusal = apply_refusal(plan, user, auth)
+    if refusal:
+        raise PlanForbidden(refusal)
+    if plan.status == S.APPROVED and plan.expires_at <= timezone.now():
+        expire_if_due(plan_id)
+        raise PlanConflict(f"plan {plan_id} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+    if plan.status != S.APPROVED:
+        raise PlanConflict(_state_refusal(plan, "applied") + " (only approved plans apply)")
+    with transaction.atomic():
+        plan = transition(plan_id, S.APPLYING, user=user, via=via, check=check_approvable)
+        transaction.on_commit(lambda: tasks.apply_plan.delay(plan_id))
+    return plan
+
+
+def desired_state(plan: ScalingPlan) -> dict[str, int]:
+    """What the chosen candidate's first interval sets on a target: replicas and the base."""
+    first = plan.chosen["schedule"][0]
+    problem_offers = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
+    total = sum(e["count"] for e in first)
+    spot = sum(e["count"] for e in first if problem_offers.get(e["offer"]) == "spot")
+    return {"replicas": total, "on_demand_base": total - spot}
+
+
+def execute_apply(plan_id: int) -> None:
+    """Run an APPLYING plan's steps on every deployment target, each recorded and verified.
+
+    Steps carry an idempotency key (plan, target, setting); a redelivered task skips the keys
+    the audit trail already shows as applied. Only dry-run targets have an actuator so far;
+    a live target fails the plan with that reason before any step runs.
+    """
+    plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
+    if plan.status != S.APPLYING:
+        return
+    targets = list(plan.workload.targets.order_by("pk"))
+    if not targets:
+        transition(
+            plan_id,
+            S.FAILED,
+            reason="the workload has no deployment target",
+            message="no deployment target: add one (dry_run by default), then re-plan",
+        )
+        return
+    live_targets = [t for t in targets if not t.dry_run]
+    if live_targets:
+        kinds = ", ".join(sorted({t.kind for t in live_targets}))
+        message = (
+            f"no live actuator for {kinds} yet (Kubernetes and AWS actuators are issue 7); "
+            "set the target to dry_run or wait for them"
+        )
+        transition(plan_id, S.FAILED, reason=message, message=message)
+        return
+    done = set(
+        AuditEvent.objects.filter(plan_id=plan_id, action="plan.apply_step").values_list(
+            "detail__key", flat=True
+        )
+    )
+    desired = desired_state(plan)
+    previous = planner.live_state(plan.workload).allocation
+    for target in targets:
+        name = f"{target.kind}:{target.reference}"
+        actuator = DryRunActuator(name, state=observed_state(previous, plan), applied_keys=done)
+        recorded = actuator.describe()
+        for step in plan_steps(name, recorded, desired):
+            key = f"plan-{plan_id}/target-{target.pk}/{step.setting}"
+            result = actuator.apply(step, key)
+            if not result.applied:
+                continue
+            verified = actuator.verify(step)
+            with transaction.atomic():
+                audit.record(
+                    plan,
+                    "plan.apply_step",
+                    reason=result.detail,
+                    detail={
+                        "key": key,
+                        "target": name,
+                        "dry_run": result.dry_run,
+                        "setting": step.setting,
+                        "before": step.before,
+                        "after": step.after,
+                        "verified": verified,
+                        "recorded_before": recorded,
+                    },
+                )
+            if not verified:
+                message = f"step {step.describe()} did not read back; rollback is offered"
+                transition(plan_id, S.FAILED, reason=message, message=message)
+                return
+    transition(
+        plan_id,
+        S.APPLIED,
+        reason=f"{len(targets)} target(s) at {desired}",
+        applied_at=timezone.now(),
+    )
+
+
+def observed_state(allocation: dict[str, int], plan: ScalingPlan) -> dict[str, int]:
+    """A dry-run target's state: what the last applied allocation set."""
+    if not allocation:
+        return {}
+    options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
+    total = sum(allocation.values())
+    spot = sum(n for name, n in allocation.items() if options.get(name) == "spot")
+    return {"replicas": total, "on_demand_base": total - spot}

@@ -1,76 +1,19 @@
 """A real Celery worker process on the session's Redis imports an uploaded trace."""
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from apps.accounts.models import Role, Team
 from apps.workloads.models import MetricObservation, TraceImport
 from apps.workloads.tests.factories import WorkloadFactory
 from conftest import token_client
-from controlplane.celery import app as celery_app
+from tests.integration.conftest import wait_until_finished
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACE = ROOT / "data" / "traces" / "alibaba_cluster2018_cpu_5min.csv"
-
-
-def database_url() -> str:
-    """The test database this process uses, for the worker to use too."""
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-def wait_until_finished(model, *, seconds: int) -> None:
-    """Poll the only run of `model` until the worker has finished it."""
-    deadline = time.monotonic() + seconds
-    while model.objects.get().status in ("queued", "running"):
-        assert time.monotonic() < deadline, (
-            f"the worker did not finish {model.__name__} in {seconds} s"
-        )
-        time.sleep(0.2)
-
-
-@pytest.fixture
-def worker(transactional_db, tmp_path):
-    """Start `celery worker` as a separate process and wait until it answers a ping."""
-    env = os.environ | {"DATABASE_URL": database_url()}
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "controlplane",
-            "worker",
-            "-Q",
-            "cpu,gpu",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError((tmp_path / "worker.log").read_text())
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 @pytest.mark.integration

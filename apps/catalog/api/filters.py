@@ -3,6 +3,7 @@
 import django_filters
 
 from apps.catalog.models import InstanceType, Offer, PurchaseOption, ServerlessOffer
+from controlplane.api import UtcDateTimeFilter
 
 
 class InstanceTypeFilterSet(django_filters.FilterSet):
@@ -32,7 +33,7 @@ class OfferFilterSet(django_filters.FilterSet):
     provider = django_filters.CharFilter(field_name="region__provider__slug")
     purchase_option = django_filters.MultipleChoiceFilter(choices=PurchaseOption.choices)
     in_force = django_filters.BooleanFilter(method="filter_in_force")
-    at = django_filters.IsoDateTimeFilter(method="filter_at", label="prices in force at")
+    at = UtcDateTimeFilter(method="filter_at", label="prices in force at")
 
     class Meta:
         model = Offer

@@ -31,11 +31,11 @@ class ForecastRunViewSet(
         data = serializer.validated_data
         serializer.instance = services.request_forecast(
             workload=data["workload"],
-            series=data["series"],
-            model=data["model"],
+            series=data.get("series", "requests"),
+            model=data.get("model", ForecastRun.Model.AUTO),
             horizon=data["horizon"],
             quantiles=data.get("quantiles", services.DEFAULT_QUANTILES),
-            seed=data["seed"],
+            seed=data.get("seed", 0),
             by=self.request.user,
         )
 

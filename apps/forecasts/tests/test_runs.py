@@ -165,6 +165,21 @@ def test_bad_requests_are_refused_naming_the_field(sre_a, workload, changes, fie
     assert not ForecastRun.objects.exists()
 
 
+def test_a_request_with_only_workload_and_horizon_gets_the_defaults(sre_a, workload):
+    response = sre_a.post(
+        "/api/v1/forecast-runs/", {"workload": workload.pk, "horizon": 24}, format="json"
+    )
+
+    assert response.status_code == 201, response.data
+    run = ForecastRun.objects.get()
+    assert (run.model, run.series, run.seed, run.quantiles) == (
+        "auto",
+        "requests",
+        0,
+        [0.5, 0.9, 0.99],
+    )
+
+
 def test_another_team_can_neither_request_nor_read_forecasts(sre_a, sre_b, workload):
     run = make_run(workload, model="ets")
 

@@ -1,11 +1,18 @@
-"""Serializers for optimization runs."""
+"""Serializers for optimization runs, scaling plans, guardrails, schedules and the audit trail."""
+
+import math
 
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 
-from apps.plans.models import OptimizationRun
-from apps.workloads.api.serializers import WorkloadChildSerializer
+from apps.accounts import roles
+from apps.accounts.models import Role, Team
+from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
+from apps.workloads.api.serializers import WorkloadChildSerializer, WorkloadField
+from controlplane.api import RejectUnknownFieldsMixin
 from controlplane.runs import RUN_STATE_FIELDS
-from optimization.problem import problem_from_dict
+from optimization.guardrails import parse_windows
+from optimization.problem import PURCHASE_OPTIONS, problem_from_dict
 
 RESULT_FIELDS = ("solution", "pareto", "knee_index", "device", *RUN_STATE_FIELDS)
 
@@ -29,3 +36,206 @@ class OptimizationRunSerializer(WorkloadChildSerializer):
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
         return problem
+
+
+class ScalingPlanSerializer(serializers.ModelSerializer):
+    """A plan as CI and the pages read it: the chosen schedule, its cost and risk, the front."""
+
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    chosen_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    expected_cost_per_day_usd = serializers.FloatField(read_only=True, allow_null=True)
+    delta_cost_per_day_usd = serializers.FloatField(read_only=True, allow_null=True)
+    sla_risk = serializers.FloatField(read_only=True, allow_null=True)
+    schedule = serializers.SerializerMethodField(
+        help_text="the chosen candidate's replicas per interval: [[{offer, variant, count}]]"
+    )
+
+    class Meta:
+        model = ScalingPlan
+        fields = [
+            "id",
+            "workload",
+            "status",
+            "origin",
+            "requested_by",
+            "created_at",
+            "updated_at",
+            "expires_at",
+            "series",
+            "interval_s",
+            "horizon_intervals",
+            "region",
+            "forecast_run",
+            "start_at",
+            "expected_cost_per_day_usd",
+            "sla_risk",
+            "current_allocation",
+            "current_cost_per_day_usd",
+            "delta_cost_per_day_usd",
+            "schedule",
+            "recommended_index",
+            "chosen_index",
+            "choice_reason",
+            "chosen_by",
+            "front",
+            "guardrail_checks",
+            "live_fingerprint",
+            "message",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+            "auto_approved",
+            "applied_at",
+        ]
+        read_only_fields = fields
+
+    def get_schedule(self, plan) -> list:
+        """The chosen candidate's schedule, or [] before there is one."""
+        return plan.chosen["schedule"] if plan.chosen else []
+
+
+class PlanRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """What a plan request may say; everything but the workload has a default."""
+
+    workload = WorkloadField()
+    series = serializers.RegexField(r"^[a-z0-9_.:-]{1,64}$", default="requests")
+    interval_s = serializers.IntegerField(
+        default=3600, min_value=300, max_value=86_400, help_text="planning interval, s"
+    )
+    horizon_intervals = serializers.IntegerField(default=24, min_value=1, max_value=168)
+    region = serializers.CharField(
+        default="",
+        allow_blank=True,
+        max_length=32,
+        help_text="catalog region; default: most priced",
+    )
+
+
+class DecisionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """An approval or rejection, with an optional comment (kept in the audit trail)."""
+
+    comment = serializers.CharField(default="", allow_blank=True, max_length=2000)
+
+
+class ChoiceSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Another point of the front, and why."""
+
+    candidate = serializers.IntegerField(min_value=0, help_text="index into `front`")
+    reason = serializers.CharField(max_length=2000)
+
+
+class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    """Limits for a team (by slug) or one workload (by id): exactly one of the two."""
+
+    team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    workload = WorkloadField(required=False, allow_null=True)
+    allowed_purchase_options = serializers.ListField(
+        child=serializers.ChoiceField(choices=PURCHASE_OPTIONS),
+        allow_empty=False,
+        required=False,
+        allow_null=True,
+    )
+    change_windows = serializers.JSONField(required=False)
+
+    class Meta:
+        model = Guardrail
+        fields = [
+            "id",
+            "team",
+            "workload",
+            "budget_per_day_usd",
+            "max_scale_step",
+            "min_replicas",
+            "allowed_purchase_options",
+            "change_windows",
+            "auto_approve",
+            "auto_approve_max_change_pct",
+            "auto_approve_max_usd_per_day",
+            "updated_at",
+        ]
+
+    def validate_budget_per_day_usd(self, value):
+        """Finite and positive."""
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise serializers.ValidationError("must be a finite number > 0")
+        return value
+
+    def validate_auto_approve_max_change_pct(self, value):
+        """A percentage."""
+        if not (math.isfinite(value) and 0 <= value <= 100):
+            raise serializers.ValidationError("must be between 0 and 100")
+        return value
+
+    def validate_auto_approve_max_usd_per_day(self, value):
+        """Finite and not negative."""
+        if not (math.isfinite(value) and value >= 0):
+            raise serializers.ValidationError("must be a finite number >= 0")
+        return value
+
+    def validate_change_windows(self, value):
+        """Each window's days and HH:MM bounds, named on error."""
+        try:
+            parse_windows(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return value
+
+    def validate(self, attrs):
+        """Exactly one scope, unchanged after creation, writable by the user."""
+        team = attrs.get("team", getattr(self.instance, "team", None))
+        workload = attrs.get("workload", getattr(self.instance, "workload", None))
+        if (team is None) == (workload is None):
+            raise serializers.ValidationError({"team": ["give exactly one of team and workload"]})
+        if self.instance is not None and (
+            team != self.instance.team or workload != self.instance.workload
+        ):
+            raise serializers.ValidationError({"team": ["a guardrail cannot change its scope"]})
+        owner = team or workload.team
+        user = self.context["request"].user
+        if not (roles.holds_role(user, owner, Role.SRE) or roles.is_finops(user)):
+            raise PermissionDenied(f"guardrails of {owner} are set by its SREs or FinOps")
+        existing = Guardrail.objects.filter(team=team, workload=workload)
+        if self.instance is None and existing.exists():
+            raise serializers.ValidationError(
+                {"team" if team else "workload": ["already has guardrails: update them"]}
+            )
+        return attrs
+
+
+class PlanScheduleSerializer(WorkloadChildSerializer):
+    """Celery beat requests a plan every `every_minutes` (15 to 1,440)."""
+
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    every_minutes = serializers.IntegerField(min_value=15, max_value=1440, default=60)
+
+    class Meta:
+        model = PlanSchedule
+        fields = ["id", "workload", "every_minutes", "enabled", "requested_by", "last_requested_at"]
+        read_only_fields = ["requested_by", "last_requested_at"]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """One append-only audit row."""
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "via",
+            "action",
+            "team_id",
+            "workload_id",
+            "workload_name",
+            "plan_id",
+            "from_status",
+            "to_status",
+            "reason",
+            "comment",
+            "detail",
+        ]
+        read_only_fields = fields

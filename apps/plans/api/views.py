@@ -1,10 +1,34 @@
-"""Optimization runs: submit a problem, poll for its solution and Pareto front."""
+"""Optimization runs, scaling plans and their actions, guardrails, schedules, the audit trail."""
 
-from rest_framework import mixins, viewsets
+import csv
+import io
+import json
 
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from knox.models import AuthToken
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from apps.accounts import roles
+from apps.accounts.models import Role
+from apps.accounts.permissions import CanWriteOwningTeam
 from apps.plans import services
+from apps.plans.api import serializers as s
 from apps.plans.api.serializers import OptimizationRunSerializer
-from apps.plans.models import OptimizationRun
+from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
+from controlplane.api import UtcDateTimeFilter
 
 
 class OptimizationRunViewSet(
@@ -34,3 +58,252 @@ class OptimizationRunViewSet(
             with_pareto=data.get("with_pareto", True),
             by=self.request.user,
         )
+
+
+def via(request) -> str:
+    """How the caller came: 'token' for API tokens, 'api' for a signed-in session."""
+    return "token" if isinstance(request.auth, AuthToken) else "api"
+
+
+def refused(exc: services.PlanError) -> Response:
+    """A refused plan action: 403 for who, 409 for state or guardrails, 400 for bad input."""
+    body = {"detail": exc.reason}
+    if exc.rule:
+        body["rule"] = exc.rule
+    code = exc.status_code if type(exc) is not services.PlanError else 400
+    return Response(body, status=code)
+
+
+PLAN_EXAMPLE = OpenApiExample(
+    "CI requests a plan",
+    value={"workload": 3, "interval_s": 3600, "horizon_intervals": 24},
+    request_only=True,
+)
+REFUSAL = OpenApiResponse(
+    description="refused: 403 names the missing role or scope; 409 the state (expired, "
+    "superseded, stale) or the guardrail (`rule`)"
+)
+
+
+@extend_schema_view(
+    list=extend_schema(description="Plans of the workloads you can see, newest first."),
+    retrieve=extend_schema(description="One plan; poll it until `status` leaves `draft`."),
+)
+class ScalingPlanViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Request a plan, poll it, pick another candidate, approve or reject it, start its apply.
+
+    States: draft -> proposed -> approved -> applying -> applied (or rejected, expired,
+    superseded, failed, rolled_back). Approvals need four eyes: someone other than the
+    requester with the sre role in the workload's team, or a CI token given the
+    `plans:approve` scope. Webhooks fire on proposed, approved and applied.
+    """
+
+    serializer_class = s.ScalingPlanSerializer
+    filterset_fields = ["workload", "status", "origin"]
+    ordering_fields = ["created_at", "expires_at"]
+
+    def get_queryset(self):
+        """Plans of visible workloads."""
+        return ScalingPlan.objects.visible_to(self.request.user).select_related(
+            "requested_by", "decided_by", "chosen_by", "workload"
+        )
+
+    @extend_schema(
+        request=s.PlanRequestSerializer,
+        responses={202: s.ScalingPlanSerializer, 403: REFUSAL},
+        examples=[PLAN_EXAMPLE],
+        description="Queue a plan: forecast (a fresh stored one or a new one), optimization "
+        "problem, Pareto front, recommended point. The plan starts as `draft` and becomes "
+        "`proposed` (or `failed`/`rejected` with a `message`).",
+    )
+    def create(self, request):
+        """Queue a plan for a workload."""
+        form = s.PlanRequestSerializer(data=request.data, context={"request": request})
+        form.is_valid(raise_exception=True)
+        try:
+            plan = services.request_plan(by=request.user, via=via(request), **form.validated_data)
+        except services.PlanError as exc:
+            return refused(exc)
+        return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
+
+    def _act(self, request, pk, action, form_class=s.DecisionSerializer):
+        self.get_object()  # 404 for plans the user cannot see
+        form = form_class(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            plan = action(
+                int(pk),
+                user=request.user,
+                auth=request.auth,
+                via=via(request),
+                **form.validated_data,
+            )
+        except services.PlanError as exc:
+            return refused(exc)
+        return Response(s.ScalingPlanSerializer(plan).data)
+
+    @extend_schema(
+        request=s.DecisionSerializer,
+        responses={200: s.ScalingPlanSerializer, 403: REFUSAL, 409: REFUSAL},
+        examples=[OpenApiExample("approve", value={"comment": "fits the budget"})],
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve the chosen candidate (four eyes, sre role or the plans:approve scope)."""
+        return self._act(request, pk, services.approve_plan)
+
+    @extend_schema(
+        request=s.DecisionSerializer,
+        responses={200: s.ScalingPlanSerializer, 403: REFUSAL, 409: REFUSAL},
+        examples=[OpenApiExample("reject", value={"comment": "traffic test tomorrow"})],
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Reject a proposed or approved plan."""
+        return self._act(request, pk, services.reject_plan)
+
+    @extend_schema(
+        request=s.ChoiceSerializer,
+        responses={200: s.ScalingPlanSerializer, 403: REFUSAL, 409: REFUSAL},
+        examples=[
+            OpenApiExample("choose", value={"candidate": 2, "reason": "launch week: less risk"})
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def choose(self, request, pk=None):
+        """Pick another candidate of the front before approving; the reason is recorded."""
+
+        def choose(plan_id, *, candidate, **kwargs):
+            return services.choose_candidate(plan_id, candidate, **kwargs)
+
+        return self._act(request, pk, choose, s.ChoiceSerializer)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.ScalingPlanSerializer, 403: REFUSAL, 409: REFUSAL},
+        description="Start applying an approved plan (sre role or the plans:apply scope). "
+        "Refused as stale when the live state changed since planning.",
+    )
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Queue the apply of an approved plan."""
+        self.get_object()
+        try:
+            plan = services.start_apply(
+                int(pk), user=request.user, auth=request.auth, via=via(request)
+            )
+        except services.PlanError as exc:
+            return refused(exc)
+        return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GuardrailViewSet(viewsets.ModelViewSet):
+    """Budget, scale step, minimum replicas, purchase options, change windows, auto-approve.
+
+    One row per team or per workload (whose set fields override its team's). Set by the team's
+    SREs or FinOps; read by the team and FinOps.
+    """
+
+    queryset = Guardrail.objects.none()  # for the schema; get_queryset scopes the rows
+    serializer_class = s.GuardrailSerializer
+    filterset_fields = ["team", "workload"]
+
+    def get_queryset(self):
+        """Guardrails of visible teams and workloads."""
+        user = self.request.user
+        rows = Guardrail.objects.select_related("team", "workload")
+        if roles.reads_all_teams(user):
+            return rows
+        teams = roles.readable_team_ids(user)
+        return rows.filter(Q(team__in=teams) | Q(workload__team__in=teams))
+
+    def perform_destroy(self, instance):
+        """Only who may set them may remove them."""
+        owner = instance.team or instance.workload.team
+        user = self.request.user
+        if not (roles.holds_role(user, owner, Role.SRE) or roles.is_finops(user)):
+            raise PermissionDenied(f"guardrails of {owner} are set by its SREs or FinOps")
+        instance.delete()
+
+
+class PlanScheduleViewSet(viewsets.ModelViewSet):
+    """Periodic plans: Celery beat requests one for the workload every `every_minutes`."""
+
+    serializer_class = s.PlanScheduleSerializer
+    permission_classes = [IsAuthenticated, CanWriteOwningTeam]
+    filterset_fields = ["workload", "enabled"]
+
+    def get_queryset(self):
+        """Schedules of visible workloads."""
+        return PlanSchedule.objects.visible_to(self.request.user).select_related("requested_by")
+
+    def perform_create(self, serializer):
+        """Plans are requested in the creator's name."""
+        serializer.save(requested_by=self.request.user)
+
+
+class AuditEventFilter(filters.FilterSet):
+    """Filters of the audit trail."""
+
+    since = UtcDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["team_id", "workload_id", "plan_id", "action", "actor", "via"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The append-only audit trail: every plan transition and apply step. No writes exist.
+
+    Team members read their teams' events; FinOps reads all and exports CSV.
+    """
+
+    queryset = AuditEvent.objects.none()  # for the schema; get_queryset scopes the rows
+    serializer_class = s.AuditEventSerializer
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        """Events of visible teams."""
+        user = self.request.user
+        if roles.reads_all_teams(user):
+            return AuditEvent.objects.all()
+        return AuditEvent.objects.filter(team_id__in=roles.readable_team_ids(user))
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="The filtered events as CSV (FinOps only); same filters as the list.",
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request):
+        """Stream the filtered trail as CSV."""
+        if not roles.is_finops(request.user):
+            raise PermissionDenied("exporting the audit trail is for FinOps")
+        events = self.filter_queryset(self.get_queryset()).order_by("at", "pk")
+        columns = s.AuditEventSerializer.Meta.fields
+
+        def rows():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(columns)
+            for event in events.iterator(chunk_size=1000):
+                writer.writerow(
+                    [
+                        json.dumps(event.detail, sort_keys=True)
+                        if name == "detail"
+                        else (event.at.isoformat() if name == "at" else getattr(event, name))
+                        for name in columns
+                    ]
+                )
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            yield buffer.getvalue()
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="ballast-audit.csv"'
+        return response

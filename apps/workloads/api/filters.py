@@ -3,6 +3,7 @@
 import django_filters
 
 from apps.workloads.models import MetricObservation, ModelVariant, TraceImport, Workload
+from controlplane.api import UtcDateTimeFilter
 
 
 class WorkloadFilterSet(django_filters.FilterSet):
@@ -28,8 +29,8 @@ class ModelVariantFilterSet(django_filters.FilterSet):
 class MetricObservationFilterSet(django_filters.FilterSet):
     """?workload=3&series=requests&ts_after=...&ts_before=... (ISO-8601)."""
 
-    ts_after = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
-    ts_before = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="lt")
+    ts_after = UtcDateTimeFilter(field_name="ts", lookup_expr="gte")
+    ts_before = UtcDateTimeFilter(field_name="ts", lookup_expr="lt")
 
     class Meta:
         model = MetricObservation

@@ -1,5 +1,7 @@
 """Serializers for workloads and what belongs to them."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -26,6 +28,7 @@ def check_writable(user, team: Team) -> None:
         raise PermissionDenied(f"team: you need the sre or ci role in team {team.slug!r}")
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class WorkloadField(serializers.PrimaryKeyRelatedField):
     """A workload the requesting user may see; writing under it needs a write role."""
 

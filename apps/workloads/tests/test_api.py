@@ -151,6 +151,17 @@ def test_a_body_over_the_size_limit_is_refused(ci_a, workload_a):
     assert not MetricObservation.objects.exists()
 
 
+def test_nul_characters_are_refused_in_bodies_forms_and_queries(ci_a, team_a):
+    json_body = ci_a.post("/api/v1/workloads/", {"team": "team-\x00", "name": "x"}, format="json")
+    form = ci_a.post("/api/v1/workloads/", {"team": "team-a", "name": "x\x00y", "kind": "online"})
+    query = ci_a.get("/api/v1/workloads/", {"team": "a\x00"})
+
+    for response in (json_body, form, query):
+        assert response.status_code == 400
+        assert "NUL character" in response.json()["detail"]
+    assert not Workload.objects.exists()
+
+
 def test_unknown_workload_kind_is_refused(ci_a, team_a):
     response = ci_a.post(
         "/api/v1/workloads/", {"team": "team-a", "name": "x", "kind": "streaming"}, format="json"

@@ -6,9 +6,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from knox.models import AuthToken
 
+from apps.accounts.models import TokenGrant, TokenScope
+
 
 class Command(BaseCommand):
-    """`manage.py create_api_token ci-bot [--days 90]`."""
+    """`manage.py create_api_token ci-bot [--days 90] [--scope plans:approve ...]`."""
 
     help = "Create an API token for USERNAME and print it (it cannot be shown again)."
 
@@ -16,13 +18,24 @@ class Command(BaseCommand):
         """Username and optional lifetime."""
         parser.add_argument("username")
         parser.add_argument("--days", type=int, default=None, help="lifetime; none = until revoked")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            default=[],
+            choices=TokenScope.values,
+            help="a power beyond the user's role, e.g. plans:approve for a CI token (repeatable)",
+        )
 
-    def handle(self, *args, username: str, days: int | None, **options):
+    def handle(self, *args, username: str, days: int | None, scope: list[str], **options):
         """Create the token and print it alone on stdout, for scripts."""
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"username: no user called {username!r}")
         if days is not None and days <= 0:
             raise CommandError(f"--days must be > 0, got {days}")
-        _, token = AuthToken.objects.create(user, expiry=timedelta(days=days) if days else None)
+        instance, token = AuthToken.objects.create(
+            user, expiry=timedelta(days=days) if days else None
+        )
+        if scope:
+            TokenGrant.objects.create(token=instance, scopes=sorted(set(scope)))
         self.stdout.write(token)

@@ -1,10 +1,11 @@
-"""Load the demo: teams, users in each role, sample workloads and real sample traces.
+"""Load the demo: teams, users in each role, sample workloads, guardrails, a plan schedule, traces.
 
 Idempotent: running it again leaves what exists alone. New users get random passwords, written
 with the CI token to var/demo-logins.txt (kept out of git), which the command prints.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -13,10 +14,12 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from knox.models import AuthToken
 
 from apps.accounts.models import FINOPS_GROUP, Role, Team, TeamMembership
 from apps.catalog.models import InstanceType
+from apps.plans.models import Guardrail, PlanSchedule
 from apps.workloads import services
 from apps.workloads.models import SLA, CapacityProfile, DeploymentTarget, ModelVariant, Workload
 
@@ -45,6 +48,7 @@ WORKLOADS = [
         ],
         "target": ("k8s_deployment", "ml/ranker"),
         "trace": "nasa_http_1995-07_1min.csv",
+        "plan_every_minutes": 60,
     },
     {
         "team": "ml-platform",
@@ -85,6 +89,10 @@ class Command(BaseCommand):
             admin = get_user_model().objects.get(username="admin")
             for spec in WORKLOADS:
                 self._workload(spec, admin)
+            Guardrail.objects.get_or_create(
+                team=Team.objects.get(slug="ml-platform"),
+                defaults={"budget_per_day_usd": 400, "min_replicas": 1, "max_scale_step": 20},
+            )
         if lines:
             logins_file.parent.mkdir(parents=True, exist_ok=True)
             with logins_file.open("a") as out:
@@ -140,6 +148,15 @@ class Command(BaseCommand):
                 )
         kind, reference = spec["target"]
         DeploymentTarget.objects.create(workload=workload, kind=kind, reference=reference)
+        if spec.get("plan_every_minutes"):
+            # The first scheduled plan comes ~5 minutes after start, once the trace is in.
+            every = spec["plan_every_minutes"]
+            PlanSchedule.objects.create(
+                workload=workload,
+                every_minutes=every,
+                requested_by=get_user_model().objects.get(username="ci-ml"),
+                last_requested_at=timezone.now() - timedelta(minutes=every - 5),
+            )
         if spec["trace"]:
             path = TRACES / spec["trace"]
             services.queue_trace_import(

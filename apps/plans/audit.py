@@ -1,0 +1,40 @@
+"""The audit trail: one append-only row per plan transition or apply step."""
+
+from __future__ import annotations
+
+from apps.plans.models import AuditEvent, ScalingPlan
+
+
+def actor_name(user) -> str:
+    """The username, or 'system' for the scheduler, the workers and auto-approval."""
+    return user.get_username() if user is not None and user.is_authenticated else "system"
+
+
+def record(
+    plan: ScalingPlan,
+    action: str,
+    *,
+    user=None,
+    via: str = "system",
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    comment: str = "",
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event about `plan`; call inside the transaction that made the change."""
+    workload = plan.workload
+    return AuditEvent.objects.create(
+        actor=actor_name(user),
+        via=via,
+        action=action,
+        team_id=workload.team_id,
+        workload_id=workload.pk,
+        workload_name=workload.name,
+        plan_id=plan.pk,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        comment=comment,
+        detail=detail or {},
+    )

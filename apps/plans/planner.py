@@ -1,0 +1,226 @@
+"""Reads what a plan needs from the database and hands it to optimization/ as plain data.
+
+Conventions:
+- The planned series (default "requests") holds request counts per observation step, as the
+  trace importer stores them; demand is those counts over the step, in requests per second.
+- Offers are the in-force on-demand and spot prices of the instance types the workload's
+  variants have capacity profiles for, in one region. Reserved capacity enters a plan only once
+  commitments are recorded, which Ballast does not do yet.
+- Online workloads keep at least one non-spot replica (DESIGN.md: a reserved/on-demand base) when
+  on-demand is allowed; functions take what the VMs do not when a serverless offer exists.
+- The live state is what the last applied plan set; its fingerprint is what the apply compares
+  against, so that a plan made against an older state is refused as stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from apps.catalog.models import Offer as CatalogOffer
+from apps.catalog.models import PurchaseOption
+from apps.catalog.models import ServerlessOffer as CatalogServerless
+from apps.plans.models import Guardrail, PlanStatus, ScalingPlan
+from apps.workloads.models import Workload
+from optimization.guardrails import Guardrails, parse_windows
+from optimization.problem import (
+    SLA,
+    SPOT_HAZARD_PER_HOUR,
+    AllocationProblem,
+    Constraints,
+    DemandForecast,
+    ModelVariant,
+    Offer,
+    ServerlessOffer,
+    VariantProfile,
+)
+
+GPU_BOOT_S = 240.0  # cost-model.md section 3: request to serving, GPU VMs
+CPU_BOOT_S = 60.0
+PLANNED_OPTIONS = {PurchaseOption.ON_DEMAND: "on_demand", PurchaseOption.SPOT: "spot"}
+
+
+class PlanningError(ValueError):
+    """The workload lacks something a plan needs; the message says what to add."""
+
+
+def guardrails_for(workload: Workload) -> Guardrails:
+    """The workload's rules over its team's (either may be missing)."""
+    rows = {
+        "workload": Guardrail.objects.filter(workload=workload).first(),
+        "team": Guardrail.objects.filter(team_id=workload.team_id).first(),
+    }
+    team = to_guardrails(rows["team"]) if rows["team"] else Guardrails()
+    return to_guardrails(rows["workload"]).merged_over(team) if rows["workload"] else team
+
+
+def to_guardrails(row: Guardrail) -> Guardrails:
+    """The library's view of one Guardrail row."""
+    options = row.allowed_purchase_options
+    return Guardrails(
+        budget_per_day_usd=row.budget_per_day_usd,
+        max_scale_step=row.max_scale_step,
+        min_replicas=row.min_replicas,
+        allowed_purchase_options=tuple(options) if options is not None else None,
+        change_windows=parse_windows(row.change_windows),
+        auto_approve=row.auto_approve,
+        auto_approve_max_change_pct=row.auto_approve_max_change_pct,
+        auto_approve_max_usd_per_day=row.auto_approve_max_usd_per_day,
+    )
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What runs now, as far as Ballast knows, and a fingerprint of it."""
+
+    allocation: dict[str, int]  # offer name -> replicas
+    applied_plan_id: int | None
+    fingerprint: str
+
+
+def live_state(workload: Workload) -> LiveState:
+    """The first interval of the last applied plan (nothing before any apply), fingerprinted.
+
+    The fingerprint covers the allocation, the plan it came from and the deployment targets,
+    so a new apply or a changed target makes older plans stale.
+    """
+    applied = (
+        ScalingPlan.objects.filter(workload=workload, status=PlanStatus.APPLIED)
+        .order_by("-applied_at", "-pk")
+        .first()
+    )
+    allocation: dict[str, int] = {}
+    if applied is not None and applied.chosen:
+        allocation = {e["offer"]: e["count"] for e in applied.chosen["schedule"][0]}
+    targets = sorted(
+        workload.targets.values_list("kind", "reference", "dry_run"), key=lambda t: t[:2]
+    )
+    state = {
+        "allocation": dict(sorted(allocation.items())),
+        "applied_plan": applied.pk if applied else None,
+        "targets": [list(t) for t in targets],
+    }
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+    return LiveState(allocation, applied.pk if applied else None, digest)
+
+
+def build_problem(
+    plan: ScalingPlan, demand: DemandForecast, rules: Guardrails, live: LiveState
+) -> AllocationProblem:
+    """The allocation problem of `plan`'s workload over its horizon.
+
+    Raises:
+        PlanningError: no SLA, no variant with a capacity profile, or no price for them.
+    """
+    workload = plan.workload
+    sla = getattr(workload, "sla", None)
+    if workload.kind != Workload.Kind.ONLINE:
+        raise PlanningError(
+            "plans are made for online workloads; batch workloads are sized per run by "
+            "`python -m optimization` (batch planning through the API is not built yet)"
+        )
+    if sla is None or not sla.latency_target_ms:
+        raise PlanningError("the workload has no latency SLA: set latency_target_ms first")
+    variants, instance_types = [], set()
+    for variant in workload.variants.prefetch_related("capacity_profiles__instance_type"):
+        profiles = [
+            VariantProfile(p.instance_type.name, p.max_rps, p.service_time_ms)
+            for p in variant.capacity_profiles.all()
+            if p.max_rps and p.service_time_ms
+        ]
+        if profiles:
+            variants.append(ModelVariant(variant.name, variant.accuracy, tuple(profiles)))
+            instance_types.update(p.instance_type for p in profiles)
+    if not variants:
+        raise PlanningError(
+            "no model variant has a capacity profile with max_rps and service_time_ms: "
+            "register one first"
+        )
+    offers = _offers(plan.region, instance_types)
+    if not offers:
+        raise PlanningError(
+            f"no on-demand or spot price in region {plan.region!r} for "
+            f"{', '.join(sorted(instance_types))}: import the catalog first"
+        )
+    allowed = rules.allowed_purchase_options or ("on_demand", "spot", "reserved")
+    base = 1 if "on_demand" in allowed else 0
+    constraints = Constraints(
+        min_non_spot_replicas=base,
+        min_replicas=max(rules.min_replicas or 0, base),
+        max_change_per_interval=rules.max_scale_step,
+        allowed_purchase_options=tuple(allowed),
+    )
+    smallest = min(workload.variants.values_list("memory_mb", flat=True))
+    fastest = min(p.service_time_ms for v in variants for p in v.profiles)
+    return AllocationProblem(
+        name=f"{workload.team.slug}/{workload.name}",
+        interval_s=plan.interval_s,
+        demand=demand,
+        offers=offers,
+        variants=tuple(variants),
+        sla=SLA(sla.latency_target_ms, sla.latency_percentile or 99.0),
+        constraints=constraints,
+        serverless=_serverless(plan.region, smallest, fastest),
+        initial_replicas=sum(live.allocation.values()),
+    )
+
+
+def _offers(region: str, instance_types: set[str]) -> tuple[Offer, ...]:
+    rows = (
+        CatalogOffer.objects.in_force()
+        .filter(
+            region__code=region,
+            instance_type__name__in=instance_types,
+            purchase_option__in=list(PLANNED_OPTIONS),
+        )
+        .select_related("instance_type")
+        .order_by("instance_type__name", "purchase_option")
+    )
+    offers = []
+    for row in rows:
+        option = PLANNED_OPTIONS[row.purchase_option]
+        hazard = SPOT_HAZARD_PER_HOUR.get(row.interruption_band, 0.0) if option == "spot" else 0.0
+        offers.append(
+            Offer(
+                name=f"{row.instance_type.name}/{option}",
+                instance_type=row.instance_type.name,
+                purchase_option=option,
+                price_per_hour_usd=float(row.price_per_hour_usd),
+                boot_delay_s=GPU_BOOT_S if row.instance_type.gpu_count else CPU_BOOT_S,
+                interruption_rate_per_hour=hazard,
+            )
+        )
+    return tuple(offers)
+
+
+def _serverless(region: str, memory_mb: int, service_time_ms: float) -> ServerlessOffer | None:
+    """The cheapest function offer that fits the smallest variant, run at its fastest speed."""
+    rows = CatalogServerless.objects.filter(
+        region__code=region, memory_min_mb__lte=memory_mb, memory_max_mb__gte=memory_mb
+    ).order_by("price_per_gb_second_usd", "name")
+    row = rows.first()
+    if row is None:
+        return None
+    return ServerlessOffer(
+        name=row.name,
+        price_per_request_usd=float(row.price_per_request_usd),
+        price_per_gb_s_usd=float(row.price_per_gb_second_usd),
+        memory_mb=memory_mb,
+        duration_ms=service_time_ms,
+        cold_start_s=row.cold_start_s,
+        max_concurrency=row.max_concurrency or 1000,
+    )
+
+
+def default_region(workload: Workload) -> str:
+    """The region with the most in-force prices for the workload's instance types."""
+    types = workload.variants.values_list("capacity_profiles__instance_type", flat=True)
+    counts: dict[str, int] = {}
+    for code in (
+        CatalogOffer.objects.in_force()
+        .filter(instance_type__in=types)
+        .values_list("region__code", flat=True)
+    ):
+        counts[code] = counts.get(code, 0) + 1
+    return min(counts, key=lambda c: (-counts[c], c)) if counts else ""

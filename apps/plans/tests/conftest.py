@@ -1,0 +1,105 @@
+"""A plannable online workload: catalog prices, SLA, a variant with a profile, 4 days of load."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CATALOG = Path(__file__).resolve().parents[3] / "data" / "pricing" / "aws-us-east-1.json"
+HISTORY_END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def catalog(db):
+    from apps.catalog.services import import_catalog
+
+    import_catalog(json.loads(CATALOG.read_text()))
+
+
+@pytest.fixture
+def online_workload(team_a, catalog):
+    """Team A's ranker: p99 under 100 ms, 20-180 requests per minute with a daily cycle."""
+    from apps.catalog.models import InstanceType
+    from apps.workloads.models import (
+        SLA,
+        CapacityProfile,
+        DeploymentTarget,
+        MetricObservation,
+        ModelVariant,
+        Workload,
+    )
+
+    workload = Workload.objects.create(team=team_a, name="ranker", kind="online")
+    SLA.objects.create(workload=workload, latency_percentile=99, latency_target_ms=100)
+    variant = ModelVariant.objects.create(
+        workload=workload, name="ranker-small", accuracy=0.9, memory_mb=2048
+    )
+    CapacityProfile.objects.create(
+        variant=variant,
+        instance_type=InstanceType.objects.get(name="c6i.xlarge"),
+        max_rps=40,
+        service_time_ms=20,
+    )
+    DeploymentTarget.objects.create(
+        workload=workload, kind="k8s_deployment", reference="prod/ranker"
+    )
+    minutes = 4 * 24 * 60
+    t = np.arange(minutes)
+    rng = np.random.default_rng(0)
+    load = 6000 + 4800 * np.sin(2 * np.pi * t / 1440) + rng.normal(0, 300, minutes)
+    start = HISTORY_END - timedelta(minutes=minutes)
+    MetricObservation.objects.bulk_create(
+        MetricObservation(
+            workload=workload,
+            series="requests",
+            ts=start + timedelta(minutes=int(i)),
+            value=float(max(v, 0)),
+        )
+        for i, v in enumerate(load)
+    )
+    return workload
+
+
+@pytest.fixture
+def stored_forecast(online_workload, sre_user):
+    """A fresh forecast of the next day, per minute, as a worker would have stored it."""
+    from apps.forecasts.models import ForecastRun
+
+    t = np.arange(1440)
+    mean = 6000 + 4800 * np.sin(2 * np.pi * t / 1440)
+    return ForecastRun.objects.create(
+        workload=online_workload,
+        series="requests",
+        horizon=1440,
+        quantiles=[0.5, 0.9, 0.99],
+        requested_by=sre_user,
+        status=ForecastRun.Status.SUCCEEDED,
+        model_used="seasonal_naive",
+        interval_s=60,
+        start=HISTORY_END,
+        mean=mean.tolist(),
+        quantile_values={
+            "0.5": mean.tolist(),
+            "0.9": (mean * 1.1).tolist(),
+            "0.99": (mean * 1.25).tolist(),
+        },
+    )
+
+
+@pytest.fixture
+def sre_user(django_user_model, sre_a):
+    return django_user_model.objects.get(username="sre-a")
+
+
+@pytest.fixture
+def build(django_capture_on_commit_callbacks):
+    """Run a requested plan's chain here, as the worker would."""
+    from apps.plans import services
+
+    def run(plan_id: int):
+        assert services.prepare_forecast(plan_id)
+        services.build_plan(plan_id)
+
+    return run

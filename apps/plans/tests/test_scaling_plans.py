@@ -1,0 +1,321 @@
+"""Scaling plans: request, build, four eyes, states, guardrails, apply, audit trail."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.plans import services
+from apps.plans.models import AppendOnlyError, AuditEvent, Guardrail, PlanSchedule, ScalingPlan
+from conftest import token_client
+
+
+def request(client, workload, **fields):
+    return client.post("/api/v1/plans/", {"workload": workload.pk} | fields, format="json")
+
+
+@pytest.fixture
+def proposed(ci_a, online_workload, stored_forecast, build):
+    """A plan requested by team A's CI and built: proposed."""
+    response = request(ci_a, online_workload)
+    assert response.status_code == 202, response.data
+    assert response.data["status"] == "draft"
+    build(response.data["id"])
+    return ScalingPlan.objects.get(pk=response.data["id"])
+
+
+def test_a_requested_plan_is_proposed_with_its_front_cost_risk_and_fingerprint(proposed, ci_a):
+    plan = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
+    assert plan["status"] == "proposed", plan["message"]
+    assert plan["forecast_run"] is not None  # the stored fresh forecast was reused
+    assert len(plan["schedule"]) == 24  # an hour per interval over the day
+    assert plan["chosen_index"] == plan["recommended_index"]
+    front = plan["front"]
+    assert len(front) >= 2
+    costs = [c["cost_per_day_usd"] for c in front]
+    risks = [c["sla_risk"] for c in front]
+    assert costs == sorted(costs) and risks == sorted(risks, reverse=True)
+    assert plan["expected_cost_per_day_usd"] == costs[plan["chosen_index"]]
+    # Nothing applied yet: the whole cost is the difference.
+    assert plan["current_cost_per_day_usd"] == 0
+    assert plan["delta_cost_per_day_usd"] == pytest.approx(plan["expected_cost_per_day_usd"])
+    assert len(plan["live_fingerprint"]) == 64
+    # Online: at least one non-spot replica in every interval (the base).
+    for interval in plan["schedule"]:
+        assert any(e["offer"].endswith("/on_demand") for e in interval)
+    actions = list(
+        AuditEvent.objects.filter(plan_id=proposed.pk).order_by("at").values_list("action")
+    )
+    assert actions == [("plan.requested",), ("plan.proposed",)]
+
+
+def test_the_requester_cannot_approve_and_a_ci_token_needs_the_scope(
+    proposed, ci_a, make_user, team_a
+):
+    response = ci_a.post(f"/api/v1/plans/{proposed.pk}/approve/", {}, format="json")
+    assert response.status_code == 403
+    assert "four eyes" in response.data["detail"]
+
+    other_ci = token_client(make_user("ci-a2", role="ci", team=team_a))
+    response = other_ci.post(f"/api/v1/plans/{proposed.pk}/approve/", {}, format="json")
+    assert response.status_code == 403
+    assert "plans:approve" in response.data["detail"]
+
+    scoped_user = make_user("ci-a3", role="ci", team=team_a)
+    scoped = token_client(scoped_user, scopes=["plans:approve"])
+    response = scoped.post(f"/api/v1/plans/{proposed.pk}/approve/", {"comment": "ok"})
+    assert response.status_code == 200, response.data
+    assert response.data["status"] == "approved"
+    assert response.data["decided_by"] == "ci-a3"
+    event = AuditEvent.objects.get(plan_id=proposed.pk, action="plan.approved")
+    assert (event.actor, event.via, event.comment) == ("ci-a3", "token", "ok")
+
+
+def test_viewers_finops_and_other_teams_cannot_decide(proposed, viewer_a, finops, sre_b):
+    assert viewer_a.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 403
+    assert finops.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 403
+    assert sre_b.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 404
+    assert ScalingPlan.objects.get(pk=proposed.pk).status == "proposed"
+
+
+def test_an_expired_plan_is_refused_and_marked_expired(proposed, sre_a):
+    ScalingPlan.objects.filter(pk=proposed.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    response = sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    assert response.status_code == 409
+    assert "expired" in response.data["detail"]
+    assert ScalingPlan.objects.get(pk=proposed.pk).status == "expired"
+
+
+def test_a_newer_plan_supersedes_and_the_older_cannot_be_approved(
+    proposed, ci_a, online_workload, build, sre_a
+):
+    newer = request(ci_a, online_workload).data["id"]
+    build(newer)
+    assert ScalingPlan.objects.get(pk=newer).status == "proposed"
+    response = sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    assert response.status_code == 409
+    assert "superseded" in response.data["detail"]
+
+
+def test_approving_twice_gives_one_approval(proposed, sre_a, make_user, team_a):
+    second = token_client(make_user("sre-a2", role="sre", team=team_a))
+    assert sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 200
+    response = second.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    assert response.status_code == 409
+    assert AuditEvent.objects.filter(plan_id=proposed.pk, action="plan.approved").count() == 1
+
+
+def test_an_sre_may_pick_another_candidate_with_a_reason(proposed, sre_a):
+    safest = len(proposed.front) - 1
+    missing = sre_a.post(f"/api/v1/plans/{proposed.pk}/choose/", {"candidate": safest})
+    assert missing.status_code == 400 and "reason" in missing.data
+    out_of_range = sre_a.post(
+        f"/api/v1/plans/{proposed.pk}/choose/", {"candidate": 99, "reason": "x"}
+    )
+    assert out_of_range.status_code == 400 and "candidate" in out_of_range.data["detail"]
+    response = sre_a.post(
+        f"/api/v1/plans/{proposed.pk}/choose/", {"candidate": safest, "reason": "launch week"}
+    )
+    assert response.status_code == 200, response.data
+    assert response.data["chosen_index"] == safest
+    assert response.data["expected_cost_per_day_usd"] == proposed.front[safest]["cost_per_day_usd"]
+    event = AuditEvent.objects.get(plan_id=proposed.pk, action="plan.candidate_chosen")
+    assert event.reason == "launch week" and event.detail["to_index"] == safest
+
+
+def test_a_budget_no_candidate_meets_refuses_the_plan_naming_the_rule(
+    ci_a, online_workload, stored_forecast, build, team_a
+):
+    Guardrail.objects.create(team=team_a, budget_per_day_usd=0.5)
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ci_a.get(f"/api/v1/plans/{plan_id}/").data
+    assert plan["status"] == "rejected"
+    assert "budget_per_day_usd" in plan["message"]
+
+
+def test_guardrails_shape_the_plan_and_a_closed_window_refuses_approval(
+    ci_a, sre_a, online_workload, stored_forecast, build, team_a
+):
+    now = timezone.now()
+    closed_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now.weekday() + 3) % 7]
+    Guardrail.objects.create(
+        team=team_a,
+        min_replicas=3,
+        change_windows=[{"days": [closed_day], "start": "00:00", "end": "01:00"}],
+    )
+    Guardrail.objects.create(workload=online_workload, allowed_purchase_options=["on_demand"])
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ci_a.get(f"/api/v1/plans/{plan_id}/").data
+    assert plan["status"] == "proposed", plan["message"]
+    assert all(sum(e["count"] for e in row) >= 3 for row in plan["schedule"])
+    assert all(e["offer"].endswith("/on_demand") for row in plan["schedule"] for e in row)
+    rules = {c["rule"]: c["ok"] for c in plan["guardrail_checks"]}
+    assert rules == {"min_replicas": True, "allowed_purchase_options": True}
+    response = sre_a.post(f"/api/v1/plans/{plan_id}/approve/")
+    assert response.status_code == 409
+    assert response.data["rule"] == "change_windows"
+
+
+def test_apply_runs_verified_steps_once_and_makes_older_plans_stale(
+    proposed, sre_a, ci_a, online_workload, build
+):
+    sibling = request(ci_a, online_workload).data["id"]  # made against the same live state
+    assert sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 200
+    assert ci_a.post(f"/api/v1/plans/{proposed.pk}/apply/").status_code == 403  # no scope
+    response = sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
+    assert response.status_code == 202 and response.data["status"] == "applying"
+
+    services.execute_apply(proposed.pk)
+    services.execute_apply(proposed.pk)  # a redelivery does nothing more
+    plan = ScalingPlan.objects.get(pk=proposed.pk)
+    assert plan.status == "applied" and plan.applied_at is not None
+    steps = AuditEvent.objects.filter(plan_id=proposed.pk, action="plan.apply_step")
+    first = proposed.front[proposed.chosen_index]["schedule"][0]
+    assert {s.detail["setting"]: s.detail["after"] for s in steps} == {
+        "replicas": sum(e["count"] for e in first),
+        "on_demand_base": sum(e["count"] for e in first if e["offer"].endswith("/on_demand")),
+    }
+    assert all(s.detail["verified"] and s.detail["dry_run"] for s in steps)
+
+    # The sibling was planned before this apply: once built it is proposed, then refused.
+    build(sibling)
+    sibling_plan = ScalingPlan.objects.get(pk=sibling)
+    assert sibling_plan.live_fingerprint != plan.live_fingerprint
+    assert sibling_plan.current_allocation == {e["offer"]: e["count"] for e in first}
+
+
+def test_a_plan_planned_before_another_apply_is_refused_as_stale(
+    proposed, sre_a, ci_a, online_workload, build, make_user, team_a
+):
+    assert sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/").status_code == 200
+    # Someone changes the deployment target after planning: the plan is stale.
+    online_workload.targets.update(reference="prod/ranker-v2")
+    response = sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
+    assert response.status_code == 409
+    assert "stale" in response.data["detail"]
+
+
+def test_a_small_change_is_auto_approved_when_the_rule_is_on(
+    proposed, sre_a, ci_a, online_workload, build, team_a
+):
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
+    services.execute_apply(proposed.pk)
+    Guardrail.objects.create(
+        team=team_a,
+        auto_approve=True,
+        auto_approve_max_change_pct=50,
+        auto_approve_max_usd_per_day=100,
+    )
+    newer = request(ci_a, online_workload).data["id"]
+    build(newer)
+    plan = ScalingPlan.objects.get(pk=newer)
+    assert plan.status == "approved" and plan.auto_approved
+    event = AuditEvent.objects.get(plan_id=newer, action="plan.approved")
+    assert event.actor == "system" and "auto-approve rule" in event.reason
+
+
+def test_auto_approve_is_off_by_default(proposed, sre_a, ci_a, online_workload, build):
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
+    services.execute_apply(proposed.pk)
+    newer = request(ci_a, online_workload).data["id"]
+    build(newer)
+    assert ScalingPlan.objects.get(pk=newer).status == "proposed"
+
+
+def test_a_plan_without_history_fails_with_the_reason(
+    ci_a, team_a, catalog, online_workload, build
+):
+    online_workload.observations.all().delete()
+    plan_id = request(ci_a, online_workload).data["id"]
+    assert not services.prepare_forecast(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "failed" and "no observations" in plan.message
+
+
+def test_a_fresh_forecast_is_computed_when_none_is_stored(ci_a, online_workload, build):
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "proposed", plan.message
+    assert plan.forecast_run.status == "succeeded" and plan.forecast_run.interval_s == 60
+
+
+def test_plan_requests_are_validated_and_need_a_write_role(ci_a, viewer_a, online_workload):
+    bad = request(ci_a, online_workload, interval_s=10, colour="red")
+    assert bad.status_code == 400 and set(bad.data) == {"colour"}
+    bad = request(ci_a, online_workload, interval_s=10)
+    assert bad.status_code == 400 and "interval_s" in bad.data
+    assert request(viewer_a, online_workload).status_code == 403
+    assert not ScalingPlan.objects.exists()
+
+
+def test_the_audit_trail_is_append_only_even_in_sql(proposed):
+    event = AuditEvent.objects.filter(plan_id=proposed.pk).first()
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(reason="edited")
+    with pytest.raises(Exception, match="append-only"), connection.cursor() as cursor:
+        cursor.execute("UPDATE plans_auditevent SET reason = 'edited' WHERE id = %s", [event.pk])
+
+
+def test_the_audit_trail_is_filtered_and_exported_as_csv_by_finops(proposed, finops, sre_a, sre_b):
+    listed = sre_a.get("/api/v1/audit-events/", {"plan_id": proposed.pk}).data
+    assert [e["action"] for e in listed["results"]] == ["plan.proposed", "plan.requested"]
+    assert sre_b.get("/api/v1/audit-events/").data["count"] == 0
+    assert sre_a.get("/api/v1/audit-events/export/").status_code == 403
+    response = finops.get("/api/v1/audit-events/export/", {"action": "plan.proposed"})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    lines = b"".join(response.streaming_content).decode().strip().splitlines()
+    assert lines[0].startswith("id,at,actor,via,action")
+    assert len(lines) == 2 and ",plan.proposed," in lines[1]
+
+
+def test_guardrails_are_validated_and_set_by_sres(sre_a, viewer_a, online_workload, team_a):
+    bad = sre_a.post(
+        "/api/v1/guardrails/",
+        {"team": "team-a", "change_windows": [{"days": ["mon"], "start": "25:00", "end": "01:00"}]},
+        format="json",
+    )
+    assert bad.status_code == 400 and "change_windows[0].start" in str(bad.data)
+    both = sre_a.post(
+        "/api/v1/guardrails/", {"team": "team-a", "workload": online_workload.pk}, format="json"
+    )
+    assert both.status_code == 400
+    options = sre_a.post(
+        "/api/v1/guardrails/",
+        {"team": "team-a", "allowed_purchase_options": ["spot", "cheap"]},
+        format="json",
+    )
+    assert options.status_code == 400 and "allowed_purchase_options" in options.data
+    denied = viewer_a.post("/api/v1/guardrails/", {"team": "team-a"}, format="json")
+    assert denied.status_code == 403
+    made = sre_a.post(
+        "/api/v1/guardrails/", {"team": "team-a", "budget_per_day_usd": 40}, format="json"
+    )
+    assert made.status_code == 201, made.data
+    assert not Guardrail.objects.filter(workload__isnull=False).exists()
+
+
+def test_a_due_schedule_requests_one_plan(online_workload, sre_user):
+    PlanSchedule.objects.create(workload=online_workload, every_minutes=60, requested_by=sre_user)
+    assert services.request_scheduled_plans() == 1
+    assert services.request_scheduled_plans() == 0  # not due again for an hour
+    plan = ScalingPlan.objects.get()
+    assert plan.origin == "schedule" and plan.status == "draft"
+
+
+def test_expire_due_plans_expires_only_the_overdue(proposed):
+    assert services.expire_due_plans() == 0
+    ScalingPlan.objects.filter(pk=proposed.pk).update(expires_at=timezone.now())
+    assert services.expire_due_plans() == 1
+    assert ScalingPlan.objects.get(pk=proposed.pk).status == "expired"

@@ -1,0 +1,93 @@
+"""Guardrails on plain plan data: each rule passes or breaks with its numbers; windows; auto."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from optimization.guardrails import (
+    Guardrails,
+    PlanShape,
+    auto_approvable,
+    check_plan,
+    check_window,
+    parse_windows,
+)
+
+SHAPE = PlanShape(
+    replicas=[2, 4, 9, 3],
+    purchase_options=["on_demand", "spot"],
+    cost_per_day_usd=30.0,
+    current_replicas=1,
+)
+
+
+def verdicts(rules):
+    return {c.rule: c.ok for c in check_plan(SHAPE, rules)}
+
+
+def test_unset_rules_impose_nothing():
+    assert check_plan(SHAPE, Guardrails()) == []
+
+
+def test_each_rule_passes_or_breaks_at_its_limit():
+    assert verdicts(Guardrails(budget_per_day_usd=30.0)) == {"budget_per_day_usd": True}
+    assert verdicts(Guardrails(budget_per_day_usd=29.99)) == {"budget_per_day_usd": False}
+    # Steps: 1->2, 2->4, 4->9 (5), 9->3 (6): the largest is 6.
+    assert verdicts(Guardrails(max_scale_step=6)) == {"max_scale_step": True}
+    assert verdicts(Guardrails(max_scale_step=5)) == {"max_scale_step": False}
+    assert verdicts(Guardrails(min_replicas=2)) == {"min_replicas": True}
+    assert verdicts(Guardrails(min_replicas=3)) == {"min_replicas": False}
+    broken = check_plan(SHAPE, Guardrails(allowed_purchase_options=("on_demand",)))
+    assert not broken[0].ok and "not allowed: spot" in broken[0].detail
+
+
+def test_workload_rules_override_the_teams_where_set():
+    team = Guardrails(budget_per_day_usd=100, min_replicas=2, auto_approve=True)
+    workload = Guardrails(budget_per_day_usd=20)
+    merged = workload.merged_over(team)
+    assert (merged.budget_per_day_usd, merged.min_replicas, merged.auto_approve) == (20, 2, True)
+
+
+def test_windows_include_their_start_exclude_their_end_and_wrap_midnight():
+    rules = Guardrails(
+        change_windows=parse_windows(
+            [
+                {"days": ["mon"], "start": "09:00", "end": "17:00"},
+                {"days": ["fri"], "start": "22:00", "end": "02:00"},
+            ]
+        )
+    )
+    monday = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
+    assert check_window(rules, monday.replace(hour=9)).ok
+    assert not check_window(rules, monday.replace(hour=17)).ok
+    assert check_window(rules, datetime(2026, 11, 28, 1, 59, tzinfo=UTC)).ok  # Sat, from Fri
+    assert not check_window(rules, datetime(2026, 11, 29, 1, 0, tzinfo=UTC)).ok  # Sun
+    assert check_window(Guardrails(), monday) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("9-5", "must be a list"),
+        ([{"days": ["mon"], "start": "9:00", "end": "17:00"}], "change_windows[0].start"),
+        ([{"days": [], "start": "09:00", "end": "17:00"}], "change_windows[0].days"),
+        ([{"days": ["mon"], "start": "09:00", "end": "09:00"}], "must differ"),
+        ([{"days": ["mon"], "start": "09:00", "end": "10:00", "tz": "CET"}], "unknown field"),
+    ],
+)
+def test_bad_windows_name_the_field(raw, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_windows(raw)
+
+
+def test_auto_approval_needs_the_rule_on_and_both_limits_met():
+    on = Guardrails(
+        auto_approve=True, auto_approve_max_change_pct=10, auto_approve_max_usd_per_day=5
+    )
+    assert not auto_approvable(
+        Guardrails(), current_cost_per_day_usd=100, delta_cost_per_day_usd=1
+    )[0]
+    assert auto_approvable(on, current_cost_per_day_usd=100, delta_cost_per_day_usd=-4.9)[0]
+    assert not auto_approvable(on, current_cost_per_day_usd=100, delta_cost_per_day_usd=6)[0]
+    assert not auto_approvable(on, current_cost_per_day_usd=20, delta_cost_per_day_usd=3)[0]
+    assert not auto_approvable(on, current_cost_per_day_usd=0, delta_cost_per_day_usd=1)[0]
