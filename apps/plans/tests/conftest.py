@@ -103,3 +103,15 @@ def build(django_capture_on_commit_callbacks):
         services.build_plan(plan_id)
 
     return run
+
+
+@pytest.fixture
+def proposed(ci_a, online_workload, stored_forecast, build):
+    """A plan requested by team A's CI and built: proposed."""
+    from apps.plans.models import ScalingPlan
+
+    response = ci_a.post("/api/v1/plans/", {"workload": online_workload.pk}, format="json")
+    assert response.status_code == 202, response.data
+    assert response.data["status"] == "draft"
+    build(response.data["id"])
+    return ScalingPlan.objects.get(pk=response.data["id"])

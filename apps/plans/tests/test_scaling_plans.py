@@ -15,16 +15,6 @@ def request(client, workload, **fields):
     return client.post("/api/v1/plans/", {"workload": workload.pk} | fields, format="json")
 
 
-@pytest.fixture
-def proposed(ci_a, online_workload, stored_forecast, build):
-    """A plan requested by team A's CI and built: proposed."""
-    response = request(ci_a, online_workload)
-    assert response.status_code == 202, response.data
-    assert response.data["status"] == "draft"
-    build(response.data["id"])
-    return ScalingPlan.objects.get(pk=response.data["id"])
-
-
 def test_a_requested_plan_is_proposed_with_its_front_cost_risk_and_fingerprint(proposed, ci_a):
     plan = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
     assert plan["status"] == "proposed", plan["message"]

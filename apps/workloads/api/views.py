@@ -2,7 +2,12 @@
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -48,6 +53,24 @@ class TeamScopedViewSet(
         return self.model.objects.visible_to(self.request.user)
 
 
+@extend_schema_view(
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "CI registers an online workload",
+                value={"team": "ml-platform", "name": "ranker", "kind": "online"},
+                request_only=True,
+            )
+        ]
+    ),
+    partial_update=extend_schema(
+        examples=[
+            OpenApiExample(
+                "CI updates the description", value={"description": "v2"}, request_only=True
+            )
+        ]
+    ),
+)
 class WorkloadViewSet(TeamScopedViewSet):
     """Workloads, plus bulk metric ingest and series reads."""
 
@@ -69,6 +92,19 @@ class WorkloadViewSet(TeamScopedViewSet):
             f"{settings.MAX_REQUEST_BYTES} bytes a request. A point at an existing timestamp "
             "replaces the stored value. Nothing is stored when any point is refused."
         ),
+        examples=[
+            OpenApiExample(
+                "CI pushes request counts per minute",
+                value={
+                    "series": "requests",
+                    "points": [
+                        {"ts": "2026-11-01T00:00:00Z", "value": 4210},
+                        {"ts": "2026-11-01T00:01:00Z", "value": 4388},
+                    ],
+                },
+                request_only=True,
+            )
+        ],
     )
     @extend_schema(
         methods=["get"],
@@ -127,6 +163,26 @@ class SLAViewSet(TeamScopedViewSet):
     filterset_fields = ["workload"]
 
 
+@extend_schema_view(
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "CI registers a model version with its measured capacity",
+                value={
+                    "workload": 3,
+                    "name": "ranker-small",
+                    "version": "2026.11.2",
+                    "accuracy": 0.905,
+                    "memory_mb": 2048,
+                    "capacity_profiles": [
+                        {"instance_type": "c6i.xlarge", "max_rps": 60, "service_time_ms": 30}
+                    ],
+                },
+                request_only=True,
+            )
+        ]
+    )
+)
 class ModelVariantViewSet(TeamScopedViewSet):
     """Model variants and their capacity profiles."""
 

@@ -1,0 +1,102 @@
+"""Plan pages: a workload's plans with a request button, and one plan with its decision forms.
+
+The forms post to these views (CSRF-protected) and go through the same services as the API, so
+the rules (four eyes, roles, states, guardrails) are the same; a refusal is shown as a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts import roles
+from apps.plans import services
+from apps.plans.models import AuditEvent, ScalingPlan
+from apps.workloads.models import Workload
+
+
+@login_required
+def workload_plans(request, workload_id: int):
+    """The workload's plans, newest first, and a button to request one."""
+    workload = get_object_or_404(Workload.objects.visible_to(request.user), pk=workload_id)
+    plans = ScalingPlan.objects.filter(workload=workload).select_related("requested_by")[:50]
+    return render(
+        request,
+        "dashboard/workload_plans.html",
+        {
+            "workload": workload,
+            "plans": plans,
+            "can_request": roles.can_write_team(request.user, workload.team),
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_plan(request, workload_id: int):
+    """Queue a plan for the workload, then show its page."""
+    workload = get_object_or_404(Workload.objects.visible_to(request.user), pk=workload_id)
+    try:
+        plan = services.request_plan(
+            workload=workload, by=request.user, via="page", origin=ScalingPlan.Origin.PAGE
+        )
+    except services.PlanError as exc:
+        messages.error(request, exc.reason)
+        return redirect("dashboard:workload-plans", workload_id=workload.pk)
+    messages.info(request, f"Plan {plan.pk} requested: it is built in the background.")
+    return redirect("dashboard:plan", plan_id=plan.pk)
+
+
+@login_required
+def plan_detail(request, plan_id: int):
+    """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms."""
+    plan = _visible_plan(request, plan_id)
+    refusal = services.decision_refusal(plan, request.user, None, approving=True)
+    return render(
+        request,
+        "dashboard/plan.html",
+        {
+            "plan": plan,
+            "candidates": list(enumerate(plan.front)),
+            "can_decide": refusal is None and plan.status == ScalingPlan.Status.PROPOSED,
+            "decision_refusal": refusal,
+            "can_apply": services.apply_refusal(plan, request.user, None) is None
+            and plan.status == ScalingPlan.Status.APPROVED,
+            "events": AuditEvent.objects.filter(plan_id=plan.pk).order_by("at", "pk"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def decide(request, plan_id: int, decision: str):
+    """Approve, reject, choose a candidate or start the apply, from the plan page."""
+    plan = _visible_plan(request, plan_id)
+    comment = request.POST.get("comment", "")[:2000]
+    try:
+        if decision == "approve":
+            services.approve_plan(plan.pk, user=request.user, via="page", comment=comment)
+        elif decision == "reject":
+            services.reject_plan(plan.pk, user=request.user, via="page", comment=comment)
+        elif decision == "choose":
+            index = request.POST.get("candidate", "")
+            if not index.isdigit():
+                raise services.PlanError("candidate: choose one of the front's points")
+            services.choose_candidate(
+                plan.pk, int(index), user=request.user, via="page", reason=comment
+            )
+        elif decision == "apply":
+            services.start_apply(plan.pk, user=request.user, via="page")
+        else:
+            raise Http404(decision)
+    except services.PlanError as exc:
+        messages.error(request, exc.reason)
+    return redirect("dashboard:plan", plan_id=plan.pk)
+
+
+def _visible_plan(request, plan_id: int) -> ScalingPlan:
+    return get_object_or_404(
+        ScalingPlan.objects.visible_to(request.user).select_related("workload__team"),
+        pk=plan_id,
+    )
