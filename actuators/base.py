@@ -7,7 +7,11 @@ not applied again), `verify` reads back whether a step took effect, and `rollbac
 state recorded before the first step.
 
 States are flat mappings of a setting name to an integer (e.g. {"replicas": 4}); a desired state
-names only what it sets.
+names only what it sets. Steps set absolute values, never increments, so applying one twice
+leaves the target as applying it once did; the key additionally lets an actuator (and the
+caller's record) skip a step it has already done. Actuators raise `TransientError` for what a
+retry may fix and `PermanentError` for what it cannot. A dry-run actuator never changes its
+target: each actuator class enforces that itself, whatever its caller asks.
 """
 
 from __future__ import annotations
@@ -74,3 +78,15 @@ def plan_steps(target: str, observed: State, desired: State) -> list[Step]:
 def rollback_steps(target: str, observed: State, recorded: State) -> list[Step]:
     """The steps that take the observed state back to one recorded before an apply."""
     return plan_steps(target, observed, recorded)
+
+
+class ActuatorError(Exception):
+    """A step could not be applied; the message says why in words an SRE can act on."""
+
+
+class TransientError(ActuatorError):
+    """Throttling, a timeout, a 5xx or a lost race: retry later, with backoff."""
+
+
+class PermanentError(ActuatorError):
+    """The target is missing, the step is invalid or access is denied: retrying will not help."""

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.forecasts",
     "apps.plans",
     "apps.webhooks",
+    "apps.actuation",
     "apps.dashboard",
 ]
 
@@ -215,6 +216,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Actuators: credentials only from configuration (see apps/actuation/registry.py).
+KUBE_MODE = os.environ.get("BALLAST_KUBE_MODE", "")  # "", "in-cluster" or "kubeconfig"
+KUBECONFIG = os.environ.get("BALLAST_KUBECONFIG", "")
+KUBE_CONTEXT = os.environ.get("BALLAST_KUBE_CONTEXT") or None
+AWS_ENABLED = env_bool("BALLAST_AWS_ENABLED", default=False)
+AWS_REGION = os.environ.get("BALLAST_AWS_REGION", "us-east-1")
+AWS_ENDPOINT_URL = os.environ.get("BALLAST_AWS_ENDPOINT_URL", "")
 
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)

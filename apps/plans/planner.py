@@ -8,8 +8,10 @@ Conventions:
   commitments are recorded, which Ballast does not do yet.
 - Online workloads keep at least one non-spot replica (DESIGN.md: a reserved/on-demand base) when
   on-demand is allowed; functions take what the VMs do not when a serverless offer exists.
-- The live state is what the last applied plan set; its fingerprint is what the apply compares
-  against, so that a plan made against an older state is refused as stale.
+- The live state is what the last applied plan set (priced as the current cost) and what each
+  deployment target reports through its actuator; its fingerprint is what the apply compares
+  against, so that a plan made against an older state, or a target changed by someone else
+  since, is refused as stale.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from actuators.base import ActuatorError
 from apps.catalog.models import Offer as CatalogOffer
 from apps.catalog.models import PurchaseOption
 from apps.catalog.models import ServerlessOffer as CatalogServerless
@@ -82,9 +85,11 @@ class LiveState:
 def live_state(workload: Workload) -> LiveState:
     """The first interval of the last applied plan (nothing before any apply), fingerprinted.
 
-    The fingerprint covers the allocation, the plan it came from and the deployment targets,
-    so a new apply or a changed target makes older plans stale.
+    The fingerprint covers the allocation, the plan it came from, the deployment targets and
+    what each reports now, so a new apply or a changed target makes older plans stale.
     """
+    from apps.actuation.registry import actuator_for  # actuation imports plans
+
     applied = (
         ScalingPlan.objects.filter(workload=workload, status=PlanStatus.APPLIED)
         .order_by("-applied_at", "-pk")
@@ -93,13 +98,17 @@ def live_state(workload: Workload) -> LiveState:
     allocation: dict[str, int] = {}
     if applied is not None and applied.chosen:
         allocation = {e["offer"]: e["count"] for e in applied.chosen["schedule"][0]}
-    targets = sorted(
-        workload.targets.values_list("kind", "reference", "dry_run"), key=lambda t: t[:2]
-    )
+    targets = []
+    for target in workload.targets.order_by("kind", "reference"):
+        try:
+            observed = actuator_for(target).describe()
+        except ActuatorError as exc:
+            observed = {"unavailable": str(exc)}
+        targets.append([target.kind, target.reference, target.dry_run, observed])
     state = {
         "allocation": dict(sorted(allocation.items())),
         "applied_plan": applied.pk if applied else None,
-        "targets": [list(t) for t in targets],
+        "targets": targets,
     }
     digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
     return LiveState(allocation, applied.pk if applied else None, digest)

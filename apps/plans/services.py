@@ -12,15 +12,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from actuators.base import plan_steps
-from actuators.dryrun import DryRunActuator
 from apps.accounts import roles
 from apps.accounts.models import Role, TokenScope
 from apps.forecasts import services as forecast_services
 from apps.forecasts.models import ForecastRun
 from apps.plans import audit, planner
 from apps.plans.models import (
-    AuditEvent,
     OptimizationRun,
     PlanSchedule,
     PlanStatus,
@@ -663,7 +660,7 @@ def apply_refusal(plan: ScalingPlan, user, auth) -> str | None:
 
 def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     """APPROVED -> APPLYING once more checks pass (live state, window), then queue the steps."""
-    from apps.plans import tasks  # tasks imports this module
+    from apps.actuation import tasks  # actuation imports this module
 
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
     refusal = apply_refusal(plan, user, auth)
@@ -680,93 +677,21 @@ def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     return plan
 
 
-def desired_state(plan: ScalingPlan) -> dict[str, int]:
-    """What the chosen candidate's first interval sets on a target: replicas and the base."""
-    first = plan.chosen["schedule"][0]
-    problem_offers = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
-    total = sum(e["count"] for e in first)
-    spot = sum(e["count"] for e in first if problem_offers.get(e["offer"]) == "spot")
-    return {"replicas": total, "on_demand_base": total - spot}
+def start_rollback(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
+    """Queue the return of a failed or applied plan's targets to their recorded state."""
+    from apps.actuation import tasks  # actuation imports this module
 
-
-def execute_apply(plan_id: int) -> None:
-    """Run an APPLYING plan's steps on every deployment target, each recorded and verified.
-
-    Steps carry an idempotency key (plan, target, setting); a redelivered task skips the keys
-    the audit trail already shows as applied. Only dry-run targets have an actuator so far;
-    a live target fails the plan with that reason before any step runs.
-    """
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
-    if plan.status != S.APPLYING:
-        return
-    targets = list(plan.workload.targets.order_by("pk"))
-    if not targets:
-        transition(
-            plan_id,
-            S.FAILED,
-            reason="the workload has no deployment target",
-            message="no deployment target: add one (dry_run by default), then re-plan",
+    refusal = apply_refusal(plan, user, auth)
+    if refusal:
+        raise PlanForbidden(refusal.replace("applying", "rolling back"))
+    if plan.status not in (S.FAILED, S.APPLIED):
+        raise PlanConflict(
+            f"plan {plan_id} is {plan.status}; only failed or applied plans roll back"
         )
-        return
-    live_targets = [t for t in targets if not t.dry_run]
-    if live_targets:
-        kinds = ", ".join(sorted({t.kind for t in live_targets}))
-        message = (
-            f"no live actuator for {kinds} yet (Kubernetes and AWS actuators are issue 7); "
-            "set the target to dry_run or wait for them"
-        )
-        transition(plan_id, S.FAILED, reason=message, message=message)
-        return
-    done = set(
-        AuditEvent.objects.filter(plan_id=plan_id, action="plan.apply_step").values_list(
-            "detail__key", flat=True
-        )
-    )
-    desired = desired_state(plan)
-    previous = planner.live_state(plan.workload).allocation
-    for target in targets:
-        name = f"{target.kind}:{target.reference}"
-        actuator = DryRunActuator(name, state=observed_state(previous, plan), applied_keys=done)
-        recorded = actuator.describe()
-        for step in plan_steps(name, recorded, desired):
-            key = f"plan-{plan_id}/target-{target.pk}/{step.setting}"
-            result = actuator.apply(step, key)
-            if not result.applied:
-                continue
-            verified = actuator.verify(step)
-            with transaction.atomic():
-                audit.record(
-                    plan,
-                    "plan.apply_step",
-                    reason=result.detail,
-                    detail={
-                        "key": key,
-                        "target": name,
-                        "dry_run": result.dry_run,
-                        "setting": step.setting,
-                        "before": step.before,
-                        "after": step.after,
-                        "verified": verified,
-                        "recorded_before": recorded,
-                    },
-                )
-            if not verified:
-                message = f"step {step.describe()} did not read back; rollback is offered"
-                transition(plan_id, S.FAILED, reason=message, message=message)
-                return
-    transition(
-        plan_id,
-        S.APPLIED,
-        reason=f"{len(targets)} target(s) at {desired}",
-        applied_at=timezone.now(),
-    )
-
-
-def observed_state(allocation: dict[str, int], plan: ScalingPlan) -> dict[str, int]:
-    """A dry-run target's state: what the last applied allocation set."""
-    if not allocation:
-        return {}
-    options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
-    total = sum(allocation.values())
-    spot = sum(n for name, n in allocation.items() if options.get(name) == "spot")
-    return {"replicas": total, "on_demand_base": total - spot}
+    if not plan.recorded_states.exists():
+        raise PlanConflict(f"plan {plan_id} changed nothing, so there is nothing to roll back")
+    with transaction.atomic():
+        audit.record(plan, "plan.rollback_requested", user=user, via=via, from_status=plan.status)
+        transaction.on_commit(lambda: tasks.rollback_plan.delay(plan_id))
+    return plan

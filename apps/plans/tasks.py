@@ -36,18 +36,6 @@ def plan_chain(plan_id: int):
     return chain(forecast_for_plan.si(plan_id), build_plan.si(plan_id))
 
 
-@shared_task(
-    queue=Queue.CPU,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=5,
-    retry_backoff=True,
-)
-def apply_plan(plan_id: int) -> None:
-    """Run an applying plan's steps; a redelivery skips the steps already recorded."""
-    services.execute_apply(plan_id)
-
-
 @shared_task(queue=Queue.CPU)
 def expire_plans() -> int:
     """Celery beat: expire plans past their time to live."""

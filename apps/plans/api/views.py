@@ -200,6 +200,25 @@ class ScalingPlanViewSet(
             return refused(exc)
         return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        request=None,
+        responses={202: s.ScalingPlanSerializer, 403: REFUSAL, 409: REFUSAL},
+        description="Return the targets of a failed or applied plan to the state recorded "
+        "before its first step (sre role or the plans:apply scope); the plan becomes "
+        "`rolled_back` once every target reads back.",
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        """Queue the rollback of a failed or applied plan."""
+        self.get_object()
+        try:
+            plan = services.start_rollback(
+                int(pk), user=request.user, auth=request.auth, via=via(request)
+            )
+        except services.PlanError as exc:
+            return refused(exc)
+        return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
+
 
 class GuardrailViewSet(viewsets.ModelViewSet):
     """Budget, scale step, minimum replicas, purchase options, change windows, auto-approve.

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.actuation import services as actuation
 from apps.plans import services
 from apps.plans.models import AppendOnlyError, AuditEvent, Guardrail, PlanSchedule, ScalingPlan
 from conftest import token_client
@@ -160,19 +161,19 @@ def test_apply_runs_verified_steps_once_and_makes_older_plans_stale(
     response = sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
     assert response.status_code == 202 and response.data["status"] == "applying"
 
-    services.execute_apply(proposed.pk)
-    services.execute_apply(proposed.pk)  # a redelivery does nothing more
+    actuation.execute_apply(proposed.pk)
+    actuation.execute_apply(proposed.pk)  # a redelivery does nothing more
     plan = ScalingPlan.objects.get(pk=proposed.pk)
     assert plan.status == "applied" and plan.applied_at is not None
     steps = AuditEvent.objects.filter(plan_id=proposed.pk, action="plan.apply_step")
     first = proposed.front[proposed.chosen_index]["schedule"][0]
-    assert {s.detail["setting"]: s.detail["after"] for s in steps} == {
-        "replicas": sum(e["count"] for e in first),
-        "on_demand_base": sum(e["count"] for e in first if e["offer"].endswith("/on_demand")),
-    }
+    # The workload's one target is a dry-run Kubernetes Deployment: its replicas.
+    assert [(s.detail["setting"], s.detail["after"]) for s in steps] == [
+        ("replicas", sum(e["count"] for e in first))
+    ]
     assert all(s.detail["verified"] and s.detail["dry_run"] for s in steps)
 
-    # The sibling was planned before this apply: once built it is proposed, then refused.
+    # Built after the apply, the sibling plans against the new live state.
     build(sibling)
     sibling_plan = ScalingPlan.objects.get(pk=sibling)
     assert sibling_plan.live_fingerprint != plan.live_fingerprint
@@ -195,7 +196,7 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
 ):
     sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
     sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
-    services.execute_apply(proposed.pk)
+    actuation.execute_apply(proposed.pk)
     Guardrail.objects.create(
         team=team_a,
         auto_approve=True,
@@ -213,7 +214,7 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
 def test_auto_approve_is_off_by_default(proposed, sre_a, ci_a, online_workload, build):
     sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
     sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
-    services.execute_apply(proposed.pk)
+    actuation.execute_apply(proposed.pk)
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
     assert ScalingPlan.objects.get(pk=newer).status == "proposed"

@@ -1,0 +1,102 @@
+"""What a plan asks of each kind of target, and in which order to set it.
+
+A plan's candidate gives VM replicas per interval (each on an offer with a purchase option) and
+the requests per second sent to functions. Applying it sets the first interval now and bounds
+the autoscalers by the whole horizon:
+
+- k8s_deployment: `replicas` = the first interval's replicas.
+- k8s_hpa: `min_replicas` = the first interval's, `max_replicas` = the horizon's largest.
+- keda_scaled_object: the same as `min_replica_count` / `max_replica_count`.
+- aws_asg: `desired_capacity` = the first interval's, `min_size` / `max_size` the horizon's
+  smallest and largest, `on_demand_base_capacity` = the first interval's non-spot replicas,
+  `on_demand_percentage_above_base` = 0 (everything above the base on spot).
+- sagemaker_variant: `desired_instance_count` = the first interval's replicas.
+- lambda_alias: `provisioned_concurrency` = the first interval's function rate times its
+  duration (Little's law), rounded up; 0 when nothing goes to functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from actuators.base import State, Step
+
+KINDS = (
+    "k8s_deployment",
+    "k8s_hpa",
+    "keda_scaled_object",
+    "aws_asg",
+    "sagemaker_variant",
+    "lambda_alias",
+)
+
+
+def desired_state(
+    kind: str,
+    schedule: Sequence[Sequence[Mapping[str, Any]]],
+    purchase_option: Mapping[str, str],
+    *,
+    serverless_rps: Sequence[float] = (),
+    serverless_duration_ms: float = 0.0,
+) -> dict[str, int]:
+    """The settings `kind` needs for a candidate's `schedule` (see the module docstring).
+
+    Args:
+        kind: one of KINDS.
+        schedule: per interval, entries {"offer", "variant", "count"}.
+        purchase_option: offer name -> "on_demand" | "spot" | "reserved".
+        serverless_rps: requests per second sent to functions, per interval.
+        serverless_duration_ms: one request's duration on a function.
+    """
+    totals = [sum(int(e["count"]) for e in row) for row in schedule] or [0]
+    first = schedule[0] if schedule else []
+    if kind == "k8s_deployment":
+        return {"replicas": totals[0]}
+    if kind == "k8s_hpa":
+        return {"min_replicas": max(1, totals[0]), "max_replicas": max(1, *totals)}
+    if kind == "keda_scaled_object":
+        return {"min_replica_count": totals[0], "max_replica_count": max(totals)}
+    if kind == "aws_asg":
+        non_spot = sum(int(e["count"]) for e in first if purchase_option[e["offer"]] != "spot")
+        return {
+            "desired_capacity": totals[0],
+            "min_size": min(totals),
+            "max_size": max(totals),
+            "on_demand_base_capacity": non_spot,
+            "on_demand_percentage_above_base": 0,
+        }
+    if kind == "sagemaker_variant":
+        return {"desired_instance_count": totals[0]}
+    if kind == "lambda_alias":
+        rate = float(serverless_rps[0]) if serverless_rps else 0.0
+        return {"provisioned_concurrency": math.ceil(rate * serverless_duration_ms / 1000)}
+    raise ValueError(f"kind: unknown target kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+# Bounds move before the value they bound when growing, after it when shrinking, so that
+# min <= value <= max holds after every single step (AWS and Kubernetes refuse otherwise).
+BOUNDED = {
+    "desired_capacity": ("min_size", "max_size"),
+    "min_replicas": (None, "max_replicas"),
+    "min_replica_count": (None, "max_replica_count"),
+}
+
+
+def order_steps(steps: Sequence[Step], observed: State) -> list[Step]:
+    """`steps` in an order that keeps every intermediate state valid.
+
+    A raised maximum goes first and a lowered one last; a lowered minimum goes first and a
+    raised one last; the bounded value sits between them.
+    """
+    rank: dict[str, int] = {}
+    for value, (low, high) in BOUNDED.items():
+        for step in steps:
+            if step.setting == high:
+                rank[high] = 0 if step.after >= (observed.get(high) or 0) else 2
+            if step.setting == low:
+                rank[low] = 0 if step.after <= (observed.get(low) or 0) else 2
+            if step.setting == value:
+                rank[value] = 1
+    return sorted(steps, key=lambda s: (rank.get(s.setting, 1), s.setting))

@@ -1,0 +1,1 @@
+"""Applying approved plans to deployment targets: steps, read-back, rollback."""

@@ -1,0 +1,112 @@
+"""Which actuator drives a deployment target, with credentials from configuration only.
+
+Kubernetes targets use `BALLAST_KUBE_MODE` (`in-cluster`, or `kubeconfig` with
+`BALLAST_KUBECONFIG` and `BALLAST_KUBE_CONTEXT`); AWS targets use boto3's standard credential
+chain (environment, profile, instance role) once `BALLAST_AWS_ENABLED` is true, in
+`BALLAST_AWS_REGION`, optionally through `BALLAST_AWS_ENDPOINT_URL`. Nothing is read from the
+database but the target's kind, reference and dry-run flag.
+
+A dry-run target with no connection configured gets the recording `DryRunActuator`, whose
+"observed" state is what earlier dry runs recorded; with a connection it gets the real actuator
+in its own dry-run mode (validated by the API where the API can, never persisted). A live target
+without a connection is refused.
+"""
+
+from functools import cache
+
+from django.conf import settings
+
+from actuators.base import PermanentError
+from actuators.dryrun import DryRunActuator
+from apps.actuation.models import ApplyStep
+from apps.workloads.models import DeploymentTarget
+
+K = DeploymentTarget.Kind
+KUBERNETES = {K.K8S_DEPLOYMENT, K.K8S_HPA, K.KEDA_SCALED_OBJECT}
+AWS_SERVICE = {K.AWS_ASG: "autoscaling", K.SAGEMAKER_VARIANT: "sagemaker", K.LAMBDA_ALIAS: "lambda"}
+
+
+def target_name(target: DeploymentTarget) -> str:
+    """'k8s_deployment:ml/ranker'."""
+    return f"{target.kind}:{target.reference}"
+
+
+def actuator_for(target: DeploymentTarget):
+    """The actuator for `target` (see the module docstring).
+
+    Raises:
+        PermanentError: a live target whose kind has no connection configured.
+    """
+    connection = _connection(target.kind)
+    if connection is None:
+        if target.dry_run:
+            return DryRunActuator(target_name(target), state=recorded_state(target))
+        raise PermanentError(
+            f"{target_name(target)} is live (dry_run false) but no {_family(target.kind)} "
+            "connection is configured; set it up or make the target dry_run"
+        )
+    return _real_actuator(target, connection)
+
+
+def recorded_state(target: DeploymentTarget) -> dict[str, int]:
+    """What the last applied steps set on a target, setting by setting."""
+    state: dict[str, int] = {}
+    for setting, after in (
+        ApplyStep.objects.filter(target=target, status=ApplyStep.Status.APPLIED)
+        .order_by("finished_at", "pk")
+        .values_list("setting", "after")
+    ):
+        state[setting] = after
+    return state
+
+
+def _family(kind: str) -> str:
+    return "Kubernetes" if kind in KUBERNETES else "AWS"
+
+
+def _connection(kind: str):
+    if kind in KUBERNETES:
+        return _kube_client() if settings.KUBE_MODE else None
+    if kind in AWS_SERVICE:
+        return _aws_client(AWS_SERVICE[kind]) if settings.AWS_ENABLED else None
+    raise PermanentError(f"no actuator for target kind {kind!r}")
+
+
+@cache
+def _kube_client():
+    from actuators.kubernetes import load_api_client
+
+    return load_api_client(
+        settings.KUBE_MODE, kubeconfig=settings.KUBECONFIG or None, context=settings.KUBE_CONTEXT
+    )
+
+
+@cache
+def _aws_client(service: str):
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=settings.AWS_REGION,
+        endpoint_url=settings.AWS_ENDPOINT_URL or None,
+    )
+
+
+def _real_actuator(target: DeploymentTarget, connection):
+    from actuators import aws, kubernetes
+
+    classes = {
+        K.K8S_DEPLOYMENT: kubernetes.KubernetesDeployment,
+        K.K8S_HPA: kubernetes.HorizontalPodAutoscaler,
+        K.KEDA_SCALED_OBJECT: kubernetes.KedaScaledObject,
+        K.AWS_ASG: aws.AutoScalingGroup,
+        K.SAGEMAKER_VARIANT: aws.SageMakerVariant,
+        K.LAMBDA_ALIAS: aws.LambdaProvisionedConcurrency,
+    }
+    return classes[target.kind](connection, target.reference, dry_run=target.dry_run)
+
+
+def reset_connections() -> None:
+    """Forget cached clients (tests that change the configuration call this)."""
+    _kube_client.cache_clear()
+    _aws_client.cache_clear()
