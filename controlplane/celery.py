@@ -21,3 +21,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(queue.value) for queue in Queue]
 app.conf.task_default_queue = Queue.CPU.value
 app.autodiscover_tasks()
+
+import controlplane.metrics  # noqa: E402, F401  (Celery signal handlers: task durations)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,10 +45,22 @@ except KeyError:
         "BALLAST_SECRET_KEY is not set; `make demo` generates one into var/demo.env"
     ) from None
 DEBUG = env_bool("BALLAST_DEBUG", default=False)
+# `production`: HTTPS only, HSTS, secure cookies, PostgreSQL and Redis required, JSON logs.
+PROFILE = os.environ.get("BALLAST_SETTINGS_PROFILE", "local")
+if PROFILE not in ("local", "production"):
+    raise ImproperlyConfigured(
+        f"BALLAST_SETTINGS_PROFILE must be 'local' or 'production', got {PROFILE!r}"
+    )
+PRODUCTION = PROFILE == "production"
+if PRODUCTION and (DEBUG or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "production needs BALLAST_DEBUG=false and a BALLAST_SECRET_KEY of 50+ random characters"
+    )
 ALLOWED_HOSTS = env_list("BALLAST_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("BALLAST_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    "django_prometheus",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -70,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "controlplane.health.HealthMiddleware",  # probes first: no host check, no session
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "controlplane.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -101,8 +117,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'ballast.sqlite3'}", conn_max_age=60
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'ballast.sqlite3'}",
+        conn_max_age=60,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -128,7 +145,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # plotly.min.js from the installed plotly package, at static/plotly/plotly.min.js (no CDN).
+    ("plotly", Path(plotly.__file__).resolve().parent / "package_data"),
+]
 # Serve static files straight from the app folders, so a first run needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 
@@ -188,6 +209,14 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis in production; the demo default is a broker that needs no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if PRODUCTION and (
+    DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+    or not CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+):
+    raise ImproperlyConfigured(
+        "production needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis); the SQLite "
+        "and filesystem defaults are for one machine"
+    )
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     # The filesystem transport needs its folders before the first message is sent.
@@ -228,11 +257,25 @@ AWS_ENDPOINT_URL = os.environ.get("BALLAST_AWS_ENDPOINT_URL", "")
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 
+# /metrics: optional bearer token (see controlplane/metrics.py).
+METRICS_TOKEN = os.environ.get("BALLAST_METRICS_TOKEN", "")
+
+# Logs: plain lines for people, one JSON object per line for log pipelines (production default).
+LOG_FORMAT = os.environ.get("BALLAST_LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"BALLAST_LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("BALLAST_LOG_LEVEL", "INFO")},
     "loggers": {"cmdstanpy": {"level": "WARNING"}},
 }
@@ -240,9 +283,14 @@ LOGGING = {
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env_bool("BALLAST_HTTPS", default=False):
+if not DEBUG and env_bool("BALLAST_HTTPS", default=PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("BALLAST_HSTS_SECONDS", 3600)
+    SECURE_HSTS_SECONDS = env_int("BALLAST_HSTS_SECONDS", 31_536_000 if PRODUCTION else 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("BALLAST_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("BALLAST_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading a domain into browsers is the operator's commitment, not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
