@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts import roles
-from apps.plans import services
+from apps.dashboard import figures
+from apps.plans import planner, services
 from apps.plans.models import AuditEvent, ScalingPlan
 from apps.workloads.models import Workload
 
@@ -53,6 +54,19 @@ def plan_detail(request, plan_id: int):
     """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms."""
     plan = _visible_plan(request, plan_id)
     refusal = services.decision_refusal(plan, request.user, None, approving=True)
+    charts = {}
+    if plan.chosen:
+        budget = planner.guardrails_for(plan.workload).budget_per_day_usd
+        charts = {
+            "pareto_figure": figures.pareto_figure(
+                plan.front,
+                plan.chosen_index,
+                plan.recommended_index,
+                plan.current_cost_per_day_usd,
+                budget,
+            ),
+            "schedule_figure": figures.schedule_figure(plan.chosen["schedule"]),
+        }
     return render(
         request,
         "dashboard/plan.html",
@@ -64,6 +78,7 @@ def plan_detail(request, plan_id: int):
             "can_apply": services.apply_refusal(plan, request.user, None) is None
             and plan.status == ScalingPlan.Status.APPROVED,
             "events": AuditEvent.objects.filter(plan_id=plan.pk).order_by("at", "pk"),
+            **charts,
         },
     )
 

@@ -19,4 +19,11 @@ urlpatterns = [
         plan_views.decide,
         name="plan-decide",
     ),
+    path("overview/", views.overview, name="overview"),
+    path("overview/savings/", views.refresh_savings, name="refresh-savings"),
+    path("workloads/<int:workload_id>/", views.workload_detail, name="workload"),
+    path("what-if/", views.what_if, name="what-if"),
+    path("what-if/<int:run_id>/", views.what_if_run, name="what-if-run"),
+    path("what-if/<int:run_id>/progress/", views.what_if_progress, name="what-if-progress"),
+    path("catalog/", views.catalog, name="catalog"),
 ]

@@ -1,12 +1,33 @@
-"""Pages: the home page lists what the signed-in user can see."""
+"""Pages: home, the FinOps overview, a workload's traffic, what-if replays and the catalog.
 
+Views read through `services` and draw through `figures`; every page shows only the workloads
+the user may see (`Workload.objects.visible_to`). How spend, savings and latency are estimated
+is written in `apps/dashboard/services.py` and said on the pages.
+"""
+
+from datetime import timedelta
+
+import numpy as np
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import render
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from apps.accounts import roles
-from apps.catalog.models import Offer
+from apps.catalog.models import Offer, PurchaseOption
+from apps.dashboard import figures, services
+from apps.dashboard.models import SavingsReplay, WhatIfRun
+from apps.forecasts.models import ForecastRun
+from apps.plans.models import ScalingPlan
 from apps.workloads.models import Workload
+from simulation.policies import POLICIES
+
+SPEND_DAYS = 30
+TRAFFIC_WINDOW = timedelta(days=30)
 
 
 @login_required
@@ -24,5 +45,299 @@ def home(request):
             "workloads": workloads,
             "offer_count": Offer.objects.in_force().count(),
             "is_finops": roles.is_finops(request.user),
+        },
+    )
+
+
+@login_required
+def overview(request):
+    """Spend per day (estimated from plans), savings, SLA compliance and next week's spend."""
+    workloads = Workload.objects.visible_to(request.user).select_related("team")
+    now = timezone.now()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [today - timedelta(days=i) for i in range(SPEND_DAYS - 1, -1, -1)]
+    periods = services.in_force_periods(services.applied_plans(workloads), now)
+    spend = services.daily_spend(periods, days)
+    labels = [d.date().isoformat() for d in days]
+    replays = _latest_replays(workloads)
+    in_force = {p.plan.workload_id: p.plan for p in periods if p.end == now}
+    newest = services.newest_plans(workloads)
+    rows = [
+        _overview_row(w, replays.get(w.pk), in_force.get(w.pk), newest.get(w.pk)) for w in workloads
+    ]
+    titles = {"team": "by team", "workload": "by workload", "purchase_option": "by purchase option"}
+    return render(
+        request,
+        "dashboard/overview.html",
+        {
+            "rows": rows,
+            "spend_figures": [
+                (f"spend-{kind}", figures.spend_figure(labels, spend[kind], title=f"Spend {title}"))
+                for kind, title in titles.items()
+            ],
+            "savings_figure": figures.savings_figure([r for r in rows if r["replay"]]),
+            "sla_figure": figures.sla_figure(rows),
+            "total_30d_usd": sum(sum(v) for v in spend["team"].values()),
+            "next_week_usd": sum(r["next_week_usd"] or 0.0 for r in rows),
+            "spend_days": SPEND_DAYS,
+            "pending_replays": SavingsReplay.objects.filter(
+                workload__in=workloads, status__in=["queued", "running"]
+            ).count(),
+        },
+    )
+
+
+def _latest_replays(workloads) -> dict[int, SavingsReplay]:
+    latest: dict[int, SavingsReplay] = {}
+    for replay in SavingsReplay.objects.filter(workload__in=workloads, status="succeeded"):
+        latest.setdefault(replay.workload_id, replay)  # newest first
+    return latest
+
+
+def _overview_row(workload, replay, in_force, newest) -> dict:
+    row = {
+        "workload": f"{workload.team.slug}/{workload.name}",
+        "pk": workload.pk,
+        "replay": replay,
+        "planned": None if in_force is None or in_force.sla_risk is None else 1 - in_force.sla_risk,
+        "simulated": None,
+        "next_week_usd": None,
+        "newest_plan": newest,
+    }
+    if newest is not None and newest.expected_cost_per_day_usd is not None:
+        row["next_week_usd"] = 7 * newest.expected_cost_per_day_usd
+    if replay is not None:
+        policies = replay.result["policies"]
+        threshold, ballast = policies["threshold"]["cost_usd"], policies["ballast"]["cost_usd"]
+        row.update(
+            threshold_cost_usd=threshold,
+            ballast_cost_usd=ballast,
+            savings_pct=100 * (1 - ballast / threshold) if threshold else None,
+            simulated=1 - policies["ballast"]["sla_violation_rate"],
+        )
+    return row
+
+
+@login_required
+@require_POST
+def refresh_savings(request):
+    """Queue a savings replay of every visible online workload."""
+    workloads = Workload.objects.visible_to(request.user)
+    queued = services.queue_savings_replays(workloads=workloads, by=request.user)
+    messages.info(request, f"{len(queued)} savings replays queued; they finish in the background.")
+    return redirect("dashboard:overview")
+
+
+@login_required
+def workload_detail(request, workload_id: int):
+    """Traffic, forecast, capacity and modelled latency of one workload, and its recent plans."""
+    workload = get_object_or_404(
+        Workload.objects.visible_to(request.user).select_related("team"), pk=workload_id
+    )
+    newest_ts = (
+        workload.observations.filter(series="requests").order_by("-ts").values_list("ts", flat=True)
+    ).first()
+    history = None
+    if newest_ts is not None:
+        history = services.requests_history(workload.pk, since=newest_ts - TRAFFIC_WINDOW)
+    forecast = (
+        ForecastRun.objects.filter(workload=workload, series="requests", status="succeeded")
+        .order_by("-created_at")
+        .first()
+    )
+    sla = getattr(workload, "sla", None)
+    context = {
+        "workload": workload,
+        "sla": sla,
+        "forecast": forecast,
+        "plans": ScalingPlan.objects.filter(workload=workload)[:10],
+        "history": history,
+    }
+    if history is not None:
+        context.update(_traffic_figures(workload, history, forecast, sla))
+    return render(request, "dashboard/workload.html", context)
+
+
+def _traffic_figures(workload, history, forecast, sla) -> dict:
+    hist_s = history.start_s + history.interval_s * np.arange(len(history.values))
+    hist_rps = history.values / history.interval_s
+    percentile = sla.latency_percentile if sla and sla.latency_percentile else 99.0
+    timeout_s = services.default_scenario().queue_timeout_s
+    capacity_lines, latency = [], {}
+    applied = services.in_force_periods(
+        services.applied_plans(Workload.objects.filter(pk=workload.pk)), timezone.now()
+    )
+    applied_rps, servers, mu = (
+        np.full(len(hist_s), np.nan),
+        np.zeros(len(hist_s)),
+        np.zeros(len(hist_s)),
+    )
+    for period in applied:
+        capacity = services.plan_capacity(period.plan)
+        mask = (hist_s >= period.start.timestamp()) & (hist_s < period.end.timestamp())
+        if capacity is not None and mask.any():
+            applied_rps[mask], servers[mask], mu[mask] = services.capacity_at(
+                capacity, hist_s[mask]
+            )
+    if np.isfinite(applied_rps).any():
+        capacity_lines.append(
+            {"epoch_s": hist_s, "capacity_rps": applied_rps, "label": "provisioned (applied plans)"}
+        )
+        latency["observed traffic, applied capacity"] = (
+            hist_s,
+            services.modelled_latency_ms(hist_rps, servers, mu, percentile, timeout_s),
+        )
+    forecast_data = None
+    if forecast is not None and forecast.mean:
+        fx = np.array([t.timestamp() for t in forecast.timestamps()])
+        scale = 1 / forecast.interval_s
+        quantiles = {
+            float(k): np.array(v) * scale for k, v in (forecast.quantile_values or {}).items()
+        }
+        forecast_data = {
+            "epoch_s": fx,
+            "mean": np.array(forecast.mean) * scale,
+            "quantiles": quantiles,
+        }
+        plan = services.newest_plans(Workload.objects.filter(pk=workload.pk)).get(workload.pk)
+        capacity = services.plan_capacity(plan) if plan else None
+        if capacity is not None:
+            rps, c, m = services.capacity_at(capacity, fx)
+            capacity_lines.append(
+                {
+                    "epoch_s": fx,
+                    "capacity_rps": rps,
+                    "label": f"planned (plan {plan.pk}, {plan.status})",
+                }
+            )
+            demand = quantiles.get(0.5, forecast_data["mean"])
+            latency[f"forecast p50, plan {plan.pk}"] = (
+                fx,
+                services.modelled_latency_ms(demand, c, m, percentile, timeout_s),
+            )
+    result = {
+        "traffic_figure": figures.traffic_figure(
+            hist_s, hist_rps, forecast=forecast_data, capacity=capacity_lines
+        )
+    }
+    if latency:
+        result["latency_figure"] = figures.latency_figure(
+            latency, target_ms=sla.latency_target_ms if sla else None, percentile=percentile
+        )
+    return result
+
+
+class WhatIfForm(forms.Form):
+    """A workload's history or an uploaded trace, and the policies to replay on it."""
+
+    workload = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    trace = forms.FileField(
+        required=False, help_text="CSV with header timestamp,value; at most 2 MB"
+    )
+    policies = forms.MultipleChoiceField(
+        choices=[(name, name) for name in POLICIES], widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, workloads, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workloads = workloads
+        self.fields["workload"].choices = [("", "— upload a trace instead —")] + [
+            (w.pk, f"{w.team.slug}/{w.name}") for w in workloads
+        ]
+
+
+@login_required
+def what_if(request):
+    """The form (GET) and its submission (POST): a what-if run is queued, then its page opens."""
+    workloads = (
+        Workload.objects.visible_to(request.user).filter(kind="online").select_related("team")
+    )
+    form = WhatIfForm(
+        request.POST or None,
+        request.FILES or None,
+        workloads=workloads,
+        initial={"policies": ["threshold", "ballast"]},
+    )
+    if request.method == "POST" and form.is_valid():
+        workload = (
+            workloads.filter(pk=form.cleaned_data["workload"]).first()
+            if form.cleaned_data["workload"]
+            else None
+        )
+        try:
+            run = services.start_what_if(
+                by=request.user,
+                workload=workload,
+                upload=form.cleaned_data["trace"],
+                policies=form.cleaned_data["policies"],
+            )
+        except services.DashboardError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("dashboard:what-if-run", run_id=run.pk)
+    runs = WhatIfRun.objects.visible_to(request.user).select_related("workload__team")[:10]
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/what_if.html", {"form": form, "runs": runs}, status=status)
+
+
+@login_required
+def what_if_run(request, run_id: int):
+    """One run: a progress bar while it runs, then the policies compared."""
+    run = get_object_or_404(
+        WhatIfRun.objects.visible_to(request.user).select_related("workload__team"), pk=run_id
+    )
+    context = {"run": run}
+    if run.status == "succeeded" and run.result:
+        policies = run.result["policies"]
+        context.update(
+            policies=policies,
+            cost_figure=figures.policy_cost_figure(policies),
+            sla_figure=figures.policy_sla_figure(policies),
+        )
+    return render(request, "dashboard/what_if_run.html", context)
+
+
+@login_required
+def what_if_progress(request, run_id: int):
+    """The run's status and progress (0-100), for the page to poll."""
+    run = get_object_or_404(WhatIfRun.objects.visible_to(request.user), pk=run_id)
+    return JsonResponse({"status": run.status, "progress": run.progress, "message": run.message})
+
+
+@login_required
+def catalog(request):
+    """Hourly prices over time per instance type and purchase option; spot interruption bands."""
+    offers = Offer.objects.select_related("instance_type", "region").order_by("valid_from", "pk")
+    option = request.GET.get("purchase_option", "")
+    if option in PurchaseOption.values:
+        offers = offers.filter(purchase_option=option)
+    series: dict[str, dict] = {}
+    bands: dict[str, str] = {}
+    now_s = timezone.now().timestamp()
+    for offer in offers:
+        label = f"{offer.instance_type.name} {offer.purchase_option} ({offer.region.code})"
+        line = series.setdefault(
+            label, {"label": label, "valid_from_s": [], "price_per_hour_usd": [], "until_s": now_s}
+        )
+        line["valid_from_s"].append(offer.valid_from.timestamp())
+        line["price_per_hour_usd"].append(float(offer.price_per_hour_usd))
+        if offer.purchase_option == PurchaseOption.SPOT and offer.interruption_band:
+            bands[offer.instance_type.name] = offer.interruption_band  # the newest wins
+    in_force = (
+        Offer.objects.in_force()
+        .select_related("instance_type", "region")
+        .order_by("instance_type__name", "purchase_option")
+    )
+    if option in PurchaseOption.values:
+        in_force = in_force.filter(purchase_option=option)
+    return render(
+        request,
+        "dashboard/catalog.html",
+        {
+            "price_figure": figures.price_history_figure(list(series.values())),
+            "band_figure": figures.interruption_figure(bands),
+            "offers": in_force,
+            "options": PurchaseOption.choices,
+            "option": option,
         },
     )

@@ -1,0 +1,153 @@
+"""The dashboard pages: signed in only, scoped to visible teams, CSRF-protected, clear refusals."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from apps.dashboard import services, tasks
+from apps.dashboard.models import SavingsReplay, WhatIfRun
+from apps.plans.models import ScalingPlan
+from apps.workloads.models import Workload
+
+PAGES = ["/overview/", "/what-if/", "/catalog/", "/workloads/1/", "/what-if/1/progress/"]
+
+
+def trace_csv(rows: int = 288, interval_s: int = 300) -> bytes:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    lines = ["timestamp,value"] + [
+        f"{(start + timedelta(seconds=i * interval_s)).isoformat()},{100 + (i % 48) * 10}"
+        for i in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_asks_for_a_login(db, url):
+    response = Client().get(url)
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_the_overview_shows_only_the_teams_the_user_reads(
+    online_workload, team_b, sre_a, finops, page_as
+):
+    Workload.objects.create(team=team_b, name="other-teams-model", kind="online")
+    sre_page = page_as("sre-a").get("/overview/").content.decode()
+    finops_page = page_as("finops").get("/overview/").content.decode()
+    assert "team-a/ranker" in sre_page and "other-teams-model" not in sre_page
+    assert "team-a/ranker" in finops_page and "team-b/other-teams-model" in finops_page
+    assert "estimated from plans" in sre_page
+
+
+def test_spend_is_the_applied_plans_cost_per_day_over_the_time_they_were_in_force(proposed):
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    ScalingPlan.objects.filter(pk=proposed.pk).update(
+        status="applied", applied_at=day + timedelta(hours=12)
+    )
+    plan = ScalingPlan.objects.select_related("workload__team").get(pk=proposed.pk)
+    periods = services.in_force_periods([plan], now=day + timedelta(days=2))
+    spend = services.daily_spend(periods, [day, day + timedelta(days=1), day + timedelta(days=2)])
+    per_day = plan.expected_cost_per_day_usd
+    assert spend["team"]["team-a"] == pytest.approx([per_day / 2, per_day, 0.0])
+    assert sum(sum(v) for v in spend["purchase_option"].values()) == pytest.approx(1.5 * per_day)
+
+
+def test_a_savings_replay_is_computed_by_the_task_and_shown(
+    online_workload, sre_a, page_as, django_capture_on_commit_callbacks
+):
+    client = page_as("sre-a")
+    with django_capture_on_commit_callbacks() as queued:
+        assert client.post("/overview/savings/").status_code == 302
+    replay = SavingsReplay.objects.get()
+    assert len(queued) == 1
+    tasks.replay_savings(replay.pk)  # what the worker runs
+    replay.refresh_from_db()
+    assert replay.status == "succeeded", replay.message
+    assert set(replay.result["policies"]) == {"threshold", "ballast"}
+    page = client.get("/overview/").content.decode()
+    assert "not replayed yet" not in page and 'id="savings"' in page
+
+
+def test_the_workload_page_draws_traffic_forecast_and_planned_latency(proposed, sre_a, page_as):
+    response = page_as("sre-a").get(f"/workloads/{proposed.workload_id}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="traffic"' in page and 'id="latency"' in page
+    assert "forecast p99" in page and f"plan {proposed.pk}" in page
+    assert f'href="/plans/{proposed.pk}/"' in page
+
+
+def test_another_teams_workload_page_is_not_found(online_workload, sre_b, page_as):
+    assert page_as("sre-b").get(f"/workloads/{online_workload.pk}/").status_code == 404
+
+
+def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
+    sre_a, page_as, django_capture_on_commit_callbacks
+):
+    client = page_as("sre-a")
+    upload = SimpleUploadedFile("day.csv", trace_csv(), content_type="text/csv")
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post("/what-if/", {"trace": upload, "policies": ["threshold", "ballast"]})
+    run = WhatIfRun.objects.get()
+    assert len(queued) == 1 and client.get(f"/what-if/{run.pk}/progress/").json() == {
+        "status": "queued",
+        "progress": 0,
+        "message": "",
+    }
+    assert "<progress" in client.get(f"/what-if/{run.pk}/").content.decode()
+    tasks.run_what_if(run.pk)
+    run.refresh_from_db()
+    assert response.status_code == 302 and response.url == f"/what-if/{run.pk}/"
+    assert (run.status, run.progress) == ("succeeded", 100), run.message
+    assert client.get(f"/what-if/{run.pk}/progress/").json()["progress"] == 100
+    page = client.get(f"/what-if/{run.pk}/").content.decode()
+    assert 'id="policy-table"' in page and 'id="policy-cost"' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"policies": ["threshold"]}, "choose a workload or upload a trace"),
+        ({"trace": b"time,value\n1,2\n", "policies": ["threshold"]}, "trace: header must be"),
+        ({"trace": trace_csv()}, "policies: This field is required"),
+        ({"trace": trace_csv(), "policies": ["nope"]}, "policies: Select a valid choice"),
+    ],
+)
+def test_bad_what_if_input_names_the_field_and_writes_nothing(sre_a, page_as, data, message):
+    if "trace" in data:
+        data = {**data, "trace": SimpleUploadedFile("t.csv", data["trace"])}
+    response = page_as("sre-a").post("/what-if/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert not WhatIfRun.objects.exists()
+
+
+def test_an_oversized_trace_is_refused(sre_a, page_as, monkeypatch):
+    monkeypatch.setattr(services, "MAX_UPLOAD_BYTES", 100)
+    upload = SimpleUploadedFile("big.csv", trace_csv())
+    response = page_as("sre-a").post("/what-if/", {"trace": upload, "policies": ["threshold"]})
+    assert "trace: the file is" in response.content.decode()
+    assert not WhatIfRun.objects.exists()
+
+
+def test_what_if_forms_need_the_csrf_token(sre_a, page_as):
+    response = page_as("sre-a", csrf=True).post("/what-if/", {"policies": ["threshold"]})
+    assert response.status_code == 403
+
+
+def test_another_users_run_on_an_upload_stays_private(sre_a, sre_b, page_as, django_user_model):
+    run = WhatIfRun.objects.create(
+        requested_by=django_user_model.objects.get(username="sre-a"),
+        filename="t.csv",
+        content=trace_csv(),
+        policies=["threshold"],
+    )
+    assert page_as("sre-b").get(f"/what-if/{run.pk}/progress/").status_code == 404
+    assert page_as("sre-a").get(f"/what-if/{run.pk}/progress/").json()["status"] == "queued"
+
+
+def test_the_catalog_draws_price_history_and_interruption_bands(catalog, finops, page_as):
+    page = page_as("finops").get("/catalog/?purchase_option=spot").content.decode()
+    assert 'id="prices"' in page and 'id="interruption"' in page
+    assert "c6i.xlarge spot" in page

@@ -1,0 +1,75 @@
+"""Playwright on headless Chromium against pytest-django's live_server.
+
+Select these tests with `-m browser` (or leave them out with `-m "not browser"`). Playwright's sync
+API runs an event loop, which Django refuses ORM calls under unless DJANGO_ALLOW_ASYNC_UNSAFE is
+set. Screenshots go to $BALLAST_ARTIFACTS when set, else to the test's tmp dir.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from apps.plans.tests.conftest import (  # noqa: F401 (fixtures)
+    build,
+    catalog,
+    online_workload,
+    proposed,
+    sre_user,
+    stored_forecast,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    """Register the marker (the project runs pytest with --strict-markers)."""
+    config.addinivalue_line("markers", "browser: drives headless Chromium with Playwright")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is a browser test."""
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session (the system's, never a download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    """Where screenshots are kept."""
+    folder = Path(os.environ.get("BALLAST_ARTIFACTS") or tmp_path / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def signed_in(chromium, live_server, transactional_db):
+    """A fresh page signed in as `username` through the real login form."""
+    contexts = []
+
+    def sign_in(username: str):
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", f"x-{username}")
+        page.click("button[type=submit]:has-text('Sign in')")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
