@@ -1,8 +1,9 @@
-"""Liveness and readiness for load balancers and Kubernetes probes.
+"""Liveness and readiness for load balancers and Kubernetes probes, and the metrics scrape.
 
-Answered by a middleware at the top of the stack, before host validation, sessions or
-authentication: probes reach pods by IP (no Host header Django would accept), carry no
-credentials, and must not touch the session store. `/healthz` says the process serves;
+Answered by a middleware at the top of the stack, before host validation, the HTTPS redirect,
+sessions or authentication: probes and Prometheus reach pods by IP over plain HTTP (no Host
+header Django would accept), carry no session, and must not touch the session store. `/metrics`
+has its own optional bearer token (controlplane/metrics.py). `/healthz` says the process serves;
 `/readyz` also reaches the database and the broker, and answers 503 naming what is down.
 """
 
@@ -41,7 +42,7 @@ def _json(status: int, body: dict) -> HttpResponse:
 
 
 class HealthMiddleware:
-    """Answers GET /healthz and /readyz itself; passes everything else on."""
+    """Answers GET /healthz, /readyz and /metrics itself; passes everything else on."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -55,4 +56,8 @@ class HealthMiddleware:
             if problems:
                 return _json(503, {"status": "unavailable", "problems": problems})
             return _json(200, {"status": "ready"})
+        if request.method == "GET" and request.path == "/metrics":
+            from controlplane.metrics import metrics_view  # imports the apps' models
+
+            return metrics_view(request)
         return self.get_response(request)

@@ -6,8 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from controlplane.metrics import metrics_view
-
 api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.workloads.api.urls")),
@@ -17,7 +15,6 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("metrics", metrics_view, name="metrics"),
     path("", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
