@@ -54,6 +54,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.forecasting
 	$(BIN)/python -m benchmarks.optimization
 	$(BIN)/python -m benchmarks.policies
+	$(BIN)/python -m benchmarks.dashboard
+	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

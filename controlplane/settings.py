@@ -239,6 +239,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-plans": {"task": "apps.plans.tasks.expire_plans", "schedule": 60.0},
     "scheduled-plans": {"task": "apps.plans.tasks.request_scheduled_plans", "schedule": 60.0},
+    "pull-metric-sources": {
+        "task": "apps.workloads.tasks.pull_all_metric_sources",
+        "schedule": 60.0,
+    },
     "webhook-requeue": {
         "task": "apps.webhooks.tasks.requeue_overdue_webhook_deliveries",
         "schedule": 300.0,

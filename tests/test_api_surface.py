@@ -36,6 +36,7 @@ def test_schema_is_valid_openapi_3_and_covers_every_resource(schema):
         "audit-events",
         "webhooks",
         "webhook-deliveries",
+        "metric-sources",
     ):
         assert f"/api/v1/{resource}/" in paths
     assert "/api/v1/workloads/{id}/metrics/" in paths

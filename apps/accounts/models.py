@@ -68,3 +68,17 @@ class TokenGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id}: {', '.join(self.scopes) or 'no scopes'}"
+
+
+class TeamOwnedQuerySet(models.QuerySet):
+    """Rows with a `team`, read as their team's members (and FinOps) may read them."""
+
+    def visible_to(self, user):
+        """Every row for FinOps and superusers; otherwise those of the user's teams."""
+        from apps.accounts import roles  # roles imports this module
+
+        if not user.is_authenticated:
+            return self.none()
+        if roles.reads_all_teams(user):
+            return self
+        return self.filter(team_id__in=roles.readable_team_ids(user))

@@ -30,22 +30,44 @@ def request_forecast(
     *, workload, series: str, model: str, horizon: int, quantiles: list[float], seed: int, by
 ) -> ForecastRun:
     """Create a queued run and send it to its queue once the row is committed."""
+    return request_forecasts(
+        [workload],
+        series=series,
+        model=model,
+        horizon=horizon,
+        quantiles=quantiles,
+        seed=seed,
+        by=by,
+    )[0]
+
+
+def request_forecasts(
+    workloads, *, series: str, model: str, horizon: int, quantiles: list[float], seed: int, by
+) -> list[ForecastRun]:
+    """One run per workload in one transaction, sent as one Celery group (the fan-out path)."""
+    from celery import group
+
     from apps.forecasts import tasks  # tasks imports this module
 
     with transaction.atomic():
-        run = ForecastRun.objects.create(
-            workload=workload,
-            series=series,
-            model=model,
-            horizon=horizon,
-            quantiles=sorted(set(quantiles or DEFAULT_QUANTILES)),
-            seed=seed,
-            requested_by=by,
-        )
+        runs = [
+            ForecastRun.objects.create(
+                workload=workload,
+                series=series,
+                model=model,
+                horizon=horizon,
+                quantiles=sorted(set(quantiles or DEFAULT_QUANTILES)),
+                seed=seed,
+                requested_by=by,
+            )
+            for workload in workloads
+        ]
+        queue = queue_for(model).value
+        ids = [run.pk for run in runs]
         transaction.on_commit(
-            lambda: tasks.run_forecast.apply_async((run.pk,), queue=queue_for(model).value)
+            lambda: group(tasks.run_forecast.si(pk).set(queue=queue) for pk in ids).apply_async()
         )
-    return run
+    return runs
 
 
 def execute_forecast_run(run_id: int) -> None:

@@ -221,24 +221,43 @@ def request_plan(
     region: str = "",
 ) -> ScalingPlan:
     """Create a draft plan and queue its chain: forecast, then front and proposal."""
+    options = {"series": series, "interval_s": interval_s, "horizon_intervals": horizon_intervals}
+    return request_plans([workload], by=by, via=via, origin=origin, region=region, **options)[0]
+
+
+def request_plans(
+    workloads, *, by, via: str, origin: str = ScalingPlan.Origin.API, region: str = "", **options
+) -> list[ScalingPlan]:
+    """Draft a plan per workload in one transaction, then send their chains as one Celery group.
+
+    The fan-out for many workloads (the scheduler's path): every chain is independent, so the
+    group spreads them over every worker listening on the queues.
+    """
+    from celery import group
+
     from apps.plans import tasks  # tasks imports this module
 
-    if not roles.can_write_team(by, workload.team):
-        raise PlanForbidden(f"requesting a plan needs the sre or ci role in {workload.team}")
+    for workload in workloads:
+        if not roles.can_write_team(by, workload.team):
+            raise PlanForbidden(f"requesting a plan needs the sre or ci role in {workload.team}")
     with transaction.atomic():
-        plan = ScalingPlan.objects.create(
-            workload=workload,
-            origin=origin,
-            requested_by=by,
-            expires_at=timezone.now() + plan_ttl(),
-            series=series,
-            interval_s=interval_s,
-            horizon_intervals=horizon_intervals,
-            region=region or planner.default_region(workload),
+        plans = []
+        for workload in workloads:
+            plan = ScalingPlan.objects.create(
+                workload=workload,
+                origin=origin,
+                requested_by=by,
+                expires_at=timezone.now() + plan_ttl(),
+                region=region or planner.default_region(workload),
+                **options,
+            )
+            audit.record(plan, "plan.requested", user=by, via=via, to_status=plan.status)
+            plans.append(plan)
+        ids = [plan.pk for plan in plans]
+        transaction.on_commit(
+            lambda: group(tasks.plan_chain(pk) for pk in ids).apply_async() if ids else None
         )
-        audit.record(plan, "plan.requested", user=by, via=via, to_status=plan.status)
-        transaction.on_commit(lambda: tasks.plan_chain(plan.pk).apply_async())
-    return plan
+    return plans
 
 
 def prepare_forecast(plan_id: int) -> bool:
@@ -618,31 +637,39 @@ def expire_due_plans() -> int:
 
 
 def request_scheduled_plans() -> int:
-    """Request a plan for every enabled schedule that is due (Celery beat, every minute)."""
+    """Request a plan for every enabled schedule that is due (Celery beat, every minute).
+
+    Due schedules are claimed one by one (a conditional update, so two beat ticks never both
+    take one), then planned in one group per requester.
+    """
     now = timezone.now()
-    count = 0
-    for schedule in PlanSchedule.objects.filter(enabled=True).select_related("workload__team"):
-        due = schedule.last_requested_at is None or now - schedule.last_requested_at >= timedelta(
-            minutes=schedule.every_minutes
-        )
-        if not due:
+    claimed: dict[int, list] = {}
+    for schedule in PlanSchedule.objects.filter(enabled=True).select_related(
+        "workload__team", "requested_by"
+    ):
+        last = schedule.last_requested_at
+        if last is not None and now - last < timedelta(minutes=schedule.every_minutes):
             continue
-        claimed = PlanSchedule.objects.filter(
-            pk=schedule.pk, last_requested_at=schedule.last_requested_at
-        ).update(last_requested_at=now)
-        if not claimed:
-            continue  # another beat tick got it
-        try:
-            request_plan(
-                workload=schedule.workload,
-                by=schedule.requested_by,
+        if PlanSchedule.objects.filter(pk=schedule.pk, last_requested_at=last).update(
+            last_requested_at=now
+        ):
+            claimed.setdefault(schedule.requested_by_id, []).append(schedule)
+    count = 0
+    for schedules in claimed.values():
+        allowed = []
+        for schedule in schedules:
+            if roles.can_write_team(schedule.requested_by, schedule.workload.team):
+                allowed.append(schedule.workload)
+            else:
+                log.warning("plan schedule %s skipped: its owner lost the write role", schedule.pk)
+        if allowed:
+            request_plans(
+                allowed,
+                by=schedules[0].requested_by,
                 via="schedule",
                 origin=ScalingPlan.Origin.SCHEDULE,
             )
-        except PlanForbidden as exc:
-            log.warning("plan schedule %s skipped: %s", schedule.pk, exc.reason)
-            continue
-        count += 1
+            count += len(allowed)
     return count
 
 

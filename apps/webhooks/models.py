@@ -13,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models
 
-from apps.accounts import roles
+from apps.accounts.models import TeamOwnedQuerySet
 
 
 class WebhookEvent(models.TextChoices):
@@ -38,16 +38,7 @@ def validate_events(events) -> None:
         raise ValidationError(f"unknown events {unknown}; known: {WebhookEvent.values}")
 
 
-class WebhookQuerySet(models.QuerySet):
-    """Reads scoped to what a user may see."""
-
-    def visible_to(self, user):
-        """Every webhook for FinOps and superusers; otherwise those of the user's teams."""
-        if not user.is_authenticated:
-            return self.none()
-        if roles.reads_all_teams(user):
-            return self
-        return self.filter(team_id__in=roles.readable_team_ids(user))
+WebhookQuerySet = TeamOwnedQuerySet
 
 
 class Webhook(models.Model):

@@ -7,6 +7,7 @@ from apps.workloads.models import (
     CapacityProfile,
     DeploymentTarget,
     MetricObservation,
+    MetricSource,
     ModelVariant,
     TraceImport,
     Workload,
@@ -72,3 +73,12 @@ class TraceImportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     exclude = ["content"]
     readonly_fields = ["status", "message", "rows_imported", "interval_s", "finished_at"]
+
+
+@admin.register(MetricSource)
+class MetricSourceAdmin(admin.ModelAdmin):
+    """Prometheus sources and the outcome of their last pull."""
+
+    list_display = ["workload", "series", "base_url", "enabled", "last_success_at", "last_error"]
+    list_filter = ["enabled", "series"]
+    readonly_fields = ["last_success_at", "last_error", "last_error_at", "points_last_pull"]

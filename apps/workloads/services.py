@@ -1,15 +1,21 @@
-"""Every write to workloads: variants with their profiles, metric ingest, trace imports."""
+"""Every write to workloads: variants, metric ingest, trace imports, Prometheus pulls."""
 
+import math
+import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from apps.workloads import prometheus
 from apps.workloads.models import (
+    TOKEN_ENV_NAME,
     CapacityProfile,
     MetricObservation,
+    MetricSource,
     ModelVariant,
     TraceImport,
     Workload,
@@ -125,3 +131,93 @@ def _finish(trace_import: TraceImport, status: str, **fields) -> None:
     TraceImport.objects.filter(pk=trace_import.pk).update(
         status=status, finished_at=timezone.now(), **fields
     )
+
+
+# Samples reach Prometheus up to a scrape interval late, so a point evaluated at "now" may still
+# change: pulls stop this far in the past and pick the rest up next time.
+PULL_SETTLE_S = 60
+PROMETHEUS_TIMEOUT_S = 10.0
+MAX_PULL_ERROR_CHARS = 2000
+
+
+class PullConfigError(Exception):
+    """A source that cannot be pulled as configured (e.g. its token variable is unset)."""
+
+
+def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource | None:
+    """Pull a source's new points from Prometheus and upsert them; record the outcome on it.
+
+    The range starts at the first multiple of `step_s` after the newest stored point of the
+    series (or `lookback_h` before `now`, whichever is later) and ends `PULL_SETTLE_S` before
+    `now`. Every failure is recorded in `last_error`, with nothing stored; only database errors
+    propagate (the task retries them). Returns the updated source, or None if it is gone.
+    """
+    source = MetricSource.objects.select_related("workload").filter(pk=source_id).first()
+    if source is None:
+        return None
+    now = now or timezone.now()
+    start, end = _pull_window(source, now)
+    if start > end:  # nothing new on the step grid yet: no request
+        return _record_pull(source, now=now, points=0)
+    try:
+        series = prometheus.query_one_series(
+            source.base_url,
+            source.promql.replace("{workload}", source.workload.name),
+            start,
+            end,
+            source.step_s,
+            timeout_s=PROMETHEUS_TIMEOUT_S,
+            headers=_auth_headers(source),
+        )
+    except (prometheus.PrometheusError, PullConfigError) as exc:
+        return _record_pull(source, now=now, error=str(exc))
+    points = [
+        (datetime.fromtimestamp(t, UTC), v)
+        for t, v in zip(series.timestamps_s, series.values, strict=True)
+    ]
+    with transaction.atomic():
+        ingest_observations(workload=source.workload, series=source.series, points=points)
+        return _record_pull(source, now=now, points=len(points))
+
+
+def _pull_window(source: MetricSource, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end] on the grid of multiples of step_s (unix time), both inclusive."""
+    step_s = source.step_s
+    oldest_s = math.ceil((now - timedelta(hours=source.lookback_h)).timestamp() / step_s) * step_s
+    newest = MetricObservation.objects.filter(
+        workload_id=source.workload_id, series=source.series
+    ).aggregate(newest=Max("ts"))["newest"]
+    start_s = oldest_s
+    if newest is not None:
+        start_s = max(oldest_s, (math.floor(newest.timestamp() / step_s) + 1) * step_s)
+    end_s = math.floor((now.timestamp() - PULL_SETTLE_S) / step_s) * step_s
+    return datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC)
+
+
+def _auth_headers(source: MetricSource) -> dict[str, str]:
+    """A bearer token from the environment variable the source names; never from the database."""
+    if not source.token_env:
+        return {}
+    if not TOKEN_ENV_NAME.regex.match(source.token_env):  # rows written around the validators
+        raise PullConfigError(f"token_env {source.token_env!r} must start with BALLAST_PROM_")
+    token = os.environ.get(source.token_env, "").strip()
+    if not token:
+        raise PullConfigError(
+            f"environment variable {source.token_env} is not set on this worker: set it to the "
+            "Prometheus bearer token, or clear token_env"
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _record_pull(
+    source: MetricSource, *, now: datetime, points: int = 0, error: str = ""
+) -> MetricSource:
+    if error:
+        fields = {"last_error": error[:MAX_PULL_ERROR_CHARS], "last_error_at": now}
+        fields["points_last_pull"] = 0
+    else:
+        fields = {"last_success_at": now, "points_last_pull": points}
+        fields |= {"last_error": "", "last_error_at": None}
+    MetricSource.objects.filter(pk=source.pk).update(**fields)
+    source.refresh_from_db()
+    return source

@@ -1,5 +1,6 @@
 """Scaling plans: request, build, four eyes, states, guardrails, apply, audit trail."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -310,3 +311,27 @@ def test_expire_due_plans_expires_only_the_overdue(proposed):
     ScalingPlan.objects.filter(pk=proposed.pk).update(expires_at=timezone.now())
     assert services.expire_due_plans() == 1
     assert ScalingPlan.objects.get(pk=proposed.pk).status == "expired"
+
+
+def test_due_schedules_fan_out_as_one_group_of_chains(
+    online_workload, sre_user, team_a, django_capture_on_commit_callbacks
+):
+    import redis
+    from django.conf import settings
+
+    from apps.workloads.models import Workload
+
+    other = Workload.objects.create(team=team_a, name="ranker-2", kind="online")
+    for workload in (online_workload, other):
+        PlanSchedule.objects.create(workload=workload, every_minutes=60, requested_by=sre_user)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("cpu")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.request_scheduled_plans() == 2
+
+    messages = [json.loads(m) for m in broker.lrange("cpu", 0, -1)]
+    broker.delete("cpu")
+    assert len(messages) == 2  # each chain's first link, sent together, on the cpu queue
+    tasks = {m["headers"]["task"] for m in messages}
+    assert tasks == {"apps.plans.tasks.forecast_for_plan"}

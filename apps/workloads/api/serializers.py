@@ -14,6 +14,7 @@ from apps.workloads.models import (
     CapacityProfile,
     DeploymentTarget,
     MetricObservation,
+    MetricSource,
     ModelVariant,
     TraceImport,
     Workload,
@@ -332,3 +333,50 @@ class SeriesQuerySerializer(SeriesNameSerializer):
 
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
+
+
+class MetricSourceSerializer(WorkloadChildSerializer):
+    """A Prometheus query that fills one metric series of a workload, and its last outcome."""
+
+    step_s = serializers.IntegerField(min_value=15, max_value=86400, default=60)
+    lookback_h = serializers.IntegerField(min_value=1, max_value=2160, default=168)
+
+    class Meta:
+        model = MetricSource
+        fields = [
+            "id",
+            "workload",
+            "series",
+            "base_url",
+            "promql",
+            "step_s",
+            "lookback_h",
+            "token_env",
+            "enabled",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "points_last_pull",
+            "created_at",
+        ]
+        read_only_fields = [
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "points_last_pull",
+            "created_at",
+        ]
+        validators = []  # the (workload, series) clash is named in validate()
+
+    def validate(self, attrs):
+        """One source per series of a workload."""
+        workload = attrs.get("workload") or self.instance.workload
+        series = attrs.get("series", getattr(self.instance, "series", None))
+        clash = MetricSource.objects.filter(workload=workload, series=series).exclude(
+            pk=getattr(self.instance, "pk", None)
+        )
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"series": [f"workload already has a source for {series!r}"]}
+            )
+        return attrs

@@ -10,5 +10,6 @@ router.register("slas", views.SLAViewSet, basename="sla")
 router.register("model-variants", views.ModelVariantViewSet, basename="modelvariant")
 router.register("deployment-targets", views.DeploymentTargetViewSet, basename="deploymenttarget")
 router.register("metric-observations", views.MetricObservationViewSet, basename="metricobservation")
+router.register("metric-sources", views.MetricSourceViewSet, basename="metricsource")
 router.register("trace-imports", views.TraceImportViewSet, basename="traceimport")
 urlpatterns = router.urls

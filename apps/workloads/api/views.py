@@ -29,6 +29,7 @@ from apps.workloads.models import (
     SLA,
     DeploymentTarget,
     MetricObservation,
+    MetricSource,
     ModelVariant,
     TraceImport,
     Workload,
@@ -243,3 +244,49 @@ class TraceImportViewSet(
             content=upload.content,
             by=self.request.user,
         )
+
+
+@extend_schema_view(
+    create=extend_schema(
+        examples=[
+            OpenApiExample(
+                "An SRE pulls the request rate per minute from Prometheus",
+                value={
+                    "workload": 3,
+                    "series": "requests",
+                    "base_url": "http://prometheus.monitoring:9090",
+                    "promql": 'sum(rate(http_requests_total{job="{workload}"}[1m]))',
+                    "step_s": 60,
+                    "lookback_h": 168,
+                    "token_env": "BALLAST_PROM_TOKEN",
+                },
+                request_only=True,
+            )
+        ]
+    )
+)
+class MetricSourceViewSet(TeamScopedViewSet):
+    """Prometheus queries that fill workloads' metric series, pulled by Celery beat."""
+
+    model = MetricSource
+    serializer_class = s.MetricSourceSerializer
+    filterset_fields = ["workload", "series", "enabled"]
+
+    def get_queryset(self):
+        """Visible sources with their workload."""
+        return super().get_queryset().select_related("workload")
+
+    @extend_schema(
+        request=None,
+        responses=s.MetricSourceSerializer,
+        description=(
+            "Pull now, in this request: the new points are upserted and the source comes back "
+            "with the outcome. A failed pull (timeout, error answer, no data, several series, "
+            "NaN values, missing token variable) still answers 200: read `last_error`."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def pull(self, request, pk=None):
+        """Run one pull synchronously, enabled or not (e.g. to try a source before enabling)."""
+        source = services.pull_metrics(self.get_object().pk)
+        return Response(self.get_serializer(source).data)
