@@ -59,7 +59,9 @@ def demo(tmp_path):
         time.sleep(0.5)
     yield base, tmp_path / "var"
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    # A warm shutdown lets the worker finish its task (a trace import takes seconds, more on
+    # a loaded machine) before it exits.
+    process.wait(timeout=120)
     log.close()
 
 
