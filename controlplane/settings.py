@@ -258,6 +258,9 @@ AWS_ENABLED = env_bool("BALLAST_AWS_ENABLED", default=False)
 AWS_REGION = os.environ.get("BALLAST_AWS_REGION", "us-east-1")
 AWS_ENDPOINT_URL = os.environ.get("BALLAST_AWS_ENDPOINT_URL", "")
 
+# Webhooks to loopback, private or link-local addresses are refused unless this is true.
+WEBHOOK_ALLOW_PRIVATE = env_bool("BALLAST_WEBHOOK_ALLOW_PRIVATE", default=False)
+
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 

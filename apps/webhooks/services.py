@@ -11,6 +11,7 @@ import random
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -187,7 +188,11 @@ def attempt_delivery(delivery_id: int) -> float | None:
     body = build_body(delivery)
     headers = build_headers(delivery, body=body, timestamp=int(time.time()))
     outcome = transport.post_bytes(
-        delivery.webhook.url, body=body, headers=headers, timeout_s=TIMEOUT_S
+        delivery.webhook.url,
+        body=body,
+        headers=headers,
+        timeout_s=TIMEOUT_S,
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
     )
     if outcome.delivered:
         _record(delivery, status=Status.DELIVERED, code=outcome.status_code)

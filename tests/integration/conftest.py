@@ -33,7 +33,8 @@ def wait_until_finished(model, *, seconds: int) -> None:
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """Start `celery worker` as a separate process and wait until it answers a ping."""
-    env = os.environ | {"DATABASE_URL": database_url()}
+    # The flow test's webhook receiver listens on 127.0.0.1.
+    env = os.environ | {"DATABASE_URL": database_url(), "BALLAST_WEBHOOK_ALLOW_PRIVATE": "true"}
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [
