@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def manage(*args, **env):
+    # A clean environment: none of this process's settings (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BALLAST_", "DATABASE"))
+        k: v for k, v in os.environ.items() if not k.startswith(("BALLAST_", "DATABASE", "DJANGO_"))
     }
     environment |= {"BALLAST_SECRET_KEY": "x", "BALLAST_VAR_DIR": "/tmp/ballast-obs"} | env
     return subprocess.run(
