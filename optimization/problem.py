@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
+# cost-model.md section 3: request to serving, by kind of VM.
+GPU_BOOT_S = 240.0
+CPU_BOOT_S = 60.0
 
 
 def check_finite(name: str, value: float, *, minimum: float | None = 0.0) -> None:
@@ -377,7 +380,7 @@ def offers_from_catalog(
         name = row["name"]
         if instance_types is not None and name not in instance_types:
             continue
-        boot = (boot_delay_s or {}).get(name, 240.0 if row.get("gpu") else 60.0)
+        boot = (boot_delay_s or {}).get(name, GPU_BOOT_S if row.get("gpu") else CPU_BOOT_S)
         offers.append(Offer(f"{name}/on_demand", name, "on_demand", row["on_demand_hourly"], boot))
         hazard = SPOT_HAZARD_PER_HOUR[row["spot_interruption_band"]]
         offers.append(Offer(f"{name}/spot", name, "spot", row["spot_hourly"], boot, hazard))

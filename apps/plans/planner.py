@@ -28,6 +28,8 @@ from apps.plans.models import Guardrail, PlanStatus, ScalingPlan
 from apps.workloads.models import Workload
 from optimization.guardrails import Guardrails, parse_windows
 from optimization.problem import (
+    CPU_BOOT_S,
+    GPU_BOOT_S,
     SLA,
     SPOT_HAZARD_PER_HOUR,
     AllocationProblem,
@@ -39,8 +41,6 @@ from optimization.problem import (
     VariantProfile,
 )
 
-GPU_BOOT_S = 240.0  # cost-model.md section 3: request to serving, GPU VMs
-CPU_BOOT_S = 60.0
 PLANNED_OPTIONS = {PurchaseOption.ON_DEMAND: "on_demand", PurchaseOption.SPOT: "spot"}
 
 
