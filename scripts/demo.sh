@@ -19,7 +19,22 @@ $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
 # -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries).
 $BIN/celery -A controlplane worker -B -Q cpu,gpu --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
 WORKER=$!
-trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
+# Stop the worker warmly (it finishes its task), but not forever: after 20 s a cold shutdown,
+# then a kill. Tasks are acknowledged late, so an interrupted one runs again next time.
+running() { ps -o stat= -p "$WORKER" 2>/dev/null | grep -qv Z; }
+stop_worker() {
+  kill -TERM "$WORKER" 2>/dev/null || return 0
+  for _ in $(seq 20); do
+    running || { wait "$WORKER" 2>/dev/null; return 0; }
+    sleep 1
+  done
+  kill -QUIT "$WORKER" 2>/dev/null
+  sleep 3
+  kill -KILL "$WORKER" 2>/dev/null
+  wait "$WORKER" 2>/dev/null
+  return 0
+}
+trap stop_worker EXIT INT TERM
 
 cat <<MSG
 
