@@ -6,7 +6,6 @@ lock and a conditional update, appends to the audit trail and fires the plan's w
 
 import logging
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
@@ -367,7 +366,7 @@ def build_plan(plan_id: int) -> None:
         fail_plan(plan_id, f"internal error ({type(exc).__name__}): {exc}")
         return
     current_cost = cost_per_day(live.allocation, problem.offers)
-    verdicts = [check_plan(shape_of(c, live), rules) for c in options]
+    verdicts = [check_plan(shape_of(c.to_dict(), live), rules) for c in options]
     passing = [i for i, checks in enumerate(verdicts) if all(c.ok for c in checks)]
     knee = front.index(knee_point(front))
     fields = {
@@ -412,12 +411,12 @@ def knee_point_of(front, indices: list[int]) -> int:
     return indices[subset.index(knee_point(subset))]
 
 
-def shape_of(candidate, live: planner.LiveState) -> PlanShape:
-    """What the guardrails read of one candidate."""
+def shape_of(candidate: dict, live: planner.LiveState) -> PlanShape:
+    """What the guardrails read of one candidate (as stored in a plan's front)."""
     return PlanShape(
-        replicas=candidate.replicas,
-        purchase_options=candidate.purchase_options,
-        cost_per_day_usd=candidate.cost_per_day_usd,
+        replicas=candidate["replicas"],
+        purchase_options=candidate["purchase_options"],
+        cost_per_day_usd=candidate["cost_per_day_usd"],
         current_replicas=sum(live.allocation.values()),
     )
 
@@ -458,7 +457,7 @@ def auto_approve(plan: ScalingPlan, rules) -> None:
             plan.pk,
             S.APPROVED,
             reason=f"auto-approve rule: {why}",
-            check=check_approvable,
+            check=approvable_check(plan.workload),
             auto_approved=True,
             decided_at=timezone.now(),
         )
@@ -480,31 +479,34 @@ def decision_refusal(plan: ScalingPlan, user, auth, *, approving: bool) -> str |
     return f"deciding on plans needs the sre role in team {team}"
 
 
-def check_live(plan: ScalingPlan) -> None:
-    """Refuse a plan that has expired (and record the expiry) or whose live state moved on."""
-    if plan.expires_at <= timezone.now():
-        raise PlanConflict(f"plan {plan.pk} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+def approvable_check(workload: Workload):
+    """The check `transition` runs under the plan's lock before approving or applying.
 
+    The guardrails and the live state (which asks every deployment target over the network)
+    are read here, before the lock is taken, so that no row stays locked during those calls;
+    under the lock the check only compares: not expired, not stale, the chosen candidate within
+    the guardrails, now inside a change window.
+    """
+    rules = planner.guardrails_for(workload)
+    live = planner.live_state(workload)
 
-def check_approvable(plan: ScalingPlan) -> None:
-    """Under the lock: not expired, the chosen candidate within guardrails, inside a window."""
-    check_live(plan)
-    rules = planner.guardrails_for(plan.workload)
-    live = planner.live_state(plan.workload)
-    if live.fingerprint != plan.live_fingerprint:
-        raise PlanConflict(
-            "stale: the live state changed since this plan was made (another plan was "
-            "applied or a target changed); request a new plan"
-        )
-    checks = check_plan(shape_of(_candidate(plan.chosen), live), rules)
-    window = check_window(rules, timezone.now())
-    for check in [*checks, *([window] if window else [])]:
-        if not check.ok:
-            raise GuardrailBroken(f"guardrail {check.rule}: {check.detail}", rule=check.rule)
+    def check(plan: ScalingPlan) -> None:
+        if plan.expires_at <= timezone.now():
+            raise PlanConflict(f"plan {plan.pk} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+        if live.fingerprint != plan.live_fingerprint:
+            raise PlanConflict(
+                "stale: the live state changed since this plan was made (another plan was "
+                "applied or a target changed); request a new plan"
+            )
+        checks = check_plan(shape_of(plan.chosen, live), rules)
+        window = check_window(rules, timezone.now())
+        for verdict in [*checks, *([window] if window else [])]:
+            if not verdict.ok:
+                raise GuardrailBroken(
+                    f"guardrail {verdict.rule}: {verdict.detail}", rule=verdict.rule
+                )
 
-
-def _candidate(data: dict):
-    return SimpleNamespace(**data)
+    return check
 
 
 def expire_if_due(plan_id: int) -> bool:
@@ -544,7 +546,7 @@ def approve_plan(plan_id: int, *, user, auth=None, via: str, comment: str = "") 
         user=user,
         via=via,
         comment=comment,
-        check=check_approvable,
+        check=approvable_check(plan.workload),
         decided_by=user,
         decided_at=timezone.now(),
         decision_comment=comment,
@@ -578,6 +580,9 @@ def choose_candidate(
     """An SRE picks another point of the front before approving; the choice is recorded."""
     if not reason.strip():
         raise PlanError("reason: say why this candidate rather than the recommended one")
+    workload = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id).workload
+    rules = planner.guardrails_for(workload)
+    live = planner.live_state(workload)  # targets are asked before the row is locked
     with transaction.atomic():
         plan = (
             ScalingPlan.objects.select_for_update().select_related("workload__team").get(pk=plan_id)
@@ -589,9 +594,7 @@ def choose_candidate(
             raise PlanConflict(_state_refusal(plan, "changed"))
         if not 0 <= index < len(plan.front):
             raise PlanError(f"candidate: must be between 0 and {len(plan.front) - 1}, got {index}")
-        rules = planner.guardrails_for(plan.workload)
-        live = planner.live_state(plan.workload)
-        checks = check_plan(shape_of(_candidate(plan.front[index]), live), rules)
+        checks = check_plan(shape_of(plan.front[index], live), rules)
         broken = [c for c in checks if not c.ok]
         if broken:
             raise GuardrailBroken(
@@ -699,7 +702,8 @@ def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     if plan.status != S.APPROVED:
         raise PlanConflict(_state_refusal(plan, "applied") + " (only approved plans apply)")
     with transaction.atomic():
-        plan = transition(plan_id, S.APPLYING, user=user, via=via, check=check_approvable)
+        check = approvable_check(plan.workload)
+        plan = transition(plan_id, S.APPLYING, user=user, via=via, check=check)
         transaction.on_commit(lambda: tasks.apply_plan.delay(plan_id))
     return plan
 
