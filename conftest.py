@@ -6,6 +6,10 @@ friends) also run without Django: `pytest -p no:django tests/forecasting`.
 
 import pytest
 
+# Shared fixtures, registered once for every test module: plans (a proposed plan on a plannable
+# workload) and moto in server mode. Their modules import Django only inside the fixtures.
+pytest_plugins = ["apps.plans.tests.fixtures", "tests.actuators.moto_server"]
+
 
 @pytest.fixture
 def team_a(db):

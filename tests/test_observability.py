@@ -11,14 +11,6 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.plans.tests.conftest import (  # noqa: F401 (fixtures)
-    build,
-    catalog,
-    online_workload,
-    proposed,
-    sre_user,
-    stored_forecast,
-)
 from controlplane import health
 from controlplane.celery import app as celery_app
 
@@ -99,7 +91,7 @@ def samples(client, **headers):
 
 def test_metrics_count_requests_plans_savings_and_task_durations(
     client,
-    proposed,  # noqa: F811 (the fixture imported above)
+    proposed,
     settings,
 ):
     from apps.plans import tasks

@@ -1,6 +1,6 @@
 """Pytest fixtures: moto in server mode on loopback, boto3 clients for it, and a fault server.
 
-Load with `pytest_plugins = ["tests.actuators.moto_server"]` in a test module. Tests talk HTTP
+Registered for every test by the root conftest. Tests talk HTTP
 to a real `moto.server.ThreadedMotoServer` (no moto decorators, no mocks). Dummy credentials and
 region live in the environment only while the server fixture is up. `FaultServer` is a second
 loopback HTTP server that answers every request with one canned response (a throttling body, a

@@ -33,8 +33,6 @@ from actuators.aws import (
 )
 from actuators.base import PermanentError, Step, TransientError, plan_steps, rollback_steps
 
-pytest_plugins = ["tests.actuators.moto_server"]
-
 ASG = "ranker"
 THROTTLING_XML = (
     "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"

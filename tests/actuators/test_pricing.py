@@ -33,8 +33,6 @@ from actuators.pricing import (
     refresh_catalog,
 )
 
-pytest_plugins = ["tests.actuators.moto_server"]
-
 CATALOG = Path(__file__).resolve().parents[2] / "data" / "pricing" / "aws-us-east-1.json"
 
 # One PriceList entry as get_products returns it (a JSON string inside the JSON response), with

@@ -10,15 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from apps.plans.tests.conftest import (  # noqa: F401 (fixtures)
-    build,
-    catalog,
-    online_workload,
-    proposed,
-    sre_user,
-    stored_forecast,
-)
-
 CHROMIUM = "/usr/bin/chromium"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

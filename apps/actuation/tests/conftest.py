@@ -4,16 +4,7 @@ import pytest
 from django.test import override_settings
 
 from apps.actuation import registry
-from apps.plans.tests.conftest import (  # noqa: F401 (fixtures)
-    build,
-    catalog,
-    online_workload,
-    proposed,
-    sre_user,
-    stored_forecast,
-)
 from tests.actuators.k8s_api_server import KubernetesApiServer
-from tests.actuators.moto_server import aws, moto_server  # noqa: F401 (fixtures)
 
 KUBECONFIG = """apiVersion: v1
 kind: Config

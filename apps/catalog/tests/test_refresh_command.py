@@ -3,7 +3,6 @@
 from django.core.management import call_command
 
 from apps.catalog.models import Offer
-from tests.actuators.moto_server import aws, moto_server  # noqa: F401 (fixtures)
 from tests.actuators.test_pricing import price_list_server  # noqa: F401 (fixture)
 
 

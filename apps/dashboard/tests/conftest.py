@@ -3,15 +3,6 @@
 import pytest
 from django.test import Client
 
-from apps.plans.tests.conftest import (  # noqa: F401 (fixtures)
-    build,
-    catalog,
-    online_workload,
-    proposed,
-    sre_user,
-    stored_forecast,
-)
-
 
 @pytest.fixture
 def page_as(django_user_model):

@@ -1,4 +1,8 @@
-"""A plannable online workload: catalog prices, SLA, a variant with a profile, 4 days of load."""
+"""Plan fixtures for every test, registered as a plugin by the root conftest.
+
+A plannable online workload (catalog prices, SLA, a variant with a profile, 4 days of load),
+a fresh stored forecast, and a proposed plan.
+"""
 
 import json
 from datetime import UTC, datetime, timedelta
