@@ -95,6 +95,20 @@ class ScalingPlanSerializer(serializers.ModelSerializer):
         return plan.chosen["schedule"] if plan.chosen else []
 
 
+class ScalingPlanSummarySerializer(ScalingPlanSerializer):
+    """A plan in a list: everything but the front, which holds every candidate's schedule."""
+
+    front_size = serializers.SerializerMethodField(help_text="candidates on the plan's front")
+
+    class Meta(ScalingPlanSerializer.Meta):
+        fields = [f for f in ScalingPlanSerializer.Meta.fields if f != "front"] + ["front_size"]
+        read_only_fields = fields
+
+    def get_front_size(self, plan) -> int:
+        """How many candidates `GET plans/{id}/` returns in `front`."""
+        return len(plan.front)
+
+
 class PlanRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """What a plan request may say; everything but the workload has a default."""
 

@@ -86,7 +86,10 @@ REFUSAL = OpenApiResponse(
 
 
 @extend_schema_view(
-    list=extend_schema(description="Plans of the workloads you can see, newest first."),
+    list=extend_schema(
+        description="Plans of the workloads you can see, newest first, without their fronts "
+        "(`front_size` says how many candidates `GET plans/{id}/` returns)."
+    ),
     retrieve=extend_schema(description="One plan; poll it until `status` leaves `draft`."),
 )
 class ScalingPlanViewSet(
@@ -105,6 +108,10 @@ class ScalingPlanViewSet(
     serializer_class = s.ScalingPlanSerializer
     filterset_fields = ["workload", "status", "origin"]
     ordering_fields = ["created_at", "expires_at"]
+
+    def get_serializer_class(self):
+        """Lists leave out each plan's front: a page of them would carry every schedule."""
+        return s.ScalingPlanSummarySerializer if self.action == "list" else s.ScalingPlanSerializer
 
     def get_queryset(self):
         """Plans of visible workloads."""

@@ -42,6 +42,17 @@ def test_a_requested_plan_is_proposed_with_its_front_cost_risk_and_fingerprint(p
     assert actions == [("plan.requested",), ("plan.proposed",)]
 
 
+def test_the_plan_list_leaves_out_the_fronts_that_the_detail_carries(proposed, ci_a):
+    detail = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
+    (listed,) = ci_a.get("/api/v1/plans/", {"workload": proposed.workload_id}).data["results"]
+    assert "front" not in listed
+    assert listed["front_size"] == len(detail["front"]) >= 2
+    assert listed["schedule"] == detail["schedule"]
+    assert {k: v for k, v in detail.items() if k != "front"} == {
+        k: v for k, v in listed.items() if k != "front_size"
+    }
+
+
 def test_the_requester_cannot_approve_and_a_ci_token_needs_the_scope(
     proposed, ci_a, make_user, team_a
 ):
