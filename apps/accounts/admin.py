@@ -17,6 +17,6 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     """Teams with their members inline."""
 
-    list_display = ["slug", "name"]
+    list_display = ["slug", "name", "prometheus_token_envs"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]

@@ -7,9 +7,28 @@ pricing catalog.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 FINOPS_GROUP = "finops"
+
+TOKEN_ENV_NAME = RegexValidator(
+    r"^BALLAST_PROM_[A-Z0-9_]+$",
+    "name an environment variable starting with BALLAST_PROM_, e.g. BALLAST_PROM_TOKEN "
+    "(only such variables may be sent to a Prometheus server)",
+)
+
+
+def validate_token_envs(names) -> None:
+    """A list of distinct `BALLAST_PROM_*` variable names."""
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValidationError("give a list of environment variable names")
+    for name in names:
+        if not TOKEN_ENV_NAME.regex.match(name):  # own code: "invalid" reads "not valid JSON"
+            raise ValidationError(f"{name!r}: {TOKEN_ENV_NAME.message}", code="token_env")
+    if len(set(names)) != len(names):
+        raise ValidationError("a variable is listed twice")
 
 
 class Team(models.Model):
@@ -17,12 +36,29 @@ class Team(models.Model):
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=128)
+    prometheus_token_envs = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_token_envs],
+        help_text="BALLAST_PROM_* environment variables whose bearer tokens this team's metric "
+        "sources may send; granted by operators here, never by the team, so that no team can "
+        "send another team's token to a server of its choosing",
+    )
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+    def token_env_refusal(self, token_env: str) -> str | None:
+        """Why this team may not send the token held in `token_env`; None if it was granted."""
+        if token_env in self.prometheus_token_envs:
+            return None
+        return (
+            f"{token_env} is not granted to team {self.slug}: an operator grants variables in "
+            "the admin (team -> prometheus token envs), so that no team sends another's token"
+        )
 
 
 class Role(models.TextChoices):

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from apps.accounts.models import TeamOwnedQuerySet
+from apps.accounts.models import TOKEN_ENV_NAME, TeamOwnedQuerySet
 from apps.workloads.prometheus import check_brackets
 
 SERIES_NAME = RegexValidator(
@@ -234,11 +234,6 @@ class TraceImport(models.Model):
         return f"{self.filename} -> {self.workload}/{self.series} ({self.status})"
 
 
-TOKEN_ENV_NAME = RegexValidator(
-    r"^BALLAST_PROM_[A-Z0-9_]+$",
-    "name an environment variable starting with BALLAST_PROM_, e.g. BALLAST_PROM_TOKEN "
-    "(only such variables may be sent to a Prometheus server)",
-)
 HOSTNAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$")
 PROMQL_TEMPLATE_VARIABLE = re.compile(r"\{([a-z_]+)\}")
 
@@ -294,7 +289,8 @@ class MetricSource(models.Model):
     `promql` must return exactly one series (aggregate it: `sum(...)`); `{workload}` in it is
     replaced by the workload's name. Pulls start after the newest stored point (at most
     `lookback_h` ago) and land on multiples of `step_s` in unix time. A bearer token, when the
-    server needs one, is read at pull time from the environment variable named by `token_env`:
+    server needs one, is read at pull time from the environment variable named by `token_env`,
+    which an operator must have granted to the workload's team (`Team.prometheus_token_envs`):
     the token itself is never stored.
     """
 

@@ -152,7 +152,7 @@ def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource
     `now`. Every failure is recorded in `last_error`, with nothing stored; only database errors
     propagate (the task retries them). Returns the updated source, or None if it is gone.
     """
-    source = MetricSource.objects.select_related("workload").filter(pk=source_id).first()
+    source = MetricSource.objects.select_related("workload__team").filter(pk=source_id).first()
     if source is None:
         return None
     now = now or timezone.now()
@@ -200,6 +200,8 @@ def _auth_headers(source: MetricSource) -> dict[str, str]:
         return {}
     if not TOKEN_ENV_NAME.regex.match(source.token_env):  # rows written around the validators
         raise PullConfigError(f"token_env {source.token_env!r} must start with BALLAST_PROM_")
+    if refusal := source.workload.team.token_env_refusal(source.token_env):  # or grant revoked
+        raise PullConfigError(refusal)
     token = os.environ.get(source.token_env, "").strip()
     if not token:
         raise PullConfigError(

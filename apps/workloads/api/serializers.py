@@ -369,9 +369,12 @@ class MetricSourceSerializer(WorkloadChildSerializer):
         validators = []  # the (workload, series) clash is named in validate()
 
     def validate(self, attrs):
-        """One source per series of a workload."""
+        """One source per series of a workload; a token variable granted to its team."""
         workload = attrs.get("workload") or self.instance.workload
         series = attrs.get("series", getattr(self.instance, "series", None))
+        token_env = attrs.get("token_env", getattr(self.instance, "token_env", ""))
+        if token_env and (refusal := workload.team.token_env_refusal(token_env)):
+            raise serializers.ValidationError({"token_env": [refusal]})
         clash = MetricSource.objects.filter(workload=workload, series=series).exclude(
             pk=getattr(self.instance, "pk", None)
         )

@@ -7,6 +7,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 
 from apps.workloads import services, tasks
@@ -188,6 +189,8 @@ def test_the_token_comes_from_the_named_variable_is_sent_as_bearer_and_never_sto
 ):
     prom.add_series(QUERY, grid_points(NOW, hours=2))
     prom.token = "s3cret-token"
+    workload.team.prometheus_token_envs = ["BALLAST_PROM_TOKEN"]
+    workload.team.save()
     source = make_source(workload, prom, token_env="BALLAST_PROM_TOKEN")
 
     monkeypatch.delenv("BALLAST_PROM_TOKEN", raising=False)
@@ -204,6 +207,38 @@ def test_the_token_comes_from_the_named_variable_is_sent_as_bearer_and_never_sto
     assert prom.requests[-1].headers["Authorization"] == "Bearer s3cret-token"
     assert "s3cret" not in json.dumps(model_to_dict(pulled), default=str)
     assert "s3cret" not in sre_a.get(f"/api/v1/metric-sources/{source.pk}/").content.decode()
+
+
+def test_a_team_cannot_send_a_token_granted_to_another_team(
+    workload, prom, monkeypatch, sre_a, team_b
+):
+    team_b.prometheus_token_envs = ["BALLAST_PROM_TEAM_B"]
+    team_b.save()
+    monkeypatch.setenv("BALLAST_PROM_TEAM_B", "team-b-token")
+    body = source_body(workload, prom, token_env="BALLAST_PROM_TEAM_B")
+
+    refused = sre_a.post("/api/v1/metric-sources/", body, format="json")
+    assert refused.status_code == 400
+    assert "BALLAST_PROM_TEAM_B is not granted to team team-a" in str(refused.data["token_env"])
+    assert not MetricSource.objects.exists()
+
+    # A row written around the API (or a grant revoked later) is refused at pull time.
+    prom.add_series(QUERY, grid_points(NOW, hours=1))
+    source = make_source(workload, prom, token_env="BALLAST_PROM_TEAM_B")
+    pulled = services.pull_metrics(source.pk, now=NOW)
+    assert "not granted to team team-a" in pulled.last_error
+    assert prom.requests == []  # the token never left
+
+
+def test_operators_grant_only_well_named_distinct_variables(team_a):
+    for names, message in [
+        ("BALLAST_PROM_X", "give a list"),
+        (["BALLAST_SECRET_KEY"], "starting with BALLAST_PROM_"),
+        (["BALLAST_PROM_X", "BALLAST_PROM_X"], "listed twice"),
+    ]:
+        team_a.prometheus_token_envs = names
+        with pytest.raises(ValidationError, match=message):
+            team_a.full_clean()
 
 
 def test_beat_task_queues_a_pull_of_each_enabled_source(workload, prom, monkeypatch):
