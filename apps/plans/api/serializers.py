@@ -14,6 +14,7 @@ from controlplane.runs import RUN_STATE_FIELDS
 from optimization.guardrails import parse_windows
 from optimization.problem import PURCHASE_OPTIONS, problem_from_dict
 
+SOLUTION_TOTALS = ("status", "feasible", "cost_usd", "sla_violation_rate")
 RESULT_FIELDS = ("solution", "pareto", "knee_index", "device", *RUN_STATE_FIELDS)
 
 
@@ -36,6 +37,41 @@ class OptimizationRunSerializer(WorkloadChildSerializer):
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
         return problem
+
+
+class OptimizationRunSummarySerializer(OptimizationRunSerializer):
+    """A run in a list: its state and outcome in brief, without the problem and the front."""
+
+    outcome = serializers.SerializerMethodField(
+        help_text="the solution's status, feasible, cost_usd and sla_violation_rate; null before "
+        "there is one"
+    )
+    pareto_size = serializers.SerializerMethodField(help_text="candidates on the front")
+
+    class Meta(OptimizationRunSerializer.Meta):
+        fields = [
+            "id",
+            "workload",
+            "method",
+            "seed",
+            "with_pareto",
+            "knee_index",
+            "device",
+            *RUN_STATE_FIELDS,
+            "outcome",
+            "pareto_size",
+        ]
+        read_only_fields = fields
+
+    def get_outcome(self, run) -> dict | None:
+        """The solution's totals over the horizon, without its schedule."""
+        if not run.solution:
+            return None
+        return {key: run.solution[key] for key in SOLUTION_TOTALS}
+
+    def get_pareto_size(self, run) -> int:
+        """How many candidates `GET optimization-runs/{id}/` returns in `pareto`."""
+        return len(run.pareto or [])
 
 
 class ScalingPlanSerializer(serializers.ModelSerializer):

@@ -43,6 +43,12 @@ class OptimizationRunViewSet(
     filterset_fields = ["workload", "method", "status"]
     ordering_fields = ["created_at"]
 
+    def get_serializer_class(self):
+        """Lists leave out each run's problem and front."""
+        if self.action == "list":
+            return s.OptimizationRunSummarySerializer
+        return OptimizationRunSerializer
+
     def get_queryset(self):
         """Runs of visible workloads."""
         return OptimizationRun.objects.visible_to(self.request.user)

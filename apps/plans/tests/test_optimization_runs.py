@@ -62,6 +62,13 @@ def test_a_submitted_problem_is_solved_with_its_pareto_front(
     risks = [p["sla_risk"] for p in front]
     assert costs == sorted(costs) and risks == sorted(risks, reverse=True)  # non-dominated
     assert 0 <= run["knee_index"] < len(front)
+    (listed,) = sre_a.get("/api/v1/optimization-runs/").data["results"]
+    assert "problem" not in listed and "pareto" not in listed and "solution" not in listed
+    assert listed["pareto_size"] == len(front) and listed["status"] == "succeeded"
+    solution = run["solution"]
+    assert listed["outcome"] == {
+        k: solution[k] for k in ("status", "feasible", "cost_usd", "sla_violation_rate")
+    }
 
 
 def test_a_redelivered_run_is_solved_once(sre_a, workload, small_problem):
