@@ -24,6 +24,11 @@ class Ets:
     season, which ETS cannot carry (168 seasonal states), is divided out first as multiplicative
     per-step factors (`estimate_weekly_factors`) and multiplied back into the forecast.
     Quantiles come from the model's exact forecast variance, assuming normal errors.
+
+    The series is fitted in units of its own standard deviation: statsmodels optimises the
+    initial level and season (in the series' unit) beside the smoothing weights (in [0, 1]), so
+    the optimum it reaches depended on the unit (requests per hour or per minute, a CPU level of
+    0.4 or 6e6). The additive model scales exactly, so the forecast is scaled back.
     """
 
     def fit(self, z: np.ndarray, plan: SeasonPlan) -> Self:
@@ -32,9 +37,10 @@ class Ets:
         weekly = seasons[1] if len(seasons) > 1 else None
         self.weekly_factors_ = estimate_weekly_factors(z, seasons[0]) if weekly else np.ones(1)
         adjusted = z / self._factors(np.arange(len(z)) - len(z))
+        self.unit_ = float(np.std(adjusted)) or 1.0
         season = seasons[0] if seasons else None
         self.results_ = min(
-            (fit_ets(adjusted, trend, damped, season) for trend, damped in VARIANTS),
+            (fit_ets(adjusted / self.unit_, trend, damped, season) for trend, damped in VARIANTS),
             key=lambda result: result.aic if np.isfinite(result.aic) else np.inf,
         )
         return self
@@ -43,7 +49,7 @@ class Ets:
         """Forecast `h` bucket means with normal quantiles from the forecast variance."""
         n = self.results_.nobs
         prediction = self.results_.get_prediction(start=n, end=n + h - 1)
-        factors = self._factors(np.arange(h))
+        factors = self._factors(np.arange(h)) * self.unit_
         mean = np.asarray(prediction.predicted_mean) * factors
         sd = np.sqrt(np.asarray(prediction.forecast_variance)) * factors
         return build_gaussian_forecast(mean, sd, quantiles)

@@ -102,3 +102,19 @@ def test_any_quantile_levels_can_be_asked_for(name, cpu_5min):
 def test_unforecastable_series_are_refused_with_a_reason(name, series, message):
     with pytest.raises(SeriesError, match=message):
         build(name, 300).fit(series)
+
+
+@pytest.mark.parametrize("name", ("seasonal_naive", "ets", "sarima", "prophet"))
+@pytest.mark.parametrize("unit", (1e-4, 1e4))
+def test_forecast_does_not_depend_on_the_unit_of_the_series(name, unit, nasa_minutes):
+    # The same load in other units (a CPU level of 0.4 or 6e6, counts per hour or per minute)
+    # must give the same forecast in those units: fitting is not allowed to hinge on scale.
+    y, _ = nasa_minutes
+    hourly = y[-27 * 1440 :].reshape(-1, 60).sum(axis=1)
+    levels = (0.05, 0.5, 0.95)
+    base = make_forecaster(name, interval_s=3600).fit(hourly).predict(24, levels)
+    scaled = make_forecaster(name, interval_s=3600).fit(hourly * unit).predict(24, levels)
+    tolerance = 0.01 * base.mean.max()  # optimisers' own tolerances move a fit slightly
+    assert np.allclose(scaled.mean / unit, base.mean, rtol=0, atol=tolerance)
+    for q in (0.05, 0.95):
+        assert np.allclose(scaled.quantiles[q] / unit, base.quantiles[q], rtol=0, atol=tolerance)
