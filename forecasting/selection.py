@@ -113,6 +113,21 @@ def select_model(
     return Selection(chosen, f"{why} ({scored})", means)
 
 
+def select_or_fall_back(
+    scores: Mapping[str, Sequence[FoldScore]], *, horizon: int, criterion: str, fallback: str
+) -> Selection:
+    """`select_model`, or `fallback` when every candidate refused a fold, with the reason."""
+    try:
+        return select_model(scores, horizon=horizon, criterion=criterion)
+    except SeriesError:
+        refused = next((s.error for s in scores[fallback] if s.error), "no finite score")
+        return Selection(
+            fallback,
+            f"{fallback} by default: every candidate refused a selection fold ({refused})",
+            {},
+        )
+
+
 def _mean_score(folds: Sequence[FoldScore], criterion: str) -> float:
     if not folds or any(fold.error for fold in folds):
         return math.nan
@@ -124,9 +139,11 @@ class AutoForecaster:
 
     Fitting costs `folds + 1` fits of every candidate; the ensemble is scored from its members'
     backtests when they are all candidates. A series too short for the selection folds gets
-    `FALLBACK_MODEL` (the ensemble, or the first candidate), and the reason says so. After `fit`,
+    `FALLBACK_MODEL` (the ensemble, or the first candidate), and the reason says so; so does one
+    whose selection folds every candidate refused (their history was constant, say, before a
+    service got its first requests), as there is nothing to select on. After `fit`,
     `selection_` says what was chosen and why, and `backtest_` holds the candidates' scores
-    (None after a fallback).
+    (None when the series was too short for them).
     """
 
     name = "auto"
@@ -151,10 +168,10 @@ class AutoForecaster:
     def fit(self, y: np.ndarray) -> Self:
         """Select a model from backtests on `y` (n,) and fit it on the whole series."""
         y = check_series(y)
+        fallback = FALLBACK_MODEL if self._has_ensemble() else self.candidates[0]
         try:
             plan_origins(len(y), self.horizon, self.folds)
         except SeriesError as exc:
-            fallback = FALLBACK_MODEL if self._has_ensemble() else self.candidates[0]
             self.selection_ = Selection(fallback, f"{fallback} by default: {exc}", {})
             self.backtest_ = None
         else:
@@ -166,8 +183,11 @@ class AutoForecaster:
                 folds=self.folds,
             )
             self.backtest_ = add_ensemble(backtest, y)
-            selection = select_model(
-                self.backtest_.scores, horizon=self.horizon, criterion=self.criterion
+            selection = select_or_fall_back(
+                self.backtest_.scores,
+                horizon=self.horizon,
+                criterion=self.criterion,
+                fallback=fallback,
             )
             self.selection_ = calibrate_selection(selection, self.backtest_, y, range(self.folds))
         self.model_ = self._make(self.selection_.chosen).fit(y)
@@ -219,7 +239,10 @@ def score_auto_folds(
     results, selections = [], []
     for i in range(warmup, len(backtest.origins)):
         window = {name: list(s[i - warmup : i]) for name, s in backtest.scores.items()}
-        selection = select_model(window, horizon=backtest.horizon, criterion=criterion)
+        fallback = FALLBACK_MODEL if FALLBACK_MODEL in window else next(iter(window))
+        selection = select_or_fall_back(
+            window, horizon=backtest.horizon, criterion=criterion, fallback=fallback
+        )
         selection = calibrate_selection(selection, backtest, y, range(i - warmup, i))
         chosen = backtest.scores[selection.chosen][i]
         forecast = backtest.forecasts[selection.chosen][i]

@@ -95,3 +95,32 @@ def test_auto_falls_back_to_the_ensemble_on_a_short_history(cpu_5min):
     assert auto.selection_.chosen == ENSEMBLE
     assert "by default" in auto.selection_.reason and "need at least 864" in auto.selection_.reason
     assert auto.predict(10).mean.shape == (10,)
+
+
+@pytest.fixture
+def service_waking_up(genai_minutes) -> tuple[np.ndarray, int]:
+    """13 idle hours of the diffusion service (every minute 0), then its first half hour back."""
+    y, interval_s = genai_minutes
+    return y[579 : 579 + 830], interval_s
+
+
+def test_auto_falls_back_when_every_candidate_refused_a_selection_fold(service_waking_up):
+    # The selection folds' histories are all zeros, which every model refuses, yet the whole
+    # series can be forecast: auto must not refuse what seasonal naive forecasts.
+    y, interval_s = service_waking_up
+    auto = AutoForecaster(interval_s=interval_s, horizon=30, candidates=CHEAP).fit(y)
+    assert auto.selection_.chosen == ENSEMBLE
+    assert "by default" in auto.selection_.reason and "refused" in auto.selection_.reason
+    assert auto.predict(30).mean.shape == (30,)
+
+
+def test_the_backtest_shortcut_falls_back_as_auto_does(service_waking_up):
+    y, interval_s = service_waking_up
+    candidates = [make_forecaster(n, interval_s=interval_s) for n in CHEAP]
+    backtest = add_ensemble(
+        run_backtest(y, candidates, interval_s=interval_s, horizon=30, folds=3), y
+    )
+    shortcut, selections = score_auto_folds(backtest, y, warmup=2)
+    auto = AutoForecaster(interval_s=interval_s, horizon=30, candidates=CHEAP, folds=2)
+    assert auto.fit(y[: backtest.origins[2]]).selection_ == selections[0]
+    assert shortcut[0].error is None and shortcut[0].mase == backtest.scores[ENSEMBLE][2].mase
