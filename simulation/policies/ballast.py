@@ -89,6 +89,18 @@ class Candidate:
         return np.maximum(loads, 0.0)
 
 
+def expected_excess(samples: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """E[(L - c)+] over the equally likely `samples` of L, for each c in `levels`.
+
+    From the sorted samples and their tail sums, so a step costs O((samples + levels) log
+    samples) rather than samples x levels (10,800 samples per candidate at a 1 s step).
+    """
+    ordered = np.sort(samples)
+    tail = np.append(np.cumsum(ordered[::-1])[::-1], 0.0)  # tail[i] = sum of ordered[i:]
+    above = np.searchsorted(ordered, levels, side="right")  # first sample above each level
+    return (tail[above] - levels * (len(ordered) - above)) / len(ordered)
+
+
 class Ballast:
     """Expected-cost sizing on spot, over the best recent predictor, with serverless spill."""
 
@@ -150,8 +162,7 @@ class Ballast:
     def cheapest_replicas(self, loads: np.ndarray) -> int:
         """Replicas minimising n + E[(L - c_n)+] / break-even rate over the sampled `loads`."""
         top = self.table.replicas(float(loads.max())) + 1
-        carried = self.carried_rps(np.arange(top + 1))
-        spill = np.maximum(loads[None, :] - carried[:, None], 0.0).mean(axis=1)
+        spill = expected_excess(loads, self.carried_rps(np.arange(top + 1)))
         return int(np.argmin(np.arange(top + 1) + spill / self.break_even_rps))
 
     def replicas(self, need: float) -> int:

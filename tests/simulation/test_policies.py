@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulation.policies import POLICIES, make_policy
-from simulation.policies.ballast import Ballast, Candidate
+from simulation.policies.ballast import Ballast, Candidate, expected_excess
 from simulation.policies.cost_aware import CostAware
 from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
@@ -232,6 +232,15 @@ def test_ballast_keeps_a_replica_while_its_expected_load_beats_break_even(ctx):
     one = float(p.table.max_rate_rps[0])
     assert p.cheapest_replicas(np.array([one + 50.0])) == 2
     assert p.cheapest_replicas(np.array([one + 5.0])) == 1
+
+
+def test_expected_excess_is_the_mean_spill_over_the_samples():
+    rng = np.random.default_rng(3)
+    samples = np.concatenate([rng.gamma(0.5, 300.0, 997), [0.0, 150.0, 150.0]])
+    levels = np.array([0.0, 1.0, 150.0, 400.0, samples.max(), samples.max() + 1])
+    direct = np.maximum(samples[None, :] - levels[:, None], 0.0).mean(axis=1)
+    assert np.allclose(expected_excess(samples, levels), direct, rtol=1e-12, atol=1e-9)
+    assert expected_excess(np.array([2.0, 4.0]), np.array([3.0])).tolist() == [0.5]
 
 
 def test_ballast_error_models_move_the_point_by_their_residuals():
