@@ -70,6 +70,16 @@ def compare_policies(
     }
 
 
+def flat_note(load: Load) -> str:
+    """A word when the trace has no shape: it is then a what-if of a steady load at the peak."""
+    if load.rps.min() < load.rps.max():
+        return ""
+    return (
+        "the trace is constant: replayed as a steady load at the peak; its forecasters have "
+        "nothing to learn and its policies nothing to follow"
+    )
+
+
 def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> dict[str, Any]:
     """The scenario block of the JSON: its parameters and what the replay did with the trace."""
     return {
@@ -88,6 +98,6 @@ def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> di
             "window_utc_h": [scenario.batch.window_start_h, scenario.batch.window_end_h],
             "nights": nights,
         },
-        "notes": [batch_note] if batch_note else [],
+        "notes": [note for note in (flat_note(load), batch_note) if note],
         "parameters": scenario.to_dict(),
     }

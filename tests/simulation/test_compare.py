@@ -44,6 +44,14 @@ def test_one_second_trace_of_an_hour_runs_and_skips_the_batch(llm_result):
     assert all(m["batch_deadline_misses"] == 0 for m in llm_result["policies"].values())
 
 
+def test_a_constant_trace_is_replayed_as_a_steady_load_and_says_so(tmp_path):
+    load = load_trace(write_trace(tmp_path / "flat.csv", [7.5] * 180), peak_rps=1000)
+    result = compare_policies(load, default_scenario(), ("threshold", "oracle"), seed=0)
+    assert np.all(load.rps == 1000)
+    assert "the trace is constant" in result["scenario"]["notes"][0]
+    assert result["policies"]["oracle"]["sla_violation_rate"] < 0.01
+
+
 def test_oracle_is_cheapest_online(llm_result):
     costs = {n: m["compute_cost_usd"] for n, m in llm_result["policies"].items()}
     assert min(costs, key=costs.get) == "oracle"
