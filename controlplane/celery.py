@@ -3,7 +3,8 @@
 import os
 from enum import StrEnum
 
-from celery import Celery
+from celery import Celery, shared_task
+from django.db.utils import OperationalError
 from kombu import Queue as KombuQueue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
@@ -14,6 +15,21 @@ class Queue(StrEnum):
 
     CPU = "cpu"
     GPU = "gpu"
+
+
+def row_task(queue: Queue = Queue.CPU):
+    """The decorator for a task that works on one row and is safe to run again.
+
+    Acknowledged late, so a worker lost mid-task has it redelivered; retried up to 3 times
+    with jittered backoff while the database is briefly unreachable.
+    """
+    return shared_task(
+        queue=queue,
+        acks_late=True,
+        autoretry_for=(OperationalError,),
+        max_retries=3,
+        retry_backoff=True,
+    )
 
 
 app = Celery("ballast")

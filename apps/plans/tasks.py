@@ -1,31 +1,24 @@
 """Celery entry points for planning."""
 
 from celery import chain, shared_task
-from django.db import OperationalError
 
 from apps.plans import services
-from controlplane.celery import Queue
+from controlplane.celery import Queue, row_task
 
 
-@shared_task(
-    queue=Queue.GPU,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=3,
-    retry_backoff=True,
-)
+@row_task(Queue.GPU)
 def run_optimization(run_id: int) -> None:
     """Solve one OptimizationRun; GA-PSO uses CUDA when the worker has it, else the CPU."""
     services.execute_optimization_run(run_id)
 
 
-@shared_task(queue=Queue.CPU, acks_late=True, autoretry_for=(OperationalError,), max_retries=3)
+@row_task()
 def forecast_for_plan(plan_id: int) -> None:
     """First link of a plan's chain: a fresh stored forecast, or a new one computed here."""
     services.prepare_forecast(plan_id)
 
 
-@shared_task(queue=Queue.CPU, acks_late=True, autoretry_for=(OperationalError,), max_retries=3)
+@row_task()
 def build_plan(plan_id: int) -> None:
     """Second link: problem, Pareto front, recommended point, proposal (or refusal)."""
     services.build_plan(plan_id)

@@ -1,32 +1,19 @@
 """Celery entry points for workloads."""
 
 from celery import shared_task
-from django.db import OperationalError
 
 from apps.workloads import services
 from apps.workloads.models import MetricSource
-from controlplane.celery import Queue
+from controlplane.celery import Queue, row_task
 
 
-@shared_task(
-    queue=Queue.CPU,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=3,
-    retry_backoff=True,
-)
+@row_task()
 def import_trace(trace_import_id: int) -> None:
     """Import one uploaded trace as observations."""
     services.execute_trace_import(trace_import_id)
 
 
-@shared_task(
-    queue=Queue.CPU,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=3,
-    retry_backoff=True,
-)
+@row_task()
 def pull_prometheus_metrics(source_id: int) -> None:
     """Pull one enabled metric source. Redelivery is harmless: points are upserted."""
     if MetricSource.objects.filter(pk=source_id, enabled=True).exists():
