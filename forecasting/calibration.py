@@ -40,10 +40,12 @@ def calibrate_width(forecasts: Sequence[Forecast], actuals: Sequence[np.ndarray]
 
 
 def widen_forecast(forecast: Forecast, factor: float) -> Forecast:
-    """Scale each quantile's distance from the median by `factor`; the mean is unchanged."""
+    """Scale each quantile's distance from the median by `factor`; the mean is unchanged.
+
+    A whole-number forecast stays one (its widened quantiles are rounded again).
+    """
     if factor == 1:
         return forecast
     median = forecast.quantiles[0.5]
-    return build_forecast(
-        forecast.mean, {q: median + factor * (v - median) for q, v in forecast.quantiles.items()}
-    )
+    widened = {q: median + factor * (v - median) for q, v in forecast.quantiles.items()}
+    return build_forecast(forecast.mean, widened, whole=forecast.whole)

@@ -30,6 +30,7 @@ from forecasting.base import (
     check_horizon,
     check_quantiles,
     check_series,
+    is_whole_series,
 )
 from forecasting.seasonality import SeasonPlan, aggregate_series, plan_seasons
 
@@ -97,6 +98,7 @@ class AggregatedForecaster:
         z = aggregate_series(recent, self.plan_.factor)
         self.noise_ = estimate_bucket_noise(recent, self.plan_.factor)
         self.last_level_ = float(z[-1])
+        self.whole_ = is_whole_series(y)
         model = ConstantLevel() if np.ptp(z) == 0 else self.make_model()
         self.model_ = model.fit(z, self.plan_)
         return self
@@ -106,9 +108,11 @@ class AggregatedForecaster:
         h, levels = check_horizon(h), check_quantiles(quantiles)
         factor = self.plan_.factor
         if factor == 1:
-            return self.model_.predict(h, levels)
-        level = self.model_.predict(math.ceil(h / factor), LEVEL_GRID)
-        return spread_level_forecast(level, self.noise_, self.last_level_, h, levels)
+            forecast = self.model_.predict(h, levels)
+        else:
+            level = self.model_.predict(math.ceil(h / factor), LEVEL_GRID)
+            forecast = spread_level_forecast(level, self.noise_, self.last_level_, h, levels)
+        return build_forecast(forecast.mean, forecast.quantiles, whole=self.whole_)
 
 
 def estimate_bucket_noise(y: np.ndarray, factor: int) -> BucketNoise:

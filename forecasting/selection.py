@@ -199,7 +199,7 @@ class AutoForecaster:
         forecast = widen_forecast(
             self.model_.predict(h, check_quantiles([*levels, 0.5])), self.selection_.width_factor
         )
-        return Forecast(forecast.mean, {q: forecast.quantiles[q] for q in levels})
+        return dataclasses.replace(forecast, quantiles={q: forecast.quantiles[q] for q in levels})
 
     def _has_ensemble(self) -> bool:
         return set(ENSEMBLE_MEMBERS) <= set(self.candidates)

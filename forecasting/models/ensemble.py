@@ -39,9 +39,13 @@ class Ensemble:
 
 
 def combine_forecasts(forecasts: Sequence[Forecast]) -> Forecast:
-    """Average means and same-level quantiles of forecasts with the same horizon and levels."""
+    """Average means and same-level quantiles of forecasts with the same horizon and levels.
+
+    The average of whole-number forecasts is rounded again (`Forecast.whole`).
+    """
     levels = forecasts[0].quantiles.keys()
     return build_forecast(
         np.mean([f.mean for f in forecasts], axis=0),
         {q: np.mean([f.quantiles[q] for f in forecasts], axis=0) for q in levels},
+        whole=all(f.whole for f in forecasts),
     )

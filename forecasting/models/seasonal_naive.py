@@ -16,6 +16,7 @@ from forecasting.base import (
     check_horizon,
     check_quantiles,
     check_series,
+    is_whole_series,
 )
 from forecasting.seasonality import plan_seasons
 
@@ -49,6 +50,7 @@ class SeasonalNaive:
                 f"needs {2 * self.season_}"
             )
         self.y_ = y
+        self.whole_ = is_whole_series(y)
         return self
 
     def predict(self, h: int, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> Forecast:
@@ -59,7 +61,8 @@ class SeasonalNaive:
         mean = y[len(y) - m * seasons_back + np.arange(h) % m]
         distinct, index = np.unique(seasons_back, return_inverse=True)
         table = np.vstack([quantiles_of_change(y, m * k, levels) for k in distinct])[index]
-        return build_forecast(mean, {q: mean + table[:, i] for i, q in enumerate(levels)})
+        quantiles = {q: mean + table[:, i] for i, q in enumerate(levels)}
+        return build_forecast(mean, quantiles, whole=self.whole_)
 
 
 def quantiles_of_change(y: np.ndarray, lag: int, levels: Sequence[float]) -> np.ndarray:

@@ -12,7 +12,8 @@ from forecasting.backtest import (
     run_backtest,
     summarize_scores,
 )
-from forecasting.base import Forecast, SeriesError
+from forecasting.base import Forecast, SeriesError, build_forecast
+from forecasting.calibration import widen_forecast
 from forecasting.metrics import (
     compute_coverage,
     compute_mase,
@@ -21,6 +22,7 @@ from forecasting.metrics import (
     compute_smape,
 )
 from forecasting.models import ENSEMBLE, make_forecaster
+from forecasting.models.ensemble import combine_forecasts
 
 
 def test_mase_scale_is_the_in_sample_seasonal_naive_error():
@@ -98,3 +100,17 @@ def test_derived_ensemble_scores_equal_backtesting_the_ensemble(llm_seconds):
             want.pinball,
             want.coverage_90,
         )
+
+
+def test_whole_forecasts_round_their_quantiles_and_stay_whole_when_combined_or_widened():
+    raw = {0.05: np.array([0.3, 0.6]), 0.5: np.array([1.2, 1.4]), 0.95: np.array([2.4, 2.6])}
+    whole = build_forecast(np.array([1.25, 1.5]), raw, whole=True)
+    assert whole.quantiles[0.05].tolist() == [0, 1] and whole.quantiles[0.95].tolist() == [2, 3]
+    assert whole.mean.tolist() == [1.25, 1.5]  # an expected count need not be whole
+    assert build_forecast(whole.mean, raw).quantiles[0.05].tolist() == [0.3, 0.6]
+    widened = widen_forecast(whole, 1.3)
+    assert widened.whole and widened.quantiles[0.95].tolist() == [2, 4]  # 2.3, 3.6 rounded
+    mixed = combine_forecasts([whole, build_forecast(whole.mean, raw)])
+    assert not mixed.whole
+    both = combine_forecasts([whole, whole])
+    assert both.whole and both.quantiles[0.5].tolist() == [1, 1]
