@@ -55,6 +55,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.optimization
 	$(BIN)/python -m benchmarks.policies
 	$(BIN)/python -m benchmarks.robustness
+	$(BIN)/python -m benchmarks.short_horizon
 	$(BIN)/python -m benchmarks.dashboard
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
 

@@ -29,7 +29,11 @@ from forecasting.backtest import Backtest, add_ensemble, run_backtest, summarize
 from forecasting.base import DEFAULT_QUANTILES, Forecast, build_forecast, check_series
 from forecasting.models import ENSEMBLE, all_forecasters
 from forecasting.seasonality import DAY_S, HOUR_S, aggregate_series, plan_seasons
-from forecasting.selection import SELECTION_FOLDS, AutoForecaster, score_auto_folds
+from forecasting.selection import (
+    AutoForecaster,
+    score_auto_folds,
+    selection_folds,
+)
 from forecasting.trace import Trace, read_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +45,7 @@ SHORT_HORIZON_S = 300  # five minutes for the hour-long per-second trace
 PEERS = ("statsforecast_autoets", "statsforecast_autoarima")
 TIMING_TRACE = "google_cluster2019_cpu_5min.csv"  # exactly 4 weeks: 672 hourly points
 TIMING_RUNS = 3
-TIMING_FOLDS = 5 + SELECTION_FOLDS  # the CLI's default scored folds plus auto's warm-up
+TIMING_FOLDS = 5 + selection_folds(24)  # the CLI's default scored folds plus auto's warm-up
 COLUMNS = ("mase", "smape", "coverage_90", "pinball_scaled", "fit_seconds", "predict_seconds")
 
 
@@ -128,7 +132,7 @@ def plan_setup(trace: Trace, *, native: bool) -> Setup:
     else:
         values, interval_s = trace.values, trace.interval_s
         horizon = SHORT_HORIZON_S // trace.interval_s
-    room = (len(values) - max(48, horizon)) // horizon - SELECTION_FOLDS
+    room = (len(values) - max(48, horizon)) // horizon - selection_folds(horizon)
     return Setup(trace, values, interval_s, horizon, max(1, min(MAX_FOLDS, room)))
 
 
@@ -137,17 +141,18 @@ def run_setup(setup: Setup, with_peers: bool) -> dict[str, dict]:
     ours = all_forecasters(interval_s=setup.interval_s)[:-1]  # the ensemble is derived below
     season = plan_seasons(setup.interval_s, setup.values).native_season
     peers = [StatsforecastPeer(name, season) for name in PEERS] if with_peers else []
+    warmup = selection_folds(setup.horizon)
     result = run_backtest(
         setup.values,
         [*ours, *peers],
         interval_s=setup.interval_s,
         horizon=setup.horizon,
-        folds=setup.folds + SELECTION_FOLDS,
+        folds=setup.folds + warmup,
     )
     result = add_ensemble(result, setup.values)
-    rows = {name: summarize_scores(s[SELECTION_FOLDS:]) for name, s in result.scores.items()}
+    rows = {name: summarize_scores(s[warmup:]) for name, s in result.scores.items()}
     candidates = only_models(result, [f.name for f in ours] + [ENSEMBLE])
-    auto_scores, selections = score_auto_folds(candidates, setup.values, warmup=SELECTION_FOLDS)
+    auto_scores, selections = score_auto_folds(candidates, setup.values, warmup=warmup)
     rows["auto"] = summarize_scores(auto_scores)
     rows["auto"]["choices"] = [s.chosen for s in selections]
     return rows
@@ -322,7 +327,8 @@ def write_document(
             f"## {label}",
             "",
             f"Horizon {setup.horizon} steps ({span}), "
-            f"{setup.folds} scored folds (+{SELECTION_FOLDS} selection folds for auto), "
+            f"{setup.folds} scored folds "
+            f"(+{selection_folds(setup.horizon)} selection folds for auto), "
             f"{len(setup.values)} points. Auto chose, fold by fold: "
             f"{', '.join(rows['auto']['choices'])}.",
             "",

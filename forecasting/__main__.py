@@ -19,7 +19,7 @@ from forecasting.backtest import (
 from forecasting.base import MIN_POINTS, SeriesError
 from forecasting.models import MODEL_NAMES, make_forecaster
 from forecasting.seasonality import plan_seasons
-from forecasting.selection import SELECTION_FOLDS, score_auto_folds
+from forecasting.selection import score_auto_folds, selection_folds
 from forecasting.trace import TraceError, read_trace
 
 DEFAULT_FOLDS = 5
@@ -61,13 +61,13 @@ def backtest_trace(
     """Backtest `models` (and auto over them) on the trace at `path`; the JSON report.
 
     The ensemble is reported too whenever its members (ets, sarima, prophet) are backtested;
-    it costs no extra fits. With auto, `SELECTION_FOLDS` extra folds run before the scored
+    it costs no extra fits. With auto, `selection_folds(horizon)` extra folds run before the scored
     ones, so that auto's choice at every scored fold rests on backtests it could have run then.
     """
     if folds < 1:
         raise ValueError(f"--folds must be >= 1, got {folds}")
     trace = read_trace(path)
-    warmup = SELECTION_FOLDS if auto else 0
+    warmup = selection_folds(horizon) if auto else 0
     needed = max(MIN_POINTS, horizon) + (folds + warmup) * horizon
     if len(trace) < needed:
         extra = f" (plus {warmup} for auto's selection)" if warmup else ""

@@ -1,8 +1,10 @@
 """The `auto` forecaster: picks a model per series from its recent backtests, and says why.
 
 Rule: score every candidate (seasonal naive, the single models and the ensemble, the mean of
-ETS, SARIMA and Prophet) by its mean scaled pinball loss over the last `SELECTION_FOLDS`
-folds. Candidates within `TOLERANCE` of the lowest score are treated as tied, since a few folds
+ETS, SARIMA and Prophet) by its mean scaled pinball loss over the last `selection_folds`
+folds (two, or more at horizons under `SELECTION_STEPS`, so that at least that many steps are
+scored: two one-step folds are two numbers, too few to choose a model or fit a width on).
+Candidates within `TOLERANCE` of the lowest score are treated as tied, since a few folds
 cannot tell them apart; among them seasonal naive wins, then the ensemble, then the lowest.
 So auto only leaves the baseline for a model that beat it clearly on this very series (which
 bounds how much worse than seasonal naive it can do), and only leaves the combination (hard
@@ -46,6 +48,7 @@ from forecasting.models import ENSEMBLE, MODEL_NAMES, make_forecaster
 from forecasting.models.ensemble import ENSEMBLE_MEMBERS
 
 SELECTION_FOLDS = 2
+SELECTION_STEPS = 12  # fewest forecast steps selection and calibration look at
 CRITERION = "pinball_scaled"
 TOLERANCE = 0.1  # candidates this close to the lowest score count as tied
 # Among tied candidates: the baseline first, then the combination, then single models.
@@ -68,6 +71,17 @@ class Selection:
     reason: str
     scores: dict[str, float]
     width_factor: float = 1.0
+
+
+def selection_folds(horizon: int) -> int:
+    """Folds `auto` selects on: `SELECTION_FOLDS`, or enough for `SELECTION_STEPS` steps.
+
+    On hourly data one step ahead that is 12 folds, each a fit of every candidate, so a 1-step
+    `auto` costs about four times a 24-step one. benchmarks/short_horizon.py replays 2 to 12
+    one-step folds on four hourly traces (docs/benchmarks/short-horizon.md): with 2, the 90 %
+    interval is fitted on two points and auto's choice rests on two errors.
+    """
+    return max(SELECTION_FOLDS, math.ceil(SELECTION_STEPS / horizon))
 
 
 def select_model(
@@ -154,14 +168,14 @@ class AutoForecaster:
         interval_s: int,
         horizon: int,
         candidates: Sequence[str] = MODEL_NAMES,
-        folds: int = SELECTION_FOLDS,
+        folds: int | None = None,
         seed: int = 0,
         criterion: str = CRITERION,
     ) -> None:
         self.interval_s = interval_s
         self.horizon = horizon
         self.candidates = tuple(candidates)
-        self.folds = folds
+        self.folds = selection_folds(horizon) if folds is None else folds
         self.seed = seed
         self.criterion = criterion
 

@@ -7,7 +7,12 @@ from forecasting.backtest import FoldScore, add_ensemble, run_backtest
 from forecasting.base import Forecast
 from forecasting.calibration import calibrate_width
 from forecasting.models import ENSEMBLE, make_forecaster
-from forecasting.selection import AutoForecaster, score_auto_folds, select_model
+from forecasting.selection import (
+    AutoForecaster,
+    score_auto_folds,
+    select_model,
+    selection_folds,
+)
 
 CHEAP = ("seasonal_naive", "ets", "sarima", "prophet")
 
@@ -124,3 +129,17 @@ def test_the_backtest_shortcut_falls_back_as_auto_does(service_waking_up):
     auto = AutoForecaster(interval_s=interval_s, horizon=30, candidates=CHEAP, folds=2)
     assert auto.fit(y[: backtest.origins[2]]).selection_ == selections[0]
     assert shortcut[0].error is None and shortcut[0].mase == backtest.scores[ENSEMBLE][2].mase
+
+
+@pytest.mark.parametrize(("horizon", "folds"), [(1, 12), (4, 3), (5, 3), (6, 2), (24, 2)])
+def test_auto_selects_on_at_least_twelve_steps(horizon, folds):
+    assert selection_folds(horizon) == folds
+    assert AutoForecaster(interval_s=60, horizon=horizon).folds == folds
+
+
+def test_auto_one_step_ahead_fits_its_width_on_twelve_points(cpu_5min):
+    y, interval_s = cpu_5min
+    auto = AutoForecaster(interval_s=interval_s, horizon=1, candidates=("seasonal_naive", "ets"))
+    auto.fit(y[-1000:])
+    assert len(auto.backtest_.origins) == 12
+    assert "over the last 12 backtest folds of 1 steps" in auto.selection_.reason

@@ -85,3 +85,12 @@ def test_a_broken_trace_file_exits_2_naming_the_row(tmp_path):
     path.write_text("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,-3\n")
     done = run_cli("--trace", str(path), "--horizon", "1", "--json", "-")
     assert done.returncode == 2 and "row 3" in done.stderr and done.stdout == ""
+
+
+def test_auto_one_step_ahead_selects_on_twelve_folds(small_trace, capsys):
+    # Two one-step folds are two numbers: auto selects (and fits its width) on 12 steps.
+    args = ["--trace", str(small_trace), "--horizon", "1", "--folds", "3", "--json", "-"]
+    assert main(["backtest", *args, "--models", "seasonal_naive,ets,auto"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["auto"]["choices"]) == 3
+    assert "over the last 12 backtest folds of 1 steps" in report["auto"]["reason"]
