@@ -261,6 +261,12 @@ AWS_ENDPOINT_URL = os.environ.get("BALLAST_AWS_ENDPOINT_URL", "")
 # Webhooks to loopback, private or link-local addresses are refused unless this is true.
 WEBHOOK_ALLOW_PRIVATE = env_bool("BALLAST_WEBHOOK_ALLOW_PRIVATE", default=False)
 
+# The Prometheus servers metric sources may query: `host` (any port) or `host:port`, comma-
+# separated. None by default: Prometheus lives on internal addresses, so rather than refusing
+# private ones (as webhooks do) the operator names the servers, and no team can point a worker
+# at another internal service or the cloud metadata endpoint.
+PROMETHEUS_HOSTS = env_list("BALLAST_PROMETHEUS_HOSTS", "")
+
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 

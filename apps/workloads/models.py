@@ -262,6 +262,33 @@ def validate_base_url(url: str) -> None:
         raise ValidationError("no query or fragment: give the server's base address")
 
 
+def prometheus_host_refusal(url: str) -> str | None:
+    """Why a metric source may not query `url`; None when its host is in `PROMETHEUS_HOSTS`.
+
+    An entry `host` allows every port of that host, `host:port` (`[v6]:port`) only that port;
+    names compare without case or a trailing dot, IP addresses as addresses.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = _host_key(parts.hostname or "")
+    for entry in settings.PROMETHEUS_HOSTS:
+        allowed = urlsplit(f"//{entry.strip()}")
+        if _host_key(allowed.hostname or "") == host and allowed.port in (None, port):
+            return None
+    return (
+        f"{parts.hostname}:{port} is not an allowed Prometheus server: an operator lists them "
+        "in BALLAST_PROMETHEUS_HOSTS, so that metric sources cannot reach other internal "
+        "services"
+    )
+
+
+def _host_key(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower().rstrip(".")
+
+
 def _is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

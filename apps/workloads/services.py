@@ -19,6 +19,7 @@ from apps.workloads.models import (
     ModelVariant,
     TraceImport,
     Workload,
+    prometheus_host_refusal,
 )
 from forecasting.trace import TraceError, read_trace
 
@@ -160,6 +161,8 @@ def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource
     if start > end:  # nothing new on the step grid yet: no request
         return _record_pull(source, now=now, points=0)
     try:
+        if refusal := prometheus_host_refusal(source.base_url):  # or the list changed since
+            raise PullConfigError(refusal)
         series = prometheus.query_one_series(
             source.base_url,
             source.promql.replace("{workload}", source.workload.name),

@@ -18,6 +18,7 @@ from apps.workloads.models import (
     ModelVariant,
     TraceImport,
     Workload,
+    prometheus_host_refusal,
 )
 from controlplane.api import RejectUnknownFieldsMixin
 from forecasting.trace import TraceError, read_trace
@@ -369,8 +370,10 @@ class MetricSourceSerializer(WorkloadChildSerializer):
         validators = []  # the (workload, series) clash is named in validate()
 
     def validate(self, attrs):
-        """One source per series of a workload; a token variable granted to its team."""
+        """One source per series of a workload; an allowed server; a token granted to its team."""
         workload = attrs.get("workload") or self.instance.workload
+        if "base_url" in attrs and (refusal := prometheus_host_refusal(attrs["base_url"])):
+            raise serializers.ValidationError({"base_url": [refusal]})
         series = attrs.get("series", getattr(self.instance, "series", None))
         token_env = attrs.get("token_env", getattr(self.instance, "token_env", ""))
         if token_env and (refusal := workload.team.token_env_refusal(token_env)):

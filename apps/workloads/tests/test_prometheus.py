@@ -32,6 +32,17 @@ def workload(team_a):
     return WorkloadFactory(team=team_a, name="ranker")
 
 
+@pytest.fixture(autouse=True)
+def allowed_servers(settings):
+    """The servers an operator listed: the test server (any port) and in-cluster names."""
+    settings.PROMETHEUS_HOSTS = [
+        "127.0.0.1",
+        "prometheus:9090",
+        "PROM.monitoring.svc.:9090",
+        "[0:0::1]:9090",
+    ]
+
+
 def grid_points(end: datetime, hours: float, step_s: int = 60) -> list[tuple[float, float]]:
     """A point every `step_s` for `hours` up to `end`, with values that are not round."""
     end_s = int(end.timestamp()) // step_s * step_s
@@ -318,6 +329,10 @@ def test_team_writers_create_sources_and_readers_only_read(
         ("base_url", "http://prometheus:99999", "not a URL: Port out of range"),
         ("base_url", "http://[prometheus:9090", "not a URL: Invalid IPv6 URL"),
         ("base_url", "http://prom_etheus:9090", "is not a host name or IP address"),
+        ("base_url", "http://169.254.169.254/", "169.254.169.254:80 is not an allowed Prometheus"),
+        ("base_url", "http://prometheus:9100", "prometheus:9100 is not an allowed Prometheus"),
+        ("base_url", "https://prometheus", "prometheus:443 is not an allowed Prometheus server"),
+        ("base_url", "http://127.0.0.2:9090", "127.0.0.2:9090 is not an allowed Prometheus"),
         ("promql", "sum(rate(http_requests_total[1m])", "'(' at character 4 is never closed"),
         ("promql", 'sum(up{job="{team}"})', "unknown template variable {team}"),
         ("step_s", 10, "greater than or equal to 15"),
@@ -375,3 +390,25 @@ def test_schema_documents_metric_sources_and_the_pull_action(sre_a):
 
     assert "/api/v1/metric-sources/" in paths
     assert set(paths["/api/v1/metric-sources/{id}/pull/"]) == {"post"}
+
+
+def test_a_source_whose_server_is_no_longer_listed_is_not_queried(workload, prom, settings):
+    prom.add_series(QUERY, grid_points(NOW, hours=1))
+    source = make_source(workload, prom)
+    settings.PROMETHEUS_HOSTS = ["prometheus:9090"]  # the operator took the server off the list
+
+    source = services.pull_metrics(source.pk, now=NOW)
+
+    address = prom.url.removeprefix("http://")
+    assert source.last_error.startswith(f"{address} is not an allowed Prometheus server")
+    assert prom.requests == [] and stored(workload) == []
+
+
+def test_no_server_is_allowed_until_an_operator_lists_one(workload, prom, sre_a, settings):
+    settings.PROMETHEUS_HOSTS = []
+
+    response = sre_a.post("/api/v1/metric-sources/", source_body(workload, prom), format="json")
+
+    assert response.status_code == 400
+    assert "BALLAST_PROMETHEUS_HOSTS" in str(response.data["base_url"])
+    assert not MetricSource.objects.exists()
