@@ -66,7 +66,7 @@ def backtest_trace(
     """
     if folds < 1:
         raise ValueError(f"--folds must be >= 1, got {folds}")
-    trace = read_trace(path)
+    trace = read_trace(path, fill_gaps=True)
     warmup = selection_folds(horizon) if auto else 0
     needed = max(MIN_POINTS, horizon) + (folds + warmup) * horizon
     if len(trace) < needed:
@@ -88,6 +88,7 @@ def backtest_trace(
     report: dict[str, Any] = {
         "trace": trace.name,
         "interval_s": trace.interval_s,
+        "filled_intervals": trace.filled,
         "horizon": horizon,
         "folds": folds,
         "seed": seed,

@@ -78,5 +78,5 @@ def _check_gaps(missing: np.ndarray, interval_s: int, start_s: int) -> None:
             f"({missing.mean():.1%}); the longest gap is {longest_len} intervals of "
             f"{interval_s}s starting at epoch second {start_s + int(starts[longest]) * interval_s}."
             f" At most {MAX_MISSING_SHARE:.0%} missing and gaps of {allowed} intervals are filled:"
-            " import the missing data"
+            " supply the missing data"
         )

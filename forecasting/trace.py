@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.base import SeriesError
+from forecasting.history import regularize
+
 HEADER = ("timestamp", "value")
 
 
@@ -25,6 +28,7 @@ class Trace:
     values: np.ndarray
     interval_s: int
     name: str = ""
+    filled: int = 0  # missing intervals filled by linear interpolation (`fill_gaps`)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -35,11 +39,19 @@ class Trace:
         return len(self) * self.interval_s / 3600
 
 
-def read_trace(source: str | Path | bytes | io.IOBase, *, name: str = "") -> Trace:
+def read_trace(
+    source: str | Path | bytes | io.IOBase, *, name: str = "", fill_gaps: bool = False
+) -> Trace:
     """Parse a trace CSV from a path, raw bytes or an open file.
 
-    The file must have the header `timestamp,value`, ISO-8601 timestamps with a time zone (or a
-    trailing Z) in strictly increasing order at one regular interval, and finite values >= 0.
+    The file must have the header `timestamp,value`, ISO-8601 timestamps in strictly increasing
+    order at one regular interval, and finite values >= 0. Timestamps with a time zone (or a
+    trailing Z) are converted to UTC; a file whose timestamps all lack one is read as UTC (as many
+    monitoring exports write them); a file mixing both is refused.
+
+    With `fill_gaps`, missing intervals are filled by linear interpolation as stored metrics are
+    (`forecasting.history.regularize`: at most 5 % of the intervals, no gap over 1 % of them
+    or 3 intervals), and `filled` says how many; longer holes are still refused.
 
     Raises:
         TraceError: naming the first offending row (1-based, counting the header as row 1).
@@ -60,8 +72,29 @@ def read_trace(source: str | Path | bytes | io.IOBase, *, name: str = "") -> Tra
         raise TraceError("the trace has no rows")
     timestamps = _parse_timestamps(frame["timestamp"])
     values = _parse_values(frame["value"])
+    if fill_gaps:
+        return _filled_trace(timestamps, values, name)
     interval_s = _regular_interval_s(timestamps)
     return Trace(timestamps=timestamps, values=values, interval_s=interval_s, name=name)
+
+
+def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trace:
+    epoch_s = timestamps.astype("datetime64[s]").astype(np.int64)
+    back = np.flatnonzero(np.diff(epoch_s) <= 0)
+    if len(back):
+        raise TraceError(f"row {back[0] + 3}: timestamp is out of order or repeated")
+    try:
+        series = regularize(epoch_s, values)
+    except SeriesError as exc:
+        raise TraceError(str(exc)) from exc
+    grid = series.start_s + series.interval_s * np.arange(len(series.values), dtype=np.int64)
+    return Trace(
+        timestamps=grid.astype("datetime64[s]").astype("datetime64[ns]"),
+        values=series.values,
+        interval_s=series.interval_s,
+        name=name,
+        filled=series.filled,
+    )
 
 
 def _parse_timestamps(column: pd.Series) -> np.ndarray:
@@ -70,10 +103,14 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
         raise TraceError(f"row {row + 2}: timestamp {column.iloc[row]!r} is not ISO-8601")
-    naive = ~column.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
-    if naive.any():
-        row = int(np.argmax(naive.to_numpy()))
-        raise TraceError(f"row {row + 2}: timestamp {column.iloc[row]!r} has no time zone")
+    naive = ~column.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if naive.any() and not naive.all():
+        row = int(np.argmax(naive != naive[0]))
+        zone = "has no time zone" if naive[row] else "has a time zone"
+        raise TraceError(
+            f"row {row + 2}: timestamp {column.iloc[row]!r} {zone}, unlike row 2: "
+            "give every timestamp a zone (or Z), or none (read as UTC)"
+        )
     return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 

@@ -80,6 +80,16 @@ def flat_note(load: Load) -> str:
     )
 
 
+def gap_note(load: Load) -> str:
+    """A word when missing intervals of the trace were filled."""
+    if not load.filled:
+        return ""
+    return (
+        f"{load.filled} missing intervals of the trace were filled by linear interpolation "
+        "between their neighbours"
+    )
+
+
 def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> dict[str, Any]:
     """The scenario block of the JSON: its parameters and what the replay did with the trace."""
     return {
@@ -98,6 +108,6 @@ def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> di
             "window_utc_h": [scenario.batch.window_start_h, scenario.batch.window_end_h],
             "nights": nights,
         },
-        "notes": [note for note in (flat_note(load), batch_note) if note],
+        "notes": [note for note in (flat_note(load), gap_note(load), batch_note) if note],
         "parameters": scenario.to_dict(),
     }

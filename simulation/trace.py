@@ -23,6 +23,7 @@ class Load:
         peak_to_median: peak / median of the trace's values at its own interval (inf when the
             median is 0, as in sparse request traces).
         start_day: the first step's date as days since 1970-01-01 (UTC).
+        filled: missing intervals of the trace filled by linear interpolation.
     """
 
     name: str
@@ -32,6 +33,7 @@ class Load:
     source_interval_s: int
     peak_to_median: float
     start_day: int = 0
+    filled: int = 0
 
     @property
     def duration_h(self) -> float:
@@ -42,6 +44,7 @@ class Load:
 def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) -> Load:
     """Read a trace, resample it to `step_s` and scale its shape so the peak is `peak_rps`.
 
+    A few missing intervals are filled by linear interpolation (`read_trace(fill_gaps=True)`).
     Every trace is used as a shape: request counts and CPU levels alike are divided by their
     peak (after resampling) and multiplied by `peak_rps`, so a trace of any unit drives the
     same service. Finer traces are averaged over each step; coarser ones are interpolated
@@ -52,7 +55,7 @@ def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) 
         forecasting.trace.TraceError: (a ValueError) the file breaks the trace format.
         ValueError: the trace is shorter than one step or is all zeros.
     """
-    trace = read_trace(path)
+    trace = read_trace(path, fill_gaps=True)
     rate = resample(trace.values / trace.interval_s, trace.interval_s, step_s)
     if len(rate) == 0:
         raise ValueError(
@@ -71,6 +74,7 @@ def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) 
         source_interval_s=trace.interval_s,
         peak_to_median=float(trace.values.max() / median) if median > 0 else float("inf"),
         start_day=int(start // 86400),
+        filled=trace.filled,
     )
 
 

@@ -94,3 +94,13 @@ def test_auto_one_step_ahead_selects_on_twelve_folds(small_trace, capsys):
     report = json.loads(capsys.readouterr().out)
     assert len(report["auto"]["choices"]) == 3
     assert "over the last 12 backtest folds of 1 steps" in report["auto"]["reason"]
+
+
+def test_a_trace_with_a_few_missing_seconds_is_filled_and_says_how_many(small_trace, capsys):
+    lines = small_trace.read_text().splitlines()
+    gappy = small_trace.parent / "llm_gappy.csv"
+    gappy.write_text("\n".join(lines[:301] + lines[303:]) + "\n")  # seconds 300 and 301 lost
+    args = ["--trace", str(gappy), "--horizon", "30", "--folds", "1", "--json", "-"]
+    assert main(["backtest", *args, "--models", "seasonal_naive"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["filled_intervals"] == 2 and report["interval_s"] == 1

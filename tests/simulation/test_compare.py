@@ -52,6 +52,16 @@ def test_a_constant_trace_is_replayed_as_a_steady_load_and_says_so(tmp_path):
     assert result["policies"]["oracle"]["sla_violation_rate"] < 0.01
 
 
+def test_a_trace_missing_a_few_intervals_is_filled_and_says_so(tmp_path):
+    path = write_trace(tmp_path / "gappy.csv", [100.0 + i % 30 for i in range(300)])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:51] + lines[53:]) + "\n")  # minutes 50 and 51 lost
+    load = load_trace(path, peak_rps=1000)
+    result = compare_policies(load, default_scenario(), ("threshold",), seed=0)
+    assert load.filled == 2 and len(load.rps) == 300
+    assert "2 missing intervals of the trace were filled" in " ".join(result["scenario"]["notes"])
+
+
 def test_oracle_is_cheapest_online(llm_result):
     costs = {n: m["compute_cost_usd"] for n, m in llm_result["policies"].items()}
     assert min(costs, key=costs.get) == "oracle"
