@@ -6,9 +6,10 @@ Run from the repository root:
 
 Forecasters and policies are judged on real traces held back from this project, so this
 derives variants of the six real ones in data/traces (other intervals, short and odd windows,
-other units, a level shift, an idle stretch; a constant and an all-zero series that must be
-refused) and runs `python -m forecasting backtest` and `python -m simulation compare` on each
-as a user would: exit status, the message of a refusal, wall seconds and the headline figures.
+other units, a level shift, an idle stretch, an export with no time zone and a few rows
+missing; a constant and an all-zero series that must be refused) and runs
+`python -m forecasting backtest` and `python -m simulation compare` on each as a user would:
+exit status, the message of a refusal, wall seconds and the headline figures.
 Nothing here is tuned on: it records what happens.
 """
 
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.forecasting import describe_machine
 from forecasting.trace import Trace, read_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +82,14 @@ def level_shift(trace: Trace, factor: float) -> Trace:
     return with_values(trace, values)
 
 
+def rows_lost(trace: Trace, count: int, seed: int) -> Trace:
+    """`count` single rows dropped at random: a scraper that missed a few intervals."""
+    rng = np.random.default_rng(seed)
+    lost = rng.choice(np.arange(1, len(trace) - 1), size=count, replace=False)
+    keep = np.setdiff1d(np.arange(len(trace)), lost)
+    return Trace(trace.timestamps[keep], trace.values[keep], trace.interval_s)
+
+
 VARIANTS: list[tuple[str, str, Callable[[], Trace]]] = [
     ("nasa_1h", "NASA, hourly sums, 27 days", lambda: coarser(real("nasa"), 60, "sum")),
     ("nasa_15min", "NASA, 15-minute sums", lambda: coarser(real("nasa"), 15, "sum")),
@@ -127,6 +135,11 @@ VARIANTS: list[tuple[str, str, Callable[[], Trace]]] = [
         lambda: level_shift(window(real("alibaba_cluster"), 50.5, 72), 1.5),
     ),
     (
+        "google_export",
+        "Google CPU, 7 days (5 min) as an export writes it: no time zone, 8 rows missing",
+        lambda: rows_lost(window(real("google"), 30, 168), 8, 5),
+    ),
+    (
         "constant",
         "a constant series (must be refused by forecasting)",
         lambda: with_values(window(real("google"), 0, 24), np.full(288, 42.0)),
@@ -145,10 +158,15 @@ def horizon_for(trace: Trace) -> int:
     return max(1, min(ahead, len(trace) // 10))
 
 
-def write_csv(trace: Trace, path: Path) -> None:
-    """The trace in the shared format: `timestamp,value`, ISO-8601 UTC."""
+def write_csv(trace: Trace, path: Path, *, zone: bool = True) -> None:
+    """The trace in the shared format: `timestamp,value`, ISO-8601 UTC (`zone`: with its Z)."""
     stamps = np.datetime_as_string(trace.timestamps.astype("datetime64[s]"), unit="s")
-    rows = "\n".join(f"{t}Z,{v!r}" for t, v in zip(stamps, trace.values.tolist(), strict=True))
+    if not zone:  # a space for the T and no zone, as many exports write them
+        stamps = np.char.replace(stamps, "T", " ")
+    suffix = "Z" if zone else ""
+    rows = "\n".join(
+        f"{t}{suffix},{v!r}" for t, v in zip(stamps, trace.values.tolist(), strict=True)
+    )
     path.write_text(f"timestamp,value\n{rows}\n")
 
 
@@ -170,9 +188,11 @@ def forecasting_cell(report: dict | None, message: str, horizon: int) -> str:
         return f"refused: {message}"
     auto = report["auto"]
     naive = report["models"]["seasonal_naive"]["mase"]
+    filled = report.get("filled_intervals", 0)
     return (
         f"H {horizon}: auto {auto['chosen']}, MASE {fmt(auto['mase'])} "
         f"(seasonal naive {fmt(naive)}), coverage {fmt(auto['coverage_90'])}"
+        + (f"; {filled} missing intervals filled" if filled else "")
     )
 
 
@@ -197,17 +217,21 @@ def fmt(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
+ZONELESS = {"google_export"}  # variants written without a time zone
+
+
 def main() -> int:
     """Run every variant through both CLIs and write the document."""
     lines = [
         "# Robustness on derived traces",
         "",
-        f"Command: `{COMMAND}` (seed 0). Machine: {platform.machine()}, {os.cpu_count()} "
-        f"cores, Python {platform.python_version()}. Each row is a variant of a real trace in "
-        "data/traces (see the script for how it is derived), run through "
+        f"Command: `{COMMAND}` (seed 0). Machine: {describe_machine()}. Each row is a variant "
+        "of a real trace in data/traces (see the script for how it is derived), run through "
         "`python -m forecasting backtest --trace F --horizon H` (every model and auto, 5 folds) "
         "and `python -m simulation compare --trace F` (every policy, default scenario) as "
-        "separate processes; times are wall seconds of each process, start-up included.",
+        "separate processes; times are wall seconds of each process, start-up included. "
+        "Figures repeat on one machine; where auto picks or weighs the LSTM they move between "
+        "processors, as torch's CPU kernels differ (see forecasting.md).",
         "",
         "| variant | rows x interval | forecasting | s | simulation | s |",
         "|---|---|---|---|---|---|",
@@ -216,7 +240,7 @@ def main() -> int:
         for name, description, build in VARIANTS:
             trace = build()
             path = Path(scratch) / f"{name}.csv"
-            write_csv(trace, path)
+            write_csv(trace, path, zone=name not in ZONELESS)
             horizon = horizon_for(trace)
             fc = run_cli(
                 ["forecasting", "backtest", "--trace", str(path), "--horizon", str(horizon)],
