@@ -79,10 +79,17 @@ def read_trace(
 
 
 def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trace:
-    epoch_s = timestamps.astype("datetime64[s]").astype(np.int64)
-    back = np.flatnonzero(np.diff(epoch_s) <= 0)
+    steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
+    back = np.flatnonzero(steps_ms <= 0)
     if len(back):
         raise TraceError(f"row {back[0] + 3}: timestamp is out of order or repeated")
+    split = np.flatnonzero(steps_ms % 1000)
+    if len(split):
+        raise TraceError(
+            f"row {split[0] + 3}: timestamps must increase by a whole number of seconds, "
+            f"got {steps_ms[split[0]] / 1000:g}s"
+        )
+    epoch_s = timestamps.astype("datetime64[s]").astype(np.int64)
     try:
         series = regularize(epoch_s, values)
     except SeriesError as exc:

@@ -67,3 +67,10 @@ def test_fill_gaps_still_refuses_long_holes_and_disorder():
         read_trace(content, fill_gaps=True)
     with pytest.raises(TraceError, match="row 4: timestamp is out of order"):
         read_trace(csv([ROWS[0], ROWS[1], ROWS[0]]), fill_gaps=True)
+
+
+@pytest.mark.parametrize("fill_gaps", [False, True])
+def test_sub_second_steps_are_refused_either_way(fill_gaps):
+    stamps = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.500Z", "2024-01-01T00:00:01Z"]
+    with pytest.raises(TraceError, match="row 3: timestamps must increase by a whole number"):
+        read_trace(csv(stamps), fill_gaps=fill_gaps)
