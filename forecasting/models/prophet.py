@@ -16,6 +16,13 @@ from forecasting.base import Forecast, build_forecast
 from forecasting.seasonality import DAY_S, SeasonPlan
 
 SAMPLES = 500  # predictive samples the quantiles are read from
+# Prophet places trend changepoints in the first 80 % of the history by default, which leaves
+# a change in the last fifth (a week of a 5-week series) unmodelled; load forecasts live on
+# their most recent level. 0.95 lowered the mean MASE on 6 of 10 hourly traces (by up to 5 %),
+# tied on 2 and raised it by under 0.5 % on 2 (the six shipped and four NAB CloudWatch and
+# Twitter series, 4-18 folds of 24 h). A change only a few days old is still extrapolated as a
+# ramp, and may overshoot.
+CHANGEPOINT_RANGE = 0.95
 # Labels only: the models see values and an interval, not dates, so the day and week phases
 # are arbitrary; Prophet's Fourier terms fit any phase.
 EPOCH = pd.Timestamp("2000-01-01")
@@ -41,6 +48,7 @@ class Prophet:
             daily_seasonality=daily in plan.seasons,
             weekly_seasonality=daily is not None and 7 * daily in plan.seasons,
             yearly_seasonality=False,
+            changepoint_range=CHANGEPOINT_RANGE,
             uncertainty_samples=SAMPLES,
         )
         for season in plan.seasons:
