@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,16 +78,7 @@ def read_trace(
 
 
 def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trace:
-    steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
-    back = np.flatnonzero(steps_ms <= 0)
-    if len(back):
-        raise TraceError(f"row {back[0] + 3}: timestamp is out of order or repeated")
-    split = np.flatnonzero(steps_ms % 1000)
-    if len(split):
-        raise TraceError(
-            f"row {split[0] + 3}: timestamps must increase by a whole number of seconds, "
-            f"got {steps_ms[split[0]] / 1000:g}s"
-        )
+    _steps_s(timestamps)
     epoch_s = timestamps.astype("datetime64[s]").astype(np.int64)
     try:
         series = regularize(epoch_s, values)
@@ -130,20 +120,35 @@ def _parse_values(column: pd.Series) -> np.ndarray:
     return values
 
 
-def _regular_interval_s(timestamps: np.ndarray) -> int:
+def _steps_s(timestamps: np.ndarray) -> np.ndarray:
+    """Whole seconds between consecutive rows, (n - 1,); refuses disorder and sub-second steps."""
     if len(timestamps) < 2:
         raise TraceError("the trace needs at least 2 rows to have an interval")
-    steps_s = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64) / 1000
-    interval_s = steps_s[0]
-    if interval_s <= 0 or not math.isclose(interval_s, round(interval_s)):
+    steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
+    back = np.flatnonzero(steps_ms <= 0)
+    if len(back):
+        row = int(back[0])
         raise TraceError(
-            f"row 3: timestamps must increase by a whole number of seconds, got {interval_s}s"
+            f"row {row + 3}: timestamp is out of order or repeated: step {steps_ms[row] / 1000:g}s"
         )
-    off = steps_s != interval_s
-    if off.any():
-        row = int(np.argmax(off))
-        kind = "out of order" if steps_s[row] <= 0 else "irregular (a gap or an extra row)"
+    split = np.flatnonzero(steps_ms % 1000)
+    if len(split):
+        row = int(split[0])
         raise TraceError(
-            f"row {row + 3}: timestamp is {kind}: step {steps_s[row]:g}s, expected {interval_s:g}s"
+            f"row {row + 3}: timestamps must increase by a whole number of seconds, "
+            f"got {steps_ms[row] / 1000:g}s"
         )
-    return int(interval_s)
+    return steps_ms // 1000
+
+
+def _regular_interval_s(timestamps: np.ndarray) -> int:
+    steps_s = _steps_s(timestamps)
+    interval_s = int(steps_s[0])
+    off = np.flatnonzero(steps_s != interval_s)
+    if len(off):
+        row = int(off[0])
+        raise TraceError(
+            f"row {row + 3}: timestamp is irregular (a gap or an extra row): "
+            f"step {steps_s[row]}s, expected {interval_s}s"
+        )
+    return interval_s
