@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +27,22 @@ class Trace:
     values: np.ndarray
     interval_s: int
     name: str = ""
-    filled: int = 0  # missing intervals filled by linear interpolation (`fill_gaps`)
+    filled_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Indices of the rows filled by linear interpolation (`fill_gaps`), not read from the file."""
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @property
+    def filled(self) -> int:
+        """How many missing intervals were filled."""
+        return len(self.filled_at)
+
+    def observed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(timestamps, values) of the rows the file had, the filled ones left out."""
+        keep = np.ones(len(self), dtype=bool)
+        keep[self.filled_at] = False
+        return self.timestamps[keep], self.values[keep]
 
     @property
     def duration_h(self) -> float:
@@ -85,12 +97,14 @@ def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trac
     except SeriesError as exc:
         raise TraceError(str(exc)) from exc
     grid = series.start_s + series.interval_s * np.arange(len(series.values), dtype=np.int64)
+    read = np.zeros(len(grid), dtype=bool)
+    read[(epoch_s - series.start_s) // series.interval_s] = True
     return Trace(
         timestamps=grid.astype("datetime64[s]").astype("datetime64[ns]"),
         values=series.values,
         interval_s=series.interval_s,
         name=name,
-        filled=series.filled,
+        filled_at=np.flatnonzero(~read),
     )
 
 

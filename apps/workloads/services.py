@@ -101,20 +101,25 @@ def execute_trace_import(trace_import_id: int) -> None:
         return
     trace_import = TraceImport.objects.select_related("workload").get(pk=trace_import_id)
     try:
-        trace = read_trace(bytes(trace_import.content), name=trace_import.filename)
+        trace = read_trace(bytes(trace_import.content), name=trace_import.filename, fill_gaps=True)
     except TraceError as exc:
         _finish(trace_import, TraceImport.Status.FAILED, message=f"{trace_import.filename}: {exc}")
         return
+    gaps = (
+        f"; {trace.filled} missing intervals left as gaps (forecasts fill them)"
+        if trace.filled
+        else ""
+    )
     with transaction.atomic():
         result = ingest_observations(
             workload=trace_import.workload,
             series=trace_import.series,
-            points=_trace_points(trace.timestamps, trace.values),
+            points=_trace_points(*trace.observed()),
         )
         _finish(
             trace_import,
             TraceImport.Status.SUCCEEDED,
-            message=f"{result.created} new points, {result.updated} replaced",
+            message=f"{result.created} new points, {result.updated} replaced{gaps}",
             rows_imported=result.received,
             interval_s=trace.interval_s,
         )

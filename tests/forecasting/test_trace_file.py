@@ -59,6 +59,17 @@ def test_fill_gaps_interpolates_a_few_missing_intervals_and_counts_them():
     assert (len(trace), trace.interval_s, trace.filled) == (600, 300, 3)
     assert trace.values[99:103].tolist() == pytest.approx([11.0, 12.0, 13.0, 14.0])  # 11 .. 14
     assert trace.timestamps[100] == np.datetime64("2014-04-10T08:20:00")
+    assert trace.filled_at.tolist() == [100, 101, 350]
+
+
+def test_observed_leaves_the_filled_rows_out():
+    content, keep = gappy()
+    stamps, values = read_trace(content, fill_gaps=True).observed()
+    start = np.datetime64("2014-04-10T00:00:00")
+    assert np.array_equal(stamps, [start + np.timedelta64(i * 300, "s") for i in keep])
+    assert values.tolist() == [float(10 + i % 7) for i in keep]
+    whole = read_trace(csv(ROWS))
+    assert whole.filled == 0 and len(whole.observed()[1]) == 3
 
 
 def test_fill_gaps_still_refuses_long_holes_and_disorder():

@@ -319,10 +319,14 @@ class TraceImportSerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
         return workload
 
     def validate_file(self, upload):
-        """Check the whole file now, so a bad trace gets its 400 instead of a failed import."""
+        """Check the whole file now, so a bad trace gets its 400 instead of a failed import.
+
+        A few missing rows are accepted, as forecasting fills them (the rule of `read_trace`'s
+        `fill_gaps`); only the rows the file has are stored.
+        """
         content = upload.read()
         try:
-            read_trace(content, name=upload.name)
+            read_trace(content, name=upload.name, fill_gaps=True)
         except TraceError as exc:
             raise serializers.ValidationError(str(exc)) from exc
         upload.content = content

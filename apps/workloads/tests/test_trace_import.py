@@ -106,3 +106,34 @@ def test_a_real_trace_imports_every_row(sre_a, team_a):
     services.execute_trace_import(trace_import.pk)
 
     assert MetricObservation.objects.filter(series="cpu_util").count() == 1728
+
+
+def minutes(n, missing=()):
+    rows = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00Z,{i}" for i in range(n) if i not in missing]
+    return ("timestamp,value\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_trace_missing_a_few_rows_stores_the_rows_it_has(sre_a, team_a):
+    workload = WorkloadFactory(team=team_a)
+
+    response = upload(sre_a, workload, minutes(120, missing=(30, 31)))
+    assert response.status_code == 201, response.data
+    services.execute_trace_import(response.data["id"])
+
+    done = TraceImport.objects.get()
+    assert (done.status, done.rows_imported, done.interval_s) == ("succeeded", 118, 60)
+    assert done.message == "118 new points, 0 replaced; 2 missing intervals left as gaps " + (
+        "(forecasts fill them)"
+    )
+    stored = list(MetricObservation.objects.order_by("ts").values_list("value", flat=True))
+    assert stored == [float(i) for i in range(120) if i not in (30, 31)]  # none interpolated
+
+
+def test_a_trace_with_a_long_hole_is_refused_naming_it(sre_a, team_a):
+    workload = WorkloadFactory(team=team_a)
+
+    response = upload(sre_a, workload, minutes(120, missing=range(30, 40)))
+
+    assert response.status_code == 400
+    assert "longest gap is 10 intervals of 60s" in str(response.data["file"])
+    assert not TraceImport.objects.exists()
