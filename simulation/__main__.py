@@ -21,7 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--trace", required=True, help="CSV with header timestamp,value")
     compare.add_argument("--peak-rps", type=float, default=None, help="scale the peak to this")
     compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--policies", default=",".join(POLICIES), help="comma-separated names")
+    compare.add_argument(
+        "--policies",
+        default=",".join(POLICIES),
+        help="comma-separated names (default: every policy; rate_oracle, a reference, if named)",
+    )
     compare.add_argument("--scenario", default=None, help="JSON file overriding scenario fields")
     compare.add_argument("--step-s", type=int, default=None, help="cluster step (default 60)")
     compare.add_argument("--json", required=True, help="output file, or - for stdout")

@@ -102,3 +102,15 @@ class SlaTable:
             return i + 1
         per_replica = self.max_rate_rps[-1] / len(self.max_rate_rps)
         return math.ceil(rate_rps / per_replica)
+
+
+def expected_excess(samples: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """E[(L - c)+] over the equally likely `samples` of L, for each c in `levels`.
+
+    From the sorted samples and their tail sums, so a step costs O((samples + levels) log
+    samples) rather than samples x levels (10,800 samples per candidate at a 1 s step).
+    """
+    ordered = np.sort(samples)
+    tail = np.append(np.cumsum(ordered[::-1])[::-1], 0.0)  # tail[i] = sum of ordered[i:]
+    above = np.searchsorted(ordered, levels, side="right")  # first sample above each level
+    return (tail[above] - levels * (len(ordered) - above)) / len(ordered)

@@ -1,4 +1,7 @@
-"""Scaling policies, one per file: the research's systems, the usual baselines and the oracle."""
+"""Scaling policies, one per file: the research's systems, the usual baselines and the oracle.
+
+REFERENCES are not policies a user would run but yardsticks the benchmark sets beside them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
 from simulation.policies.hpa import HPA
 from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import Oracle
+from simulation.policies.oracle import Oracle, RateOracle
 from simulation.policies.paragon import Paragon
 from simulation.policies.predictive import Predictive
 from simulation.policies.rule_based import RuleBased
@@ -33,8 +36,9 @@ POLICIES = {
         Oracle,
     )
 }
+REFERENCES = {RateOracle.name: RateOracle}
 
-__all__ = ["POLICIES", "Context", "Decision", "Observation", "Policy", "make_policy"]
+__all__ = ["POLICIES", "REFERENCES", "Context", "Decision", "Observation", "Policy", "make_policy"]
 
 
 def make_policy(name: str, ctx: Context) -> Policy:
@@ -43,6 +47,7 @@ def make_policy(name: str, ctx: Context) -> Policy:
     Raises:
         ValueError: naming the known policies when `name` is not one.
     """
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
-    return POLICIES[name](ctx)
+    known = POLICIES | REFERENCES
+    if name not in known:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(known)}")
+    return known[name](ctx)

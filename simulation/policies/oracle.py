@@ -12,11 +12,13 @@ checkpoints.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from simulation.policies.base import Context, Decision, Observation, cheapest_pool
 from simulation.serverless import break_even_rps, size_memory
-from simulation.sizing import SlaTable, replicas_for_sla
+from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
 
 ROUTER_MAX_LATE = 0.002  # simulation.replay's spill router: what VMs carry before functions
 
@@ -49,3 +51,65 @@ class Oracle:
     def decide(self, obs: Observation) -> Decision:
         """The precomputed replicas of step t."""
         return Decision({self.pool: int(self.plan[obs.t])})
+
+
+class RateOracle:
+    """A reference, not a bound: knows each step's smoothed rate, not the step's own draw.
+
+    Where `Oracle` knows every step's exact load, this knows only its centred mean over
+    `window` steps (the step itself included) and, for the spread around it, the loads of the
+    `neighbours` steps of the whole trace whose mean was closest (their deviations from their
+    own mean, added to this step's). It boots in 0 s and sizes each step by ballast's rule,
+    the fewest replicas plus expected spill to functions at the break-even rate.
+
+    So it is what a policy could reach if it predicted the rate perfectly and without delay:
+    the part of the gap to `Oracle` it leaves is the step-to-step noise of the load itself
+    (Poisson scatter of sparse counts above all), which no policy that does not know each
+    step's draw can avoid. It is not in POLICIES: the benchmark runs it beside them.
+    """
+
+    name = "rate_oracle"
+    spills = True
+    batch_option = "spot"
+    serverless_memory_mb = 2048
+    zero_boot = True
+
+    def __init__(self, ctx: Context, window: int = 5, neighbours: int = 400):
+        sc = ctx.scenario
+        self.variant = sc.default_variant
+        self.pool = cheapest_pool(sc, self.variant, ("on_demand", "spot"))
+        spec = sc.variant(self.variant)
+        profile = spec.profile(self.pool[0])
+        self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
+        price = sc.instance(self.pool[0]).price_per_hour_usd(self.pool[1])
+        even = break_even_rps(price, spec, sc.serverless, self.serverless_memory_mb)
+        rps = ctx.load.rps
+        rate = centred_mean(rps, window)
+        top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
+        table = SlaTable(profile, sc, ROUTER_MAX_LATE, top)  # carries any sample (<= 2 x peak)
+        carried = np.append(0.0, table.max_rate_rps)  # carried[n]: what n replicas carry
+        order = np.argsort(rate, kind="stable")
+        rank = np.empty(len(rate), dtype=np.int64)
+        rank[order] = np.arange(len(rate))
+        k = min(neighbours, len(rate))
+        deviation = rps - rate
+        self.plan = np.zeros(len(rps), dtype=np.int64)
+        for t in range(len(rps)):
+            first = min(max(rank[t] - k // 2, 0), len(rate) - k)
+            loads = np.maximum(rate[t] + deviation[order[first : first + k]], 0.0)
+            n = np.arange(min(int(np.searchsorted(carried, loads.max())) + 1, len(carried)))
+            bill = n + expected_excess(loads, carried[n]) / even
+            self.plan[t] = int(np.argmin(bill))
+
+    def decide(self, obs: Observation) -> Decision:
+        """The precomputed replicas of step t."""
+        return Decision({self.pool: int(self.plan[obs.t])})
+
+
+def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over `window` steps centred on each step (fewer at the ends, never padded)."""
+    half = window // 2
+    sums = np.append(0.0, np.cumsum(values))
+    i = np.arange(len(values))
+    lo, hi = np.maximum(i - half, 0), np.minimum(i + half + 1, len(values))
+    return (sums[hi] - sums[lo]) / (hi - lo)

@@ -6,14 +6,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulation.policies import POLICIES, make_policy
-from simulation.policies.ballast import Ballast, Candidate, expected_excess
+from simulation.policies import POLICIES, REFERENCES, make_policy
+from simulation.policies.ballast import Ballast, Candidate
 from simulation.policies.cost_aware import CostAware
 from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
 from simulation.policies.hpa import HPA
 from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import Oracle
+from simulation.policies.oracle import Oracle, RateOracle, centred_mean
 from simulation.policies.paragon import Paragon, choose_variant
 from simulation.policies.predictive import Predictive
 from simulation.policies.rule_based import RuleBased
@@ -21,7 +21,7 @@ from simulation.policies.threshold import Threshold
 from simulation.policies.util_aware import UtilAware
 from simulation.scenario import default_scenario
 from simulation.serverless import size_memory
-from simulation.sizing import replicas_for_sla
+from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
 from tests.simulation.conftest import make_context, observe
 
 POOL = ("c6i.xlarge", "on_demand")
@@ -311,6 +311,38 @@ def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
     p = Oracle(make_context(scenario, rps))
     assert p.spills
     assert [p.decide(observe(t, 0)).desired[p.pool] for t in range(3)] == [0, 1, 0]
+
+
+def test_centred_mean_averages_around_each_step_without_padding():
+    assert centred_mean(np.array([1.0, 2.0, 3.0]), 3).tolist() == [1.5, 2.0, 2.5]
+    assert centred_mean(np.array([0.0, 0.0, 9.0, 0.0, 0.0]), 3).tolist() == [0, 3, 3, 3, 0]
+
+
+def test_rate_oracle_is_a_reference_beside_the_policies(ctx):
+    assert "rate_oracle" not in POLICIES and REFERENCES == {"rate_oracle": RateOracle}
+    p = make_policy("rate_oracle", ctx)
+    assert isinstance(p, RateOracle) and p.zero_boot and p.spills
+
+
+def test_rate_oracle_sizes_a_steady_load_exactly(scenario):
+    p = RateOracle(make_context(scenario, np.full(30, 1000.0)))
+    profile = scenario.variant("ranker-large").profile("c6i.xlarge")
+    need = SlaTable(profile, scenario, 0.002, 20).replicas(1000.0)
+    assert p.pool == ("c6i.xlarge", "spot")
+    assert set(p.plan.tolist()) == {need}
+
+
+def test_rate_oracle_covers_the_spread_it_cannot_foresee(scenario):
+    # Every step's 5-step mean is 800 rps, but one step in five carries 3200: knowing the mean
+    # only, each step needs the replicas for 3200 (spilling ~2900 rps one step in five would
+    # cost ~2900 / 18 / 5 = 32 replica-steps), where the exact oracle needs them one step in 5.
+    rps = np.tile([200.0, 200.0, 200.0, 200.0, 3200.0], 16)
+    ctx = make_context(scenario, rps)
+    p, exact = RateOracle(ctx), Oracle(ctx)
+    profile = scenario.variant("ranker-large").profile("c6i.xlarge")
+    need = SlaTable(profile, scenario, 0.002, 20).replicas(3200.0)
+    assert set(p.plan[2:-2].tolist()) == {need}
+    assert exact.plan[4:-4].min() < need and p.plan.sum() > exact.plan.sum()
 
 
 def test_ballast_leaves_a_nearly_idle_last_replica_to_functions(ctx):
