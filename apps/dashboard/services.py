@@ -304,6 +304,7 @@ def load_from_series(name: str, series: RegularSeries) -> Load:
         source_interval_s=series.interval_s,
         peak_to_median=float(series.values.max() / median) if median > 0 else math.inf,
         start_day=int(series.start_s // DAY_S),
+        filled=series.filled,
     )
 
 

@@ -105,6 +105,21 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     assert 'id="policy-table"' in page and 'id="policy-cost"' in page
 
 
+def test_a_what_if_upload_missing_a_few_rows_runs_and_says_so(sre_a, page_as):
+    rows = trace_csv().decode().splitlines()
+    gappy = "\n".join(rows[:100] + rows[102:]) + "\n"  # two 5-minute rows missing
+    upload = SimpleUploadedFile("gappy.csv", gappy.encode(), content_type="text/csv")
+    page_as("sre-a").post("/what-if/", {"trace": upload, "policies": ["threshold"]})
+    run = WhatIfRun.objects.get()
+    tasks.run_what_if(run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.message
+    notes = run.result["scenario"]["notes"]
+    assert any(note.startswith("2 missing intervals of the trace were filled") for note in notes)
+    page = page_as("sre-a").get(f"/what-if/{run.pk}/").content.decode()
+    assert 'id="run-notes"' in page and "2 missing intervals of the trace were filled" in page
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
