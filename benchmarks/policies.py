@@ -118,14 +118,14 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "over the oracle's is the price of that spread; a policy's cost beyond the rate "
         "oracle's is the price of predicting the mean ahead, and of boots. Ballast sizes spot "
         "replicas by the expected bill (replicas plus the expected spill to functions at the "
-        "break-even rate) over the empirical errors of whichever of its predictors (level span "
-        "x error model) had the lowest recent bill. Its design promises online traffic a "
-        "reserved/on-demand base; ballast buys a reserved floor only where a reserved "
-        "replica-hour costs less than the spot pool's, which it does not in this catalog "
-        "(reserved is 1.65 x spot), so no floor is bought here and the non-spot base is the "
-        "serverless spill, which takes whatever ready replicas cannot carry, a correlated "
-        "reclaim wave included; the simulator's independent, in-notice-replaced reclaims cannot"
-        " show what a floor would buy beyond that.",
+        "break-even rate) over the empirical errors of whichever of its predictors (level span,"
+        " flat or times the forecast's daily shape, x error model) had the lowest recent bill. "
+        "Its design promises online traffic a reserved/on-demand base; ballast buys a reserved "
+        "floor only where a reserved replica-hour costs less than the spot pool's, which it "
+        "does not in this catalog (reserved is 1.65 x spot), so no floor is bought here and the"
+        " non-spot base is the serverless spill, which takes whatever ready replicas cannot "
+        "carry, a correlated reclaim wave included; the simulator's independent, "
+        "in-notice-replaced reclaims cannot show what a floor would buy beyond that.",
         "",
         "## Targets for ballast",
         "",

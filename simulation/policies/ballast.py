@@ -1,8 +1,11 @@
 """Ballast's own policy: spot replicas sized by expected cost against a serverless spill.
 
 Per step it predicts the load over the boot lead time as the recent level (the mean of the last
-few steps) times the forecast's seasonal shape (forecasting/, refitted hourly): the forecast
-ahead over the forecast for the steps the level averages. The prediction's uncertainty is the
+few steps), flat or times the forecast's seasonal shape (forecasting/, refitted hourly): the
+forecast ahead over the forecast for the steps the level averages. Over a lead of a minute or
+two the shape is mostly the forecast's own noise (on the per-minute NASA trace, shaped levels
+alone cost ballast 3 % more than flat ones alone), but over longer leads and coarser steps the
+day's ramp can matter, so both kinds are candidates. The prediction's uncertainty is the
 empirical distribution of its own recent errors (a margin learned online, conformal-style):
 the point moved by each error of the last three hours gives a sample of plausible loads.
 
@@ -17,10 +20,10 @@ How the errors are modelled matters as much as how big they are: smooth load has
 scales with it (ratios), sparse load noise that does not (differences), and request counts
 noise that grows with the square root of the level (Poisson; the Anscombe-style scaled gap).
 The level's span trades lag against noise in the same way. Ballast keeps one candidate per
-(span, error model), each scored by the bill its own decisions would have run up on the steps
-that followed (replicas plus spill: the loss of this very decision, so a proper score), and
-follows the candidate with the lowest recent bill (follow-the-leader over experts). Until
-candidates have enough scored steps it sizes the point plus 30 %.
+(span, shaped or flat, error model), each scored by the bill its own decisions would have run
+up on the steps that followed (replicas plus spill: the loss of this very decision, so a proper
+score), and follows the candidate with the lowest recent bill (follow-the-leader over experts).
+Until candidates have enough scored steps it sizes the point plus 30 %.
 
 Replicas run on the cheapest spot pool whose interruption hazard is at most the 15-20 % band:
 the 2-minute notice outlasts a CPU boot, so a replacement is ready in time. The functions get
@@ -61,13 +64,14 @@ WARMUP_MARGIN = 1.3
 
 @dataclass
 class Candidate:
-    """One predictor: a level span and an error model, with its recent errors and bills."""
+    """One predictor: a level span, shaped or flat, and an error model; its errors and bills."""
 
     span: int
     errors: str
     residuals: deque[float]
     bills: deque[float]  # replica-steps its decisions cost on the steps they were for
     pending: dict[int, tuple[float, int]] = field(default_factory=dict)  # step -> (point, n)
+    shaped: bool = True  # the level times the forecast's seasonal shape, or flat
 
     def residual(self, actual: float, predicted: float) -> float:
         """The error of `predicted`, in this candidate's model."""
@@ -122,7 +126,8 @@ class Ballast:
         self.day_steps = 86400 // step_s
         window = max(30, int(error_window_s // step_s))
         self.candidates = [
-            Candidate(span, errors, deque(maxlen=window), deque(maxlen=window))
+            Candidate(span, errors, deque(maxlen=window), deque(maxlen=window), shaped=shaped)
+            for shaped in (True, False)
             for span in LEVEL_SPANS
             for errors in ERROR_MODELS
         ]
@@ -133,6 +138,7 @@ class Ballast:
         self.committed = False
         max_replicas = int(sc.peak_rps * 2 / self.profile.capacity_rps) + 16
         self.table = SlaTable(self.profile, sc, max_late, max_replicas)
+        self.carried = self.carried_rps(np.arange(4 * max_replicas + 1))  # looked up per step
 
     def carried_rps(self, n: np.ndarray) -> np.ndarray:
         """What n replicas carry within the SLA (the spill router's limit); 0 for none."""
@@ -145,20 +151,25 @@ class Ballast:
 
     def bill(self, n: int, load_rps: float) -> float:
         """The step's bill in replica-steps: n replicas plus the spill to functions."""
-        return n + max(0.0, load_rps - float(self.carried_rps(np.array(n)))) / self.break_even_rps
+        carried = self.carried[n] if n < len(self.carried) else self.carried_rps(np.array(n))
+        return n + max(0.0, load_rps - float(carried)) / self.break_even_rps
 
     def cheapest_replicas(self, loads: np.ndarray) -> int:
         """Replicas minimising n + E[(L - c_n)+] / break-even rate over the sampled `loads`."""
         top = self.table.replicas(float(loads.max())) + 1
-        spill = expected_excess(loads, self.carried_rps(np.arange(top + 1)))
+        if top < len(self.carried):
+            levels = self.carried[: top + 1]
+        else:
+            levels = self.carried_rps(np.arange(top + 1))
+        spill = expected_excess(loads, levels)
         return int(np.argmin(np.arange(top + 1) + spill / self.break_even_rps))
 
     def replicas(self, need: float) -> int:
         """Cheapest replicas for a known `need`: SLA replicas, less a nearly idle last one."""
         return self.cheapest_replicas(np.array([need]))
 
-    def predict(self, t: int, history: np.ndarray, span: int) -> np.ndarray:
-        """Point forecast of steps t..t+lead-1: level over `span` steps x the seasonal shape.
+    def predict(self, t: int, history: np.ndarray, span: int, shaped: bool = True) -> np.ndarray:
+        """Point forecast of steps t..t+lead-1: level over `span` steps (x the seasonal shape).
 
         The shape divides the forecast ahead by the forecast for the very steps the level
         averages (both smoothed over 5 steps), so level and shape are centred alike.
@@ -166,7 +177,7 @@ class Ballast:
         span = min(span, len(history))
         level = float(history[-span:].mean())
         shape = np.ones(self.lead)
-        if t >= span + 2:
+        if shaped and t >= span + 2:
             fc = self.forecasts.at(t - span - 2, span + self.lead + 4)
             if fc is not None:
                 smooth = np.convolve(fc, np.ones(5) / 5, mode="valid")  # [i] ~ step t - span + i
@@ -187,7 +198,7 @@ class Ballast:
         """The candidate with the lowest mean recent bill, once all have enough scored steps."""
         if len(self.candidates[0].bills) < MIN_ERRORS:
             return None
-        return min(self.candidates, key=lambda c: float(np.mean(c.bills)))
+        return min(self.candidates, key=lambda c: sum(c.bills) / len(c.bills))
 
     def decide(self, obs: Observation) -> Decision:
         """Every candidate sizes the lead time; the recent leader's count is the decision."""
@@ -196,8 +207,12 @@ class Ballast:
             self.score(t - 1, float(history[-1]))
         leader = self.leader()
         total = 0
+        points: dict[tuple[int, bool], np.ndarray] = {}  # one prediction per (span, shaped)
         for c in self.candidates:
-            point = self.predict(t, history, c.span)
+            key = (c.span, c.shaped)
+            if key not in points:
+                points[key] = self.predict(t, history, c.span, c.shaped)
+            point = points[key]
             peak = float(point.max())
             if len(c.residuals) >= MIN_ERRORS:
                 n = self.cheapest_replicas(c.samples(peak))

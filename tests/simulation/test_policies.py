@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulation.policies import POLICIES, REFERENCES, make_policy
-from simulation.policies.ballast import Ballast, Candidate
+from simulation.policies.ballast import ERROR_MODELS, LEVEL_SPANS, Ballast, Candidate
 from simulation.policies.cost_aware import CostAware
 from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
@@ -282,6 +282,14 @@ def test_ballast_level_and_shape_are_centred_alike(scenario):
     t = 2 * day + 60
     point = p.predict(t, rps[:t], span=3)
     assert point == pytest.approx(rps[t : t + p.lead], rel=1e-3)
+    flat = p.predict(t, rps[:t], span=3, shaped=False)  # the level alone: the last 3 steps
+    assert flat.tolist() == [pytest.approx(rps[t - 3 : t].mean())] * p.lead
+
+
+def test_ballast_keeps_a_shaped_and_a_flat_candidate_per_span_and_error_model(ctx):
+    kinds = [(c.span, c.errors, c.shaped) for c in Ballast(ctx).candidates]
+    assert len(set(kinds)) == len(kinds) == 2 * len(LEVEL_SPANS) * len(ERROR_MODELS)
+    assert {shaped for _, _, shaped in kinds} == {True, False}
 
 
 def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
