@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from simulation.policies.base import Context, Decision, Observation, cheapest_pool
+from simulation.scenario import Scenario, VariantProfile
 from simulation.serverless import break_even_rps, size_memory
 from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
 
@@ -34,26 +35,30 @@ class Oracle:
 
     def __init__(self, ctx: Context):
         sc = ctx.scenario
-        self.variant = sc.default_variant
-        self.pool = cheapest_pool(sc, self.variant, ("on_demand", "spot"))
-        spec = sc.variant(self.variant)
-        profile = spec.profile(self.pool[0])
-        self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
+        profile, even = self.buy_cheapest(sc)
         rps = ctx.load.rps
         plan = replicas_for_sla(rps, profile, sc, sc.oracle_max_violation, 1.0)
         table = SlaTable(profile, sc, ROUTER_MAX_LATE, int(plan.max(initial=0)) + 1)
         carried = np.where(plan >= 2, table.max_rate_rps[np.maximum(plan - 2, 0)], 0.0)
-        price = sc.instance(self.pool[0]).price_per_hour_usd(self.pool[1])
-        even = break_even_rps(price, spec, sc.serverless, self.serverless_memory_mb)
         trim = (plan >= 1) & (rps - carried < even)
         self.plan = plan - trim
+
+    def buy_cheapest(self, sc: Scenario) -> tuple[VariantProfile, float]:
+        """Choose the cheapest pool and the functions' memory; (its profile, break-even rps)."""
+        self.variant = sc.default_variant
+        self.pool = cheapest_pool(sc, self.variant, ("on_demand", "spot"))
+        spec = sc.variant(self.variant)
+        self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
+        price = sc.instance(self.pool[0]).price_per_hour_usd(self.pool[1])
+        even = break_even_rps(price, spec, sc.serverless, self.serverless_memory_mb)
+        return spec.profile(self.pool[0]), even
 
     def decide(self, obs: Observation) -> Decision:
         """The precomputed replicas of step t."""
         return Decision({self.pool: int(self.plan[obs.t])})
 
 
-class RateOracle:
+class RateOracle(Oracle):
     """A reference, not a bound: knows each step's smoothed rate, not the step's own draw.
 
     Where `Oracle` knows every step's exact load, this knows only its centred mean over
@@ -62,27 +67,18 @@ class RateOracle:
     own mean, added to this step's). It boots in 0 s and sizes each step by ballast's rule,
     the fewest replicas plus expected spill to functions at the break-even rate.
 
-    So it is what a policy could reach if it predicted the rate perfectly and without delay:
-    the part of the gap to `Oracle` it leaves is the step-to-step noise of the load itself
-    (Poisson scatter of sparse counts above all), which no policy that does not know each
-    step's draw can avoid. It is not in POLICIES: the benchmark runs it beside them.
+    So it is what ballast's rule would reach if it predicted the rate perfectly and without
+    delay: the part of the gap to `Oracle` it leaves is the step-to-step noise of the load
+    around its rate (Poisson scatter of sparse counts above all), as spread across the trace.
+    A policy could beat it only with a tighter model of that spread than the trace-wide one
+    (by time of day, say). It is not in POLICIES: the benchmark runs it beside them.
     """
 
     name = "rate_oracle"
-    spills = True
-    batch_option = "spot"
-    serverless_memory_mb = 2048
-    zero_boot = True
 
     def __init__(self, ctx: Context, window: int = 5, neighbours: int = 400):
         sc = ctx.scenario
-        self.variant = sc.default_variant
-        self.pool = cheapest_pool(sc, self.variant, ("on_demand", "spot"))
-        spec = sc.variant(self.variant)
-        profile = spec.profile(self.pool[0])
-        self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
-        price = sc.instance(self.pool[0]).price_per_hour_usd(self.pool[1])
-        even = break_even_rps(price, spec, sc.serverless, self.serverless_memory_mb)
+        profile, even = self.buy_cheapest(sc)
         rps = ctx.load.rps
         rate = centred_mean(rps, window)
         top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
@@ -100,10 +96,6 @@ class RateOracle:
             n = np.arange(min(int(np.searchsorted(carried, loads.max())) + 1, len(carried)))
             bill = n + expected_excess(loads, carried[n]) / even
             self.plan[t] = int(np.argmin(bill))
-
-    def decide(self, obs: Observation) -> Decision:
-        """The precomputed replicas of step t."""
-        return Decision({self.pool: int(self.plan[obs.t])})
 
 
 def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
