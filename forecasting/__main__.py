@@ -66,7 +66,7 @@ def backtest_trace(
     """
     if folds < 1:
         raise ValueError(f"--folds must be >= 1, got {folds}")
-    trace = read_trace(path, fill_gaps=True)
+    trace = read_trace(path)
     warmup = selection_folds(horizon) if auto else 0
     needed = max(MIN_POINTS, horizon) + (folds + warmup) * horizon
     if len(trace) < needed:

@@ -51,18 +51,20 @@ class Trace:
 
 
 def read_trace(
-    source: str | Path | bytes | io.IOBase, *, name: str = "", fill_gaps: bool = False
+    source: str | Path | bytes | io.IOBase, *, name: str = "", fill_gaps: bool = True
 ) -> Trace:
     """Parse a trace CSV from a path, raw bytes or an open file.
 
     The file must have the header `timestamp,value`, ISO-8601 timestamps in strictly increasing
-    order at one regular interval, and finite values >= 0. Timestamps with a time zone (or a
+    order on one regular grid, and finite values >= 0. Timestamps with a time zone (or a
     trailing Z) are converted to UTC; a file whose timestamps all lack one is read as UTC (as many
     monitoring exports write them); a file mixing both is refused.
 
-    With `fill_gaps`, missing intervals are filled by linear interpolation as stored metrics are
+    A few missing intervals are filled by linear interpolation as stored metrics are
     (`forecasting.history.regularize`: at most 5 % of the intervals, no gap over 1 % of them
-    or 3 intervals), and `filled` says how many; longer holes are still refused.
+    or 3 intervals), and `filled_at` says which; longer holes are refused, and so is any missing
+    row with `fill_gaps=False` (every caller that reads a file for use fills; the strict
+    reading is for checking a file is complete).
 
     Raises:
         TraceError: naming the first offending row (1-based, counting the header as row 1).

@@ -44,7 +44,7 @@ class Load:
 def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) -> Load:
     """Read a trace, resample it to `step_s` and scale its shape so the peak is `peak_rps`.
 
-    A few missing intervals are filled by linear interpolation (`read_trace(fill_gaps=True)`).
+    A few missing intervals are filled by linear interpolation (as `read_trace` fills them).
     Every trace is used as a shape: request counts and CPU levels alike are divided by their
     peak (after resampling) and multiplied by `peak_rps`, so a trace of any unit drives the
     same service. Finer traces are averaged over each step; coarser ones are interpolated
@@ -55,7 +55,7 @@ def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) 
         forecasting.trace.TraceError: (a ValueError) the file breaks the trace format.
         ValueError: the trace is shorter than one step or is all zeros.
     """
-    trace = read_trace(path, fill_gaps=True)
+    trace = read_trace(path)
     rate = resample(trace.values / trace.interval_s, trace.interval_s, step_s)
     if len(rate) == 0:
         raise ValueError(

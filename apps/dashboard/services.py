@@ -353,7 +353,7 @@ def _checked_upload(upload) -> tuple[bytes, str]:
         )
     content = upload.read()
     try:
-        trace = read_trace(content, name=upload.name, fill_gaps=True)
+        trace = read_trace(content, name=upload.name)
     except ValueError as exc:
         raise DashboardError("trace", str(exc)) from exc
     if trace.duration_h * 3600 > MAX_WHATIF_S:
@@ -402,7 +402,7 @@ def _what_if_load(run: WhatIfRun) -> Load:
                 history.filled,
             )
         return load_from_series(run.workload.name, history)
-    trace = read_trace(bytes(run.content), name=run.filename, fill_gaps=True)
+    trace = read_trace(bytes(run.content), name=run.filename)
     start_s = int(trace.timestamps[0].astype("datetime64[s]").astype(np.int64))
     series = RegularSeries(trace.values, start_s, trace.interval_s, trace.filled)
     return load_from_series(run.filename, series)

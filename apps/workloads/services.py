@@ -101,7 +101,7 @@ def execute_trace_import(trace_import_id: int) -> None:
         return
     trace_import = TraceImport.objects.select_related("workload").get(pk=trace_import_id)
     try:
-        trace = read_trace(bytes(trace_import.content), name=trace_import.filename, fill_gaps=True)
+        trace = read_trace(bytes(trace_import.content), name=trace_import.filename)
     except TraceError as exc:
         _finish(trace_import, TraceImport.Status.FAILED, message=f"{trace_import.filename}: {exc}")
         return

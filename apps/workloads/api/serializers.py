@@ -321,12 +321,12 @@ class TraceImportSerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
     def validate_file(self, upload):
         """Check the whole file now, so a bad trace gets its 400 instead of a failed import.
 
-        A few missing rows are accepted, as forecasting fills them (the rule of `read_trace`'s
-        `fill_gaps`); only the rows the file has are stored.
+        A few missing rows are accepted, as forecasting fills them (the rule `read_trace`
+        applies); only the rows the file has are stored.
         """
         content = upload.read()
         try:
-            read_trace(content, name=upload.name, fill_gaps=True)
+            read_trace(content, name=upload.name)
         except TraceError as exc:
             raise serializers.ValidationError(str(exc)) from exc
         upload.content = content
