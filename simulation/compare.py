@@ -9,7 +9,7 @@ from typing import Any
 from simulation.batch import night_starts_s, run_nights
 from simulation.forecasts import ForecastFeed
 from simulation.metrics import summarize_run
-from simulation.policies import POLICIES, REFERENCES, Context, make_policy
+from simulation.policies import POLICIES, Context, check_policies, make_policy
 from simulation.replay import policy_rng, replay
 from simulation.scenario import Scenario
 from simulation.serverless import serve_serverless
@@ -24,10 +24,7 @@ def compare_policies(
     One forecast feed is shared by all policies, so forecasts are fitted once per refit point.
     Same seed, same output.
     """
-    known = POLICIES | REFERENCES
-    unknown = [p for p in policies if p not in known]
-    if unknown:
-        raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(known)}")
+    check_policies(policies)  # before any replay, so a bad name late in the list costs nothing
     lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
     feed = ForecastFeed(
         load,

@@ -5,6 +5,8 @@ REFERENCES are not policies a user would run but yardsticks the benchmark sets b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from simulation.policies.ballast import Ballast
 from simulation.policies.base import Context, Decision, Observation, Policy
 from simulation.policies.cost_aware import CostAware
@@ -38,7 +40,28 @@ POLICIES = {
 }
 REFERENCES = {RateOracle.name: RateOracle}
 
-__all__ = ["POLICIES", "REFERENCES", "Context", "Decision", "Observation", "Policy", "make_policy"]
+__all__ = [
+    "POLICIES",
+    "REFERENCES",
+    "Context",
+    "Decision",
+    "Observation",
+    "Policy",
+    "check_policies",
+    "make_policy",
+]
+
+
+def check_policies(names: Sequence[str]) -> None:
+    """Refuse any name that is neither a policy nor a reference.
+
+    Raises:
+        ValueError: naming the first unknown name and the known ones.
+    """
+    known = POLICIES | REFERENCES
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(known)}")
 
 
 def make_policy(name: str, ctx: Context) -> Policy:
@@ -47,7 +70,5 @@ def make_policy(name: str, ctx: Context) -> Policy:
     Raises:
         ValueError: naming the known policies when `name` is not one.
     """
-    known = POLICIES | REFERENCES
-    if name not in known:
-        raise ValueError(f"unknown policy {name!r}; known: {', '.join(known)}")
-    return known[name](ctx)
+    check_policies([name])
+    return (POLICIES | REFERENCES)[name](ctx)
