@@ -232,9 +232,10 @@ def write_document(forecasts: list[float], plans: list[float]) -> None:
         "- One Celery worker process (`--pool=solo`) on real Redis (broker) and PostgreSQL, "
         "started by the script; the tasks are sent as one Celery group per round, as the "
         "scheduler sends them.",
-        f"- Forecast task: `auto` (backtests every model, picks one, fits it) for the next day "
-        f"({86_400 // STEP_S} steps). Plan task: the chain's two links, finding the fresh stored "
-        "forecast, building the problem, sweeping the Pareto front (HiGHS) and proposing.",
+        "- Forecast task: `auto` (backtests every model, fits the two best and averages them) "
+        f"for the next day ({86_400 // STEP_S} steps). Plan task: the chain's two links, "
+        "finding the fresh stored forecast, building the problem, sweeping the Pareto front "
+        "(HiGHS) and proposing.",
         f"- Each round's wall time from dispatch to the last result, {ROUNDS} rounds; medians.",
         "",
         "## Results",

@@ -21,16 +21,16 @@ class Ensemble:
     LSTM is left out because it costs the most and its intervals are the least reliable.
     """
 
-    name = "ensemble"
-
-    def __init__(self, members: Sequence[Forecaster]) -> None:
+    def __init__(self, members: Sequence[Forecaster], name: str = "ensemble") -> None:
         self.members = list(members)
+        self.name = name  # `auto` names its combinations after their members
 
     def fit(self, y: np.ndarray) -> Self:
         """Fit every member on `y` (n,)."""
         for member in self.members:
             member.fit(y)
-        self.plan_ = getattr(self.members[0], "plan_", None)
+        plans = (getattr(m, "plan_", None) for m in self.members)
+        self.plan_ = next((plan for plan in plans if plan is not None), None)
         return self
 
     def predict(self, h: int, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> Forecast:

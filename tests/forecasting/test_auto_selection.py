@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
-from forecasting.backtest import FoldScore, add_ensemble, run_backtest
+from forecasting.backtest import Backtest, FoldScore, add_ensemble, run_backtest
 from forecasting.base import Forecast
 from forecasting.calibration import calibrate_width
 from forecasting.models import ENSEMBLE, make_forecaster
 from forecasting.selection import (
     AutoForecaster,
+    candidate_scores,
     score_auto_folds,
     select_model,
     selection_folds,
@@ -21,43 +22,37 @@ def folds_scoring(*values: float) -> list[FoldScore]:
     return [FoldScore(0, v, 0.0, 0.9, v, v, 0.0, 0.0) for v in values]
 
 
-def test_seasonal_naive_wins_a_near_tie_so_auto_cannot_trail_it_by_much():
+def test_auto_averages_the_two_lowest_scores_and_says_why():
     scores = {
         "seasonal_naive": folds_scoring(1.08, 1.08),
         "ets": folds_scoring(1.0, 1.0),
-        ENSEMBLE: folds_scoring(1.01, 1.01),
+        "lstm": folds_scoring(1.5, 1.3),
     }
     selection = select_model(scores, horizon=24)
-    assert selection.chosen == "seasonal_naive"
-    assert "within 10% of the lowest (ets)" in selection.reason and "ets 1" in selection.reason
+    assert selection.members == ("ets", "seasonal_naive")
+    assert selection.chosen == "ets+seasonal_naive"
+    assert selection.reason.startswith(
+        "the average of ets and seasonal_naive, the 2 lowest mean pinball_scaled over the last "
+        "2 backtest folds of 24 steps"
+    )
+    assert "lstm 1.4" in selection.reason
+    assert select_model(scores, horizon=24, combined=1).members == ("ets",)
 
 
-def test_the_ensemble_beats_a_single_model_it_nearly_ties():
-    scores = {
-        "seasonal_naive": folds_scoring(1.5, 1.5),
-        "lstm": folds_scoring(1.0, 1.0),
-        ENSEMBLE: folds_scoring(1.08, 1.08),
-    }
-    assert select_model(scores, horizon=24).chosen == ENSEMBLE
-    assert select_model(scores, horizon=24, tolerance=0.05).chosen == "lstm"
-
-
-def test_a_clear_winner_is_chosen_and_the_reason_says_so():
-    scores = {
-        "seasonal_naive": folds_scoring(1.0, 1.0),
-        "lstm": folds_scoring(0.5, 0.7),
-        ENSEMBLE: folds_scoring(1.0, 1.0),
-    }
-    selection = select_model(scores, horizon=24)
-    assert selection.chosen == "lstm"
-    assert selection.reason.startswith("lstm had the lowest mean pinball_scaled")
+def test_the_ensemble_is_left_out_of_the_choice_so_no_model_counts_twice():
+    fold = folds_scoring(1.0)[0]
+    names = ("seasonal_naive", "ets", ENSEMBLE)
+    backtest = Backtest(24, (0, 24), (1.0, 1.0), {n: [fold, fold] for n in names}, {})
+    assert list(candidate_scores(backtest)) == ["seasonal_naive", "ets"]
+    assert candidate_scores(backtest, slice(1, 2))["ets"] == [fold]
 
 
 def test_a_model_that_refused_a_fold_is_not_eligible():
     refused = FoldScore(0, *[float("nan")] * 7, error="too short")
     scores = {"ets": [refused, *folds_scoring(0.1)], "sarima": folds_scoring(0.5, 0.5)}
     selection = select_model(scores, horizon=24)
-    assert selection.chosen == "sarima" and "ets refused" in selection.reason
+    assert selection.members == ("sarima",)
+    assert selection.reason.startswith("sarima alone") and "ets refused" in selection.reason
 
 
 def test_too_narrow_intervals_are_widened():
@@ -143,3 +138,17 @@ def test_auto_one_step_ahead_fits_its_width_on_twelve_points(cpu_5min):
     auto.fit(y[-1000:])
     assert len(auto.backtest_.origins) == 12
     assert "over the last 12 backtest folds of 1 steps" in auto.selection_.reason
+
+
+def test_auto_forecasts_the_average_of_its_two_members_fitted_alone(cpu_5min):
+    y, interval_s = cpu_5min[0][-2016:], cpu_5min[1]  # one week
+    auto = AutoForecaster(interval_s=interval_s, horizon=24, candidates=CHEAP).fit(y)
+    first, second = auto.selection_.members
+    assert auto.model_.name == f"{first}+{second}" == auto.selection_.chosen
+    alone = [make_forecaster(n, interval_s=interval_s).fit(y).predict(24) for n in (first, second)]
+    forecast = auto.predict(24, (0.5, 0.99))
+    np.testing.assert_allclose(forecast.mean, (alone[0].mean + alone[1].mean) / 2)
+    median = (alone[0].quantiles[0.5] + alone[1].quantiles[0.5]) / 2
+    top = (alone[0].quantiles[0.99] + alone[1].quantiles[0.99]) / 2
+    k = auto.selection_.width_factor
+    np.testing.assert_allclose(forecast.quantiles[0.99], median + k * (top - median))

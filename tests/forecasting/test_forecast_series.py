@@ -14,9 +14,11 @@ def test_auto_on_weeks_of_minutes_reports_model_seasons_scores_and_reason(nasa_m
     assert result.forecast.mean.shape == (120,)
     assert sorted(result.forecast.quantiles) == [0.5, 0.9, 0.99]
     assert result.step_s == 3600 and result.interval_s == 60
-    assert result.model in result.scores
     assert set(result.scores) == {"seasonal_naive", "ets", "sarima", "prophet", "lstm", "ensemble"}
-    assert result.model in result.reason and "backtest folds of 120 steps" in result.reason
+    members = result.model.split("+")
+    assert len(members) == 2 and set(members) < set(result.scores) - {"ensemble"}
+    assert result.reason.startswith(f"the average of {members[0]} and {members[1]}")
+    assert "backtest folds of 120 steps" in result.reason
     if result.model != "seasonal_naive":
         assert result.season_lengths == (1440, 10080)
 
