@@ -189,8 +189,8 @@ class AutoForecaster:
     def fit(self, y: np.ndarray) -> Self:
         """Select models from backtests on `y` (n,) and fit them on the whole series."""
         y = check_series(y)
-        fallback = FALLBACK_MODEL if set(ENSEMBLE_MEMBERS) <= set(self.candidates) else None
-        fallback = fallback or self.candidates[0]
+        has_ensemble = set(ENSEMBLE_MEMBERS) <= set(self.candidates)
+        fallback = FALLBACK_MODEL if has_ensemble else self.candidates[0]
         try:
             plan_origins(len(y), self.horizon, self.folds)
         except SeriesError as exc:

@@ -19,6 +19,7 @@ class Ensemble:
     combine probabilistic forecasts. On the development traces the average of these three
     beat each of them on MASE on four of six traces (see docs/benchmarks/forecasting.md); the
     LSTM is left out because it costs the most and its intervals are the least reliable.
+    `auto` uses the same class, named after its members, for its average of two models.
     """
 
     def __init__(self, members: Sequence[Forecaster], name: str = "ensemble") -> None:
