@@ -433,11 +433,12 @@ COMBINATIONS_INTRO = [
     "the same two selection folds; our models only): auto replayed averaging the 1, 2 or 3",
     "candidates with the lowest mean scaled pinball loss on the last two folds, then",
     "calibrating the average's width on them. Each cell: median MASE / median scaled pinball",
-    "/ pooled coverage of the 90 % interval. The last row is the geometric mean over traces of",
-    "each rule's median MASE and pinball relative to seasonal naive's (lower is better), and",
-    "the mean distance of its coverage from 0.90. Below it, how many of the three targets",
-    "above (per trace: within 5 % of the best single model over these folds, at most 2 %",
-    "above seasonal naive, coverage 85-95 %) each rule meets over these longer windows.",
+    "/ pooled coverage of the 90 % interval. The next-to-last row is the geometric mean over",
+    "traces of each rule's median MASE and pinball relative to seasonal naive's (lower is",
+    "better), and the mean distance of its coverage from 0.90. Below it, how many of the",
+    "three targets above (per trace: within 5 % of the best single model over these",
+    "folds, at most 2 % above seasonal naive, coverage 85-95 %) each rule meets over these",
+    "longer windows.",
 ]
 
 
