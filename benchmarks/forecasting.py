@@ -25,7 +25,13 @@ from typing import Self
 import numpy as np
 from statsforecast.models import AutoARIMA, AutoETS
 
-from forecasting.backtest import Backtest, add_ensemble, run_backtest, summarize_scores
+from forecasting.backtest import (
+    Backtest,
+    add_ensemble,
+    max_folds,
+    run_backtest,
+    summarize_scores,
+)
 from forecasting.base import DEFAULT_QUANTILES, Forecast, build_forecast, check_series
 from forecasting.models import ENSEMBLE, all_forecasters
 from forecasting.seasonality import DAY_S, HOUR_S, aggregate_series, plan_seasons
@@ -134,7 +140,7 @@ def plan_setup(trace: Trace, *, native: bool) -> Setup:
     else:
         values, interval_s = trace.values, trace.interval_s
         horizon = SHORT_HORIZON_S // trace.interval_s
-    room = (len(values) - max(48, horizon)) // horizon - selection_folds(horizon)
+    room = max_folds(len(values), horizon) - selection_folds(horizon)
     return Setup(trace, values, interval_s, horizon, max(1, min(MAX_FOLDS, room)))
 
 
@@ -148,12 +154,12 @@ def run_setup(setup: Setup, with_peers: bool) -> tuple[dict[str, dict], dict | N
     ours = all_forecasters(interval_s=setup.interval_s)[:-1]  # the ensemble is derived below
     warmup = selection_folds(setup.horizon)
     folds = setup.folds + warmup
-    room = (len(setup.values) - max(48, setup.horizon)) // setup.horizon
+    room = max_folds(len(setup.values), setup.horizon)
     extended = max(folds, min(ABLATION_FOLDS + warmup, room)) if with_peers else folds
     kwargs = {"interval_s": setup.interval_s, "horizon": setup.horizon}
     ours_all = run_backtest(setup.values, ours, folds=extended, **kwargs)
     ours_all = add_ensemble(ours_all, setup.values)
-    result = last_folds(ours_all, folds)
+    result = ours_all.last(folds)
     if with_peers:
         season = plan_seasons(setup.interval_s, setup.values).native_season
         peers = [StatsforecastPeer(name, season) for name in PEERS]
@@ -170,17 +176,6 @@ def run_setup(setup: Setup, with_peers: bool) -> tuple[dict[str, dict], dict | N
     rows["auto"]["choices"] = [s.chosen for s in selections]
     combinations = compare_combinations(ours_all, setup.values, warmup) if with_peers else None
     return rows, combinations
-
-
-def last_folds(backtest: Backtest, folds: int) -> Backtest:
-    """The last `folds` folds of `backtest` (the same as backtesting only those)."""
-    return dataclasses.replace(
-        backtest,
-        origins=backtest.origins[-folds:],
-        scales=backtest.scales[-folds:],
-        scores={n: s[-folds:] for n, s in backtest.scores.items()},
-        forecasts={n: f[-folds:] for n, f in backtest.forecasts.items()},
-    )
 
 
 def compare_combinations(backtest: Backtest, y: np.ndarray, warmup: int) -> dict:

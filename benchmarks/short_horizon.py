@@ -16,7 +16,6 @@ interval), not medians.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.robustness import VARIANTS
-from forecasting.backtest import Backtest, add_ensemble, run_backtest
+from forecasting.backtest import add_ensemble, run_backtest
 from forecasting.models import all_forecasters
 from forecasting.selection import score_auto_folds
 
@@ -37,17 +36,6 @@ SELECTION = (2, 4, 6, 12)
 SCORED = 20
 FOLDS = SCORED + max(SELECTION)
 HORIZON = 1
-
-
-def last_folds(backtest: Backtest, count: int) -> Backtest:
-    """`backtest` restricted to its last `count` folds."""
-    return dataclasses.replace(
-        backtest,
-        origins=backtest.origins[-count:],
-        scales=backtest.scales[-count:],
-        scores={name: list(s[-count:]) for name, s in backtest.scores.items()},
-        forecasts={name: list(f[-count:]) for name, f in backtest.forecasts.items()},
-    )
 
 
 def mean_of(scores, field: str) -> float:
@@ -84,9 +72,7 @@ def main() -> int:
         backtest = add_ensemble(backtest, trace.values)
         cells = []
         for folds in SELECTION:
-            scores, _ = score_auto_folds(
-                last_folds(backtest, SCORED + folds), trace.values, warmup=folds
-            )
+            scores, _ = score_auto_folds(backtest.last(SCORED + folds), trace.values, warmup=folds)
             cells.append(f"{mean_of(scores, 'mase'):.3f} / {mean_of(scores, 'coverage_90'):.2f}")
         singles = {m: mean_of(s[-SCORED:], "mase") for m, s in backtest.scores.items()}
         best = min(singles, key=singles.__getitem__)

@@ -79,6 +79,21 @@ class Backtest:
     scores: dict[str, list[FoldScore]]
     forecasts: dict[str, list[Forecast | None]]
 
+    def last(self, count: int) -> Backtest:
+        """The last `count` folds (equal to backtesting only those: each fold is refitted)."""
+        return dataclasses.replace(
+            self,
+            origins=self.origins[-count:],
+            scales=self.scales[-count:],
+            scores={name: s[-count:] for name, s in self.scores.items()},
+            forecasts={name: f[-count:] for name, f in self.forecasts.items()},
+        )
+
+
+def max_folds(n: int, horizon: int) -> int:
+    """The most back-to-back folds of `horizon` steps that `plan_origins` fits in n points."""
+    return (n - max(MIN_POINTS, horizon)) // horizon
+
 
 def plan_origins(n: int, horizon: int, folds: int) -> tuple[int, ...]:
     """Origins of `folds` back-to-back test windows of `horizon` steps that end at `n`.
@@ -89,8 +104,8 @@ def plan_origins(n: int, horizon: int, folds: int) -> tuple[int, ...]:
     """
     if folds < 1:
         raise ValueError(f"folds must be >= 1, got {folds}")
-    needed = max(MIN_POINTS, horizon) + folds * horizon
-    if n < needed:
+    if folds > max_folds(n, horizon):
+        needed = max(MIN_POINTS, horizon) + folds * horizon
         raise SeriesError(
             f"the series has {n} points; {folds} backtest folds of {horizon} steps need at "
             f"least {needed} (max({MIN_POINTS}, horizon) of history + folds x horizon)"

@@ -8,6 +8,7 @@ import pytest
 from forecasting.backtest import (
     FoldScore,
     add_ensemble,
+    max_folds,
     plan_origins,
     run_backtest,
     summarize_scores,
@@ -57,6 +58,14 @@ def test_too_short_for_the_folds_says_how_much_is_needed():
         plan_origins(300, 100, 3)
 
 
+@pytest.mark.parametrize(("n", "horizon"), [(1000, 100), (300, 24), (144, 24), (96, 1)])
+def test_max_folds_is_the_most_plan_origins_accepts(n, horizon):
+    most = max_folds(n, horizon)
+    assert len(plan_origins(n, horizon, most)) == most
+    with pytest.raises(SeriesError):
+        plan_origins(n, horizon, most + 1)
+
+
 def test_backtest_scores_every_fold_of_every_model(cpu_5min):
     y, interval_s = cpu_5min
     models = [make_forecaster(n, interval_s=interval_s) for n in ("seasonal_naive", "ets")]
@@ -65,6 +74,10 @@ def test_backtest_scores_every_fold_of_every_model(cpu_5min):
     for scores in result.scores.values():
         assert [s.origin for s in scores] == list(result.origins)
         assert all(s.error is None and s.mase > 0 and 0 <= s.coverage_90 <= 1 for s in scores)
+    tail = result.last(2)
+    assert tail.origins == result.origins[1:] and tail.scales == result.scales[1:]
+    assert tail.scores["ets"] == result.scores["ets"][1:]
+    assert tail.forecasts["ets"] == result.forecasts["ets"][1:]
 
 
 def test_a_model_that_refuses_a_fold_gets_nan_scores_and_the_reason(cpu_5min):
