@@ -138,7 +138,7 @@ class Ballast:
         self.committed = False
         max_replicas = int(sc.peak_rps * 2 / self.profile.capacity_rps) + 16
         self.table = SlaTable(self.profile, sc, max_late, max_replicas)
-        self.carried = self.carried_rps(np.arange(4 * max_replicas + 1))  # looked up per step
+        self.carried = self.carried_rps(np.arange(4 * max_replicas + 1))  # see carried_upto
 
     def carried_rps(self, n: np.ndarray) -> np.ndarray:
         """What n replicas carry within the SLA (the spill router's limit); 0 for none."""
@@ -149,19 +149,23 @@ class Ballast:
         beyond = rates[-1] + per_replica * (n - len(rates))
         return np.where(n <= 0, 0.0, np.where(n <= len(rates), inside, beyond))
 
+    def carried_upto(self, top: int) -> np.ndarray:
+        """What 0..top replicas carry, from the table (grown when a sample needs more)."""
+        if top >= len(self.carried):
+            self.carried = self.carried_rps(np.arange(2 * top + 1))
+        return self.carried[: top + 1]
+
     def bill(self, n: int, load_rps: float) -> float:
-        """The step's bill in replica-steps: n replicas plus the spill to functions."""
-        carried = self.carried[n] if n < len(self.carried) else self.carried_rps(np.array(n))
-        return n + max(0.0, load_rps - float(carried)) / self.break_even_rps
+        """The step's bill in replica-steps: n replicas plus the spill to functions.
+
+        `n` is a count `cheapest_replicas` chose, so the table already reaches it.
+        """
+        return n + max(0.0, load_rps - float(self.carried[n])) / self.break_even_rps
 
     def cheapest_replicas(self, loads: np.ndarray) -> int:
         """Replicas minimising n + E[(L - c_n)+] / break-even rate over the sampled `loads`."""
         top = self.table.replicas(float(loads.max())) + 1
-        if top < len(self.carried):
-            levels = self.carried[: top + 1]
-        else:
-            levels = self.carried_rps(np.arange(top + 1))
-        spill = expected_excess(loads, levels)
+        spill = expected_excess(loads, self.carried_upto(top))
         return int(np.argmin(np.arange(top + 1) + spill / self.break_even_rps))
 
     def replicas(self, need: float) -> int:
