@@ -11,7 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 
 
 class Queue(StrEnum):
-    """Worker queues: "cpu" for ingest, forecasts, plans and applies; "gpu" for LSTM and GA-PSO."""
+    """Worker queues: "cpu" for ingest, forecasts, plans, applies; "gpu" for LSTM and GA-PSO.
+
+    The forecasts that train the LSTM are lstm and auto (which backtests it among its candidates).
+    """
 
     CPU = "cpu"
     GPU = "gpu"

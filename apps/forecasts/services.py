@@ -21,9 +21,13 @@ MAX_HISTORY_POINTS = 86_400
 DEFAULT_QUANTILES = [0.5, 0.9, 0.99]
 
 
+# Runs that train the LSTM: auto backtests it among its candidates on every run.
+GPU_MODELS = frozenset({ForecastRun.Model.LSTM, ForecastRun.Model.AUTO})
+
+
 def queue_for(model: str) -> Queue:
-    """LSTM training goes to the GPU queue; every other model to the CPU queue."""
-    return Queue.GPU if model == ForecastRun.Model.LSTM else Queue.CPU
+    """Runs that train the LSTM (lstm, and auto) go to the GPU queue; the others to the CPU one."""
+    return Queue.GPU if model in GPU_MODELS else Queue.CPU
 
 
 def request_forecast(

@@ -6,5 +6,5 @@ from controlplane.celery import row_task
 
 @row_task()
 def run_forecast(run_id: int) -> None:
-    """Fit and store one ForecastRun; `request_forecast` routes LSTM runs to the gpu queue."""
+    """Fit and store one ForecastRun; `request_forecast` picks its queue (`queue_for`)."""
     services.execute_forecast_run(run_id)

@@ -75,21 +75,21 @@ def test_a_requested_run_is_queued_then_computed_and_read_back(
     assert (q50 <= q90).all() and (q90 <= q99).all() and (q50 > 0).all()
 
 
-def test_lstm_runs_go_to_the_gpu_queue_and_others_to_the_cpu_queue(
+def test_runs_that_train_the_lstm_go_to_the_gpu_queue_and_others_to_the_cpu_queue(
     sre_a, workload, django_capture_on_commit_callbacks
 ):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete("cpu", "gpu")
 
     with django_capture_on_commit_callbacks(execute=True):
-        for model in ("lstm", "ets", "auto"):
+        for model in ("lstm", "ets", "auto", "ensemble"):
             sre_a.post(
                 "/api/v1/forecast-runs/",
                 {"workload": workload.pk, "model": model, "horizon": 12},
                 format="json",
             )
 
-    assert (broker.llen("gpu"), broker.llen("cpu")) == (1, 2)
+    assert (broker.llen("gpu"), broker.llen("cpu")) == (2, 2)  # auto backtests the LSTM
     broker.delete("cpu", "gpu")
 
 
