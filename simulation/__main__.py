@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--policies",
         default=",".join(POLICIES),
-        help="comma-separated names (default: every policy; rate_oracle, a reference, if named)",
+        help="comma-separated names (default: every policy; the references, rate_oracle and "
+        "trailing_rate, if named)",
     )
     compare.add_argument("--scenario", default=None, help="JSON file overriding scenario fields")
     compare.add_argument("--step-s", type=int, default=None, help="cluster step (default 60)")

@@ -14,7 +14,7 @@ from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
 from simulation.policies.hpa import HPA
 from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import Oracle, RateOracle
+from simulation.policies.oracle import Oracle, RateOracle, TrailingRate
 from simulation.policies.paragon import Paragon
 from simulation.policies.predictive import Predictive
 from simulation.policies.rule_based import RuleBased
@@ -38,7 +38,7 @@ POLICIES = {
         Oracle,
     )
 }
-REFERENCES = {RateOracle.name: RateOracle}
+REFERENCES = {RateOracle.name: RateOracle, TrailingRate.name: TrailingRate}
 
 __all__ = [
     "POLICIES",

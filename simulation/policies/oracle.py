@@ -80,7 +80,7 @@ class RateOracle(Oracle):
         sc = ctx.scenario
         profile, even = self.buy_cheapest(sc)
         rps = ctx.load.rps
-        rate = centred_mean(rps, window)
+        rate = self.known_rate(ctx, window)
         top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
         table = SlaTable(profile, sc, ROUTER_MAX_LATE, top)  # carries any sample (<= 2 x peak)
         carried = np.append(0.0, table.max_rate_rps)  # carried[n]: what n replicas carry
@@ -97,6 +97,32 @@ class RateOracle(Oracle):
             bill = n + expected_excess(loads, carried[n]) / even
             self.plan[t] = int(np.argmin(bill))
 
+    def known_rate(self, ctx: Context, window: int) -> np.ndarray:
+        """What it knows of each step's rate: the centred mean over `window` steps."""
+        return centred_mean(ctx.load.rps, window)
+
+
+class TrailingRate(RateOracle):
+    """A reference: the rate oracle told only the past a policy sees when it must decide.
+
+    Each step's rate is the mean of the `window` loads that ended `lead` steps before it, where
+    `lead` is ballast's (a boot, rounded up to steps, plus one: a decision at step t sees loads
+    up to t - 1 and its new replicas serve from t + boot). The first steps, with nothing before
+    them, take the first load. Like `RateOracle` it boots in 0 s and draws each step's spread
+    from the whole trace (the loads around the 400 closest trailing means), so it is what
+    ballast's rule reaches on what ballast can know of the rate, with the error model of the
+    rate's past level handed to it: far from an unattainable bound, a yardstick of how much of
+    the gap to `RateOracle` predicting from the past costs any policy of that kind.
+    """
+
+    name = "trailing_rate"
+
+    def known_rate(self, ctx: Context, window: int) -> np.ndarray:
+        """The mean of the `window` loads up to `lead` steps before each step."""
+        itype = ctx.scenario.instance(self.pool[0])
+        lead = math.ceil(itype.boot_s / ctx.load.step_s) + 1
+        return trailing_mean(ctx.load.rps, window, lead)
+
 
 def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over `window` steps centred on each step (fewer at the ends, never padded)."""
@@ -104,4 +130,12 @@ def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
     sums = np.append(0.0, np.cumsum(values))
     i = np.arange(len(values))
     lo, hi = np.maximum(i - half, 0), np.minimum(i + half + 1, len(values))
+    return (sums[hi] - sums[lo]) / (hi - lo)
+
+
+def trailing_mean(values: np.ndarray, window: int, lag: int) -> np.ndarray:
+    """Mean of the `window` values ending `lag` steps before each (the first value before any)."""
+    sums = np.append(0.0, np.cumsum(values))
+    hi = np.maximum(np.arange(len(values)) - lag + 1, 1)  # values[:hi] are known, one at least
+    lo = np.maximum(hi - window, 0)
     return (sums[hi] - sums[lo]) / (hi - lo)

@@ -13,7 +13,13 @@ from simulation.policies.exascale import Exascale
 from simulation.policies.gapso import GAPSO
 from simulation.policies.hpa import HPA
 from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import Oracle, RateOracle, centred_mean
+from simulation.policies.oracle import (
+    Oracle,
+    RateOracle,
+    TrailingRate,
+    centred_mean,
+    trailing_mean,
+)
 from simulation.policies.paragon import Paragon, choose_variant
 from simulation.policies.predictive import Predictive
 from simulation.policies.rule_based import RuleBased
@@ -326,10 +332,31 @@ def test_centred_mean_averages_around_each_step_without_padding():
     assert centred_mean(np.array([0.0, 0.0, 9.0, 0.0, 0.0]), 3).tolist() == [0, 3, 3, 3, 0]
 
 
-def test_rate_oracle_is_a_reference_beside_the_policies(ctx):
-    assert "rate_oracle" not in POLICIES and REFERENCES == {"rate_oracle": RateOracle}
-    p = make_policy("rate_oracle", ctx)
-    assert isinstance(p, RateOracle) and p.zero_boot and p.spills
+def test_trailing_mean_averages_the_values_known_a_lag_before_each_step():
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert trailing_mean(values, 2, 2).tolist() == [1.0, 1.0, 1.0, 1.5, 2.5]
+    assert trailing_mean(values, 1, 1).tolist() == [1.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_rate_oracles_are_references_beside_the_policies(ctx):
+    assert REFERENCES == {"rate_oracle": RateOracle, "trailing_rate": TrailingRate}
+    assert not set(REFERENCES) & set(POLICIES)
+    for name, kind in REFERENCES.items():
+        p = make_policy(name, ctx)
+        assert type(p) is kind and p.zero_boot and p.spills
+
+
+def test_trailing_rate_knows_the_loads_up_to_ballasts_lead_before_each_step(scenario):
+    # c6i.xlarge boots in 60 s, one 60 s step: ballast decides at t on loads up to t - 1 for
+    # replicas serving from t + 1, so what it knows of a step's rate ends two steps before it.
+    rps = np.arange(1.0, 41.0) * 100
+    ctx = make_context(scenario, rps)
+    p = TrailingRate(ctx)
+    assert Ballast(ctx).lead == 2
+    assert p.known_rate(ctx, 5).tolist() == trailing_mean(rps, 5, 2).tolist()
+    assert p.known_rate(ctx, 5)[10] == np.mean(rps[4:9])
+    steady = make_context(scenario, np.full(30, 1000.0))
+    assert TrailingRate(steady).plan.tolist() == RateOracle(steady).plan.tolist()
 
 
 def test_rate_oracle_sizes_a_steady_load_exactly(scenario):
