@@ -59,13 +59,14 @@ class Oracle:
 
 
 class RateOracle(Oracle):
-    """A reference, not a bound: knows each step's smoothed rate, not the step's own draw.
+    """A reference, not a bound: knows the rate around each step, not the step's own draw.
 
-    Where `Oracle` knows every step's exact load, this knows only its centred mean over
-    `window` steps (the step itself included) and, for the spread around it, the loads of the
-    `neighbours` steps of the whole trace whose mean was closest (their deviations from their
-    own mean, added to this step's). It boots in 0 s and sizes each step by ballast's rule,
-    the fewest replicas plus expected spill to functions at the break-even rate.
+    Where `Oracle` knows every step's exact load, this knows only the mean of the loads within
+    `window` // 2 steps either side of it (the step itself left out, so that its draw does not
+    leak into the rate) and, for the spread around that mean, the loads of the `neighbours`
+    steps of the whole trace whose mean was closest (their deviations from their own mean,
+    added to this step's). It boots in 0 s and sizes each step by ballast's rule, the fewest
+    replicas plus expected spill to functions at the break-even rate.
 
     So it is what ballast's rule would reach if it predicted the rate perfectly and without
     delay: the part of the gap to `Oracle` it leaves is the step-to-step noise of the load
@@ -98,8 +99,8 @@ class RateOracle(Oracle):
             self.plan[t] = int(np.argmin(bill))
 
     def known_rate(self, ctx: Context, window: int) -> np.ndarray:
-        """What it knows of each step's rate: the centred mean over `window` steps."""
-        return centred_mean(ctx.load.rps, window)
+        """What it knows of each step's rate: the mean of the loads around it."""
+        return mean_around(ctx.load.rps, window)
 
 
 class TrailingRate(RateOracle):
@@ -124,13 +125,18 @@ class TrailingRate(RateOracle):
         return trailing_mean(ctx.load.rps, window, lead)
 
 
-def centred_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean over `window` steps centred on each step (fewer at the ends, never padded)."""
+def mean_around(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the values within `window` // 2 steps either side of each, itself left out.
+
+    Fewer at the ends, never padded; a value with no other around it (a series of one) is
+    its own mean.
+    """
     half = window // 2
     sums = np.append(0.0, np.cumsum(values))
     i = np.arange(len(values))
     lo, hi = np.maximum(i - half, 0), np.minimum(i + half + 1, len(values))
-    return (sums[hi] - sums[lo]) / (hi - lo)
+    others = hi - lo - 1
+    return np.where(others > 0, (sums[hi] - sums[lo] - values) / np.maximum(others, 1), values)
 
 
 def trailing_mean(values: np.ndarray, window: int, lag: int) -> np.ndarray:

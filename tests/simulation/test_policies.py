@@ -17,7 +17,7 @@ from simulation.policies.oracle import (
     Oracle,
     RateOracle,
     TrailingRate,
-    centred_mean,
+    mean_around,
     trailing_mean,
 )
 from simulation.policies.paragon import Paragon, choose_variant
@@ -327,9 +327,11 @@ def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
     assert [p.decide(observe(t, 0)).desired[p.pool] for t in range(3)] == [0, 1, 0]
 
 
-def test_centred_mean_averages_around_each_step_without_padding():
-    assert centred_mean(np.array([1.0, 2.0, 3.0]), 3).tolist() == [1.5, 2.0, 2.5]
-    assert centred_mean(np.array([0.0, 0.0, 9.0, 0.0, 0.0]), 3).tolist() == [0, 3, 3, 3, 0]
+def test_mean_around_averages_the_neighbours_of_each_step_and_leaves_it_out():
+    assert mean_around(np.array([1.0, 2.0, 3.0]), 3).tolist() == [2.0, 2.0, 2.0]
+    assert mean_around(np.array([0.0, 0.0, 9.0, 0.0, 0.0]), 3).tolist() == [0, 4.5, 0, 4.5, 0]
+    assert mean_around(np.array([0.0, 8.0, 0.0, 0.0]), 5).tolist() == [4.0, 0.0, 8 / 3, 4.0]
+    assert mean_around(np.array([7.0]), 5).tolist() == [7.0]
 
 
 def test_trailing_mean_averages_the_values_known_a_lag_before_each_step():
@@ -368,16 +370,20 @@ def test_rate_oracle_sizes_a_steady_load_exactly(scenario):
 
 
 def test_rate_oracle_covers_the_spread_it_cannot_foresee(scenario):
-    # Every step's 5-step mean is 800 rps, but one step in five carries 3200: knowing the mean
-    # only, each step needs the replicas for 3200 (spilling ~2900 rps one step in five would
-    # cost ~2900 / 18 / 5 = 32 replica-steps), where the exact oracle needs them one step in 5.
+    # One step in five carries 3200 rps, the others 200. Around a 200 step the other four
+    # average 950, around a 3200 step 200: either way the trace's spread says one step in five
+    # lies 3000 above its neighbours' mean, so knowing the rate but not the draw, each step
+    # buys the replicas for that (spilling ~3000 rps one step in five would cost about
+    # 3000 / 18 / 5 = 33 replica-steps), where the exact oracle needs them one step in five.
     rps = np.tile([200.0, 200.0, 200.0, 200.0, 3200.0], 16)
     ctx = make_context(scenario, rps)
     p, exact = RateOracle(ctx), Oracle(ctx)
-    profile = scenario.variant("ranker-large").profile("c6i.xlarge")
-    need = SlaTable(profile, scenario, 0.002, 20).replicas(3200.0)
-    assert set(p.plan[2:-2].tolist()) == {need}
-    assert exact.plan[4:-4].min() < need and p.plan.sum() > exact.plan.sum()
+    table = SlaTable(scenario.variant("ranker-large").profile("c6i.xlarge"), scenario, 0.002, 20)
+    spike = rps == 3200.0
+    assert set(p.plan[spike].tolist()) == {table.replicas(3200.0)}
+    inner = ~spike & (np.arange(len(rps)) >= 5)  # the first two steps have only 200s around
+    assert p.plan[inner].min() > table.replicas(3200.0)  # ready for 950 + 3000 at any step
+    assert exact.plan[~spike].max() < table.replicas(3200.0) and p.plan.sum() > exact.plan.sum()
 
 
 def test_ballast_leaves_a_nearly_idle_last_replica_to_functions(ctx):
