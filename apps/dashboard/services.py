@@ -37,7 +37,7 @@ from forecasting.base import SeriesError
 from forecasting.history import RegularSeries, regularize
 from forecasting.trace import read_trace
 from simulation.compare import compare_policies
-from simulation.policies import POLICIES
+from simulation.policies import POLICIES, REFERENCES
 from simulation.queueing import erlang_c, response_quantile
 from simulation.scenario import default_scenario
 from simulation.trace import Load, resample
@@ -320,7 +320,7 @@ def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> Wha
     """
     from apps.dashboard import tasks
 
-    unknown = [p for p in policies if p not in POLICIES]
+    unknown = [p for p in policies if p not in POLICIES and p not in REFERENCES]
     if not policies or unknown:
         raise DashboardError(
             "policies",

@@ -24,7 +24,7 @@ from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import Workload
-from simulation.policies import POLICIES
+from simulation.policies import POLICIES, REFERENCES
 
 SPEND_DAYS = 30
 TRAFFIC_WINDOW = timedelta(days=30)
@@ -235,7 +235,9 @@ class WhatIfForm(forms.Form):
         required=False, help_text="CSV with header timestamp,value; at most 2 MB"
     )
     policies = forms.MultipleChoiceField(
-        choices=[(name, name) for name in POLICIES], widget=forms.CheckboxSelectMultiple
+        choices=[(name, name) for name in POLICIES]
+        + [(name, f"{name} (reference)") for name in REFERENCES],
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args, workloads, **kwargs):

@@ -88,7 +88,9 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     client = page_as("sre-a")
     upload = SimpleUploadedFile("day.csv", trace_csv(), content_type="text/csv")
     with django_capture_on_commit_callbacks() as queued:
-        response = client.post("/what-if/", {"trace": upload, "policies": ["threshold", "ballast"]})
+        response = client.post(
+            "/what-if/", {"trace": upload, "policies": ["threshold", "ballast", "trailing_rate"]}
+        )
     run = WhatIfRun.objects.get()
     assert len(queued) == 1 and client.get(f"/what-if/{run.pk}/progress/").json() == {
         "status": "queued",
@@ -101,8 +103,16 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     assert response.status_code == 302 and response.url == f"/what-if/{run.pk}/"
     assert (run.status, run.progress) == ("succeeded", 100), run.message
     assert client.get(f"/what-if/{run.pk}/progress/").json()["progress"] == 100
+    assert set(run.result["policies"]) == {"threshold", "ballast", "trailing_rate"}
     page = client.get(f"/what-if/{run.pk}/").content.decode()
     assert 'id="policy-table"' in page and 'id="policy-cost"' in page
+    assert "<td>trailing_rate</td>" in page
+
+
+def test_the_what_if_form_offers_the_references_beside_the_policies(sre_a, page_as):
+    page = page_as("sre-a").get("/what-if/").content.decode()
+    assert 'value="ballast"' in page and 'value="oracle"' in page
+    assert "rate_oracle (reference)" in page and "trailing_rate (reference)" in page
 
 
 def test_a_what_if_upload_missing_a_few_rows_runs_and_says_so(sre_a, page_as):
