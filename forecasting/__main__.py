@@ -89,6 +89,7 @@ def backtest_trace(
         "trace": trace.name,
         "interval_s": trace.interval_s,
         "filled_intervals": trace.filled,
+        "regridded_rows": trace.regridded,
         "horizon": horizon,
         "folds": folds,
         "seed": seed,

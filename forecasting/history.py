@@ -12,16 +12,26 @@ from forecasting.base import SeriesError
 # than 1% of the history (and at least 3 intervals), keeps forecasts honest. Longer holes refuse.
 MAX_MISSING_SHARE = 0.05
 MAX_GAP_SHARE = 0.01
+# Intervals monitoring systems sample at, in seconds: a jittered series is put on the nearest.
+USUAL_STEPS_S = np.array(
+    [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 86400]
+)
 
 
 @dataclass(frozen=True)
 class RegularSeries:
-    """A series on a regular grid: `values` (n,), the grid's first instant and its step."""
+    """A series on a regular grid: `values` (n,), the grid's first instant and its step.
+
+    `filled` counts the grid points no observation fell on (interpolated); `regridded` the
+    observations that were off the grid (moved to the nearest point, averaged where several
+    met there).
+    """
 
     values: np.ndarray
     start_s: int
     interval_s: int
     filled: int
+    regridded: int = 0
 
     @property
     def end_s(self) -> int:
@@ -32,35 +42,59 @@ class RegularSeries:
 def regularize(epoch_s: np.ndarray, values: np.ndarray) -> RegularSeries:
     """Place points on their regular grid, filling short gaps by linear interpolation.
 
+    Points on one grid keep their instants. Jittered or irregular timestamps (no common step
+    as long as the median one) are put on the grid of the median step: each point at its
+    nearest grid instant, the mean of those that meet at one, and `regridded` counts them.
+
     Args:
         epoch_s: strictly increasing epoch seconds, shape (n,).
         values: the observation at each instant, shape (n,).
 
     Raises:
-        SeriesError: no data, points off the grid, or gaps too long to fill.
+        SeriesError: no data, timestamps out of order, or gaps too long to fill.
     """
     epoch_s = np.asarray(epoch_s, dtype=np.int64)
     values = np.asarray(values, dtype=float)
     if len(epoch_s) < 2:
         raise SeriesError(f"the series has {len(epoch_s)} points; import some history first")
-    steps = np.diff(epoch_s)
-    if (steps <= 0).any():
-        raise SeriesError("timestamps must strictly increase")
-    interval_s = int(np.gcd.reduce(steps))
-    if interval_s < int(np.median(steps)):
-        raise SeriesError(
-            f"timestamps are not on one regular grid (steps of {sorted(set(steps.tolist()))[:5]} "
-            "seconds): resample the series to one interval before importing it"
-        )
-    slots = (epoch_s - epoch_s[0]) // interval_s
-    grid = np.full(int(slots[-1]) + 1, np.nan)
-    grid[slots] = values
+    interval_s, slots = grid_slots(epoch_s)
+    counts = np.bincount(slots)
+    grid = np.bincount(slots, weights=values) / np.where(counts > 0, counts, 1)
+    grid[counts == 0] = np.nan
+    on_grid = ((epoch_s - epoch_s[0]) % interval_s == 0) & (counts[slots] == 1)
     missing = np.isnan(grid)
     _check_gaps(missing, interval_s, int(epoch_s[0]))
     if missing.any():
         known = np.flatnonzero(~missing)
         grid[missing] = np.interp(np.flatnonzero(missing), known, grid[known])
-    return RegularSeries(grid, int(epoch_s[0]), interval_s, int(missing.sum()))
+    return RegularSeries(
+        grid, int(epoch_s[0]), interval_s, int(missing.sum()), int((~on_grid).sum())
+    )
+
+
+def grid_slots(epoch_s: np.ndarray) -> tuple[int, np.ndarray]:
+    """The grid's step and each point's index on it, the grid starting at the first point.
+
+    The step is the greatest common one when that is as long as the median step (a regular
+    series, perhaps with gaps). Otherwise it is the usual monitoring interval (`USUAL_STEPS_S`)
+    within 5 % of the median step, or that median rounded to a second when none is: a jittered
+    median (303 s for a 300 s scrape) would let the grid drift from the points over a long
+    series. Each point goes to its nearest grid instant (the later one at a tie).
+
+    Raises:
+        SeriesError: timestamps that do not strictly increase.
+    """
+    steps = np.diff(epoch_s)
+    if (steps <= 0).any():
+        raise SeriesError("timestamps must strictly increase")
+    interval_s = int(np.gcd.reduce(steps))
+    median_s = float(np.median(steps))
+    if interval_s < median_s:
+        usual = USUAL_STEPS_S[np.argmin(np.abs(USUAL_STEPS_S - median_s))]
+        interval_s = int(usual) if abs(usual - median_s) <= 0.05 * median_s else round(median_s)
+        interval_s = max(1, interval_s)
+    offset = epoch_s - epoch_s[0]
+    return interval_s, (offset + interval_s // 2) // interval_s
 
 
 def _check_gaps(missing: np.ndarray, interval_s: int, start_s: int) -> None:

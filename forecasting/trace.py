@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.base import SeriesError
-from forecasting.history import regularize
+from forecasting.history import grid_slots, regularize
 
 HEADER = ("timestamp", "value")
 
@@ -29,6 +29,8 @@ class Trace:
     name: str = ""
     filled_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Indices of the rows filled by linear interpolation (`fill_gaps`), not read from the file."""
+    regridded: int = 0
+    """Rows of the file that were off the regular grid: moved to it, averaged where they met."""
 
     def __len__(self) -> int:
         return len(self.values)
@@ -56,15 +58,17 @@ def read_trace(
     """Parse a trace CSV from a path, raw bytes or an open file.
 
     The file must have the header `timestamp,value`, ISO-8601 timestamps in strictly increasing
-    order on one regular grid, and finite values >= 0. Timestamps with a time zone (or a
+    order, whole seconds apart, and finite values >= 0. Timestamps with a time zone (or a
     trailing Z) are converted to UTC; a file whose timestamps all lack one is read as UTC (as many
     monitoring exports write them); a file mixing both is refused.
 
-    A few missing intervals are filled by linear interpolation as stored metrics are
-    (`forecasting.history.regularize`: at most 5 % of the intervals, no gap over 1 % of them
-    or 3 intervals), and `filled_at` says which; longer holes are refused, and so is any missing
-    row with `fill_gaps=False` (every caller that reads a file for use fills; the strict
-    reading is for checking a file is complete).
+    Rows are put on their regular grid as stored metrics are (`forecasting.history.regularize`):
+    jittered or irregular timestamps go to the grid of the median step (`regridded` counts the
+    rows moved or averaged there), and a few missing intervals are filled by linear
+    interpolation (at most 5 % of the intervals, no gap over 1 % of them or 3 intervals;
+    `filled_at` says which). Longer holes are refused, and so is any missing or off-grid row
+    with `fill_gaps=False` (every caller that reads a file for use fills; the strict reading is
+    for checking a file is complete).
 
     Raises:
         TraceError: naming the first offending row (1-based, counting the header as row 1).
@@ -100,13 +104,14 @@ def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trac
         raise TraceError(str(exc)) from exc
     grid = series.start_s + series.interval_s * np.arange(len(series.values), dtype=np.int64)
     read = np.zeros(len(grid), dtype=bool)
-    read[(epoch_s - series.start_s) // series.interval_s] = True
+    read[grid_slots(epoch_s)[1]] = True
     return Trace(
         timestamps=grid.astype("datetime64[s]").astype("datetime64[ns]"),
         values=series.values,
         interval_s=series.interval_s,
         name=name,
         filled_at=np.flatnonzero(~read),
+        regridded=series.regridded,
     )
 
 

@@ -88,6 +88,16 @@ def gap_note(load: Load) -> str:
     )
 
 
+def grid_note(load: Load) -> str:
+    """A word when rows of the trace were off its regular grid."""
+    if not load.regridded:
+        return ""
+    return (
+        f"{load.regridded} rows of the trace were off its regular {load.source_interval_s} s "
+        "grid: each was moved to the nearest grid instant, averaged with any others there"
+    )
+
+
 def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> dict[str, Any]:
     """The scenario block of the JSON: its parameters and what the replay did with the trace."""
     return {
@@ -106,6 +116,8 @@ def describe(scenario: Scenario, load: Load, nights: int, batch_note: str) -> di
             "window_utc_h": [scenario.batch.window_start_h, scenario.batch.window_end_h],
             "nights": nights,
         },
-        "notes": [note for note in (flat_note(load), gap_note(load), batch_note) if note],
+        "notes": [
+            note for note in (flat_note(load), grid_note(load), gap_note(load), batch_note) if note
+        ],
         "parameters": scenario.to_dict(),
     }

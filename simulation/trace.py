@@ -24,6 +24,7 @@ class Load:
             median is 0, as in sparse request traces).
         start_day: the first step's date as days since 1970-01-01 (UTC).
         filled: missing intervals of the trace filled by linear interpolation.
+        regridded: rows of the trace that were off its regular grid (moved, or averaged).
     """
 
     name: str
@@ -34,6 +35,7 @@ class Load:
     peak_to_median: float
     start_day: int = 0
     filled: int = 0
+    regridded: int = 0
 
     @property
     def duration_h(self) -> float:
@@ -44,7 +46,8 @@ class Load:
 def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) -> Load:
     """Read a trace, resample it to `step_s` and scale its shape so the peak is `peak_rps`.
 
-    A few missing intervals are filled by linear interpolation (as `read_trace` fills them).
+    A few missing intervals are filled by linear interpolation, and jittered or irregular
+    timestamps put on the median step's grid (as `read_trace` does).
     Every trace is used as a shape: request counts and CPU levels alike are divided by their
     peak (after resampling) and multiplied by `peak_rps`, so a trace of any unit drives the
     same service. Finer traces are averaged over each step; coarser ones are interpolated
@@ -75,6 +78,7 @@ def load_trace(path: str | Path, *, step_s: int = 60, peak_rps: float = 5000.0) 
         peak_to_median=float(trace.values.max() / median) if median > 0 else float("inf"),
         start_day=int(start // 86400),
         filled=trace.filled,
+        regridded=trace.regridded,
     )
 
 

@@ -305,6 +305,7 @@ def load_from_series(name: str, series: RegularSeries) -> Load:
         peak_to_median=float(series.values.max() / median) if median > 0 else math.inf,
         start_day=int(series.start_s // DAY_S),
         filled=series.filled,
+        regridded=series.regridded,
     )
 
 
@@ -400,9 +401,10 @@ def _what_if_load(run: WhatIfRun) -> Load:
                 history.start_s + cut * history.interval_s,
                 history.interval_s,
                 history.filled,
+                history.regridded,
             )
         return load_from_series(run.workload.name, history)
     trace = read_trace(bytes(run.content), name=run.filename)
     start_s = int(trace.timestamps[0].astype("datetime64[s]").astype(np.int64))
-    series = RegularSeries(trace.values, start_s, trace.interval_s, trace.filled)
+    series = RegularSeries(trace.values, start_s, trace.interval_s, trace.filled, trace.regridded)
     return load_from_series(run.filename, series)

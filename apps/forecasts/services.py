@@ -120,6 +120,11 @@ def load_history(run: ForecastRun):
 def _store(run: ForecastRun, history, result) -> None:
     forecast = result.forecast
     note = f"; {history.filled} missing points filled by interpolation" if history.filled else ""
+    if history.regridded:
+        note += (
+            f"; {history.regridded} points off the {history.interval_s} s grid moved to it "
+            "(averaged where they met)"
+        )
     finish_run(
         ForecastRun,
         run.pk,

@@ -110,6 +110,11 @@ def execute_trace_import(trace_import_id: int) -> None:
         if trace.filled
         else ""
     )
+    if trace.regridded:
+        gaps += (
+            f"; {trace.regridded} rows off the {trace.interval_s} s grid moved to it "
+            "(averaged where they met)"
+        )
     with transaction.atomic():
         result = ingest_observations(
             workload=trace_import.workload,

@@ -85,3 +85,16 @@ def test_sub_second_steps_are_refused_either_way(fill_gaps):
     stamps = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.500Z", "2024-01-01T00:00:01Z"]
     with pytest.raises(TraceError, match="row 3: timestamps must increase by a whole number"):
         read_trace(csv(stamps), fill_gaps=fill_gaps)
+
+
+def test_jittered_rows_are_put_on_the_grid_and_counted():
+    start = np.datetime64("2014-04-10T00:00:00")
+    jitter = [0, 2, -1, 3, 0, 1] * 50
+    stamps = [str(start + np.timedelta64(i * 300 + j, "s")) for i, j in enumerate(jitter)]
+    content = csv(stamps, [float(i) for i in range(300)])
+    trace = read_trace(content)
+    assert (len(trace), trace.interval_s, trace.filled, trace.regridded) == (300, 300, 0, 200)
+    assert trace.timestamps[3] == np.datetime64("2014-04-10T00:15:00")
+    assert trace.values.tolist() == [float(i) for i in range(300)]
+    with pytest.raises(TraceError, match="row 4: timestamp is irregular"):  # 302 s, then 297 s
+        read_trace(content, fill_gaps=False)

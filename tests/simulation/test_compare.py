@@ -62,6 +62,23 @@ def test_a_trace_missing_a_few_intervals_is_filled_and_says_so(tmp_path):
     assert "2 missing intervals of the trace were filled" in " ".join(result["scenario"]["notes"])
 
 
+def test_a_jittered_trace_is_put_on_its_grid_and_says_so(tmp_path):
+    # Scraped every minute give or take two seconds: read on the 60 s grid, nothing refused.
+    path = write_trace(tmp_path / "jitter.csv", [100.0 + i % 30 for i in range(300)])
+    lines = path.read_text().splitlines()
+    shifted = [lines[0], lines[1]] + [
+        line.replace(":00Z,", f":0{(i % 3) + 1}Z,") if i % 2 else line
+        for i, line in enumerate(lines[2:])
+    ]
+    path.write_text("\n".join(shifted) + "\n")
+    exact = load_trace(write_trace(tmp_path / "exact.csv", [100.0 + i % 30 for i in range(300)]))
+    load = load_trace(path)
+    result = compare_policies(load, default_scenario(), ("threshold",), seed=0)
+    assert (load.source_interval_s, load.regridded, load.filled) == (60, 149, 0)
+    assert np.array_equal(load.rps, exact.rps)
+    assert "149 rows of the trace were off its regular 60 s grid" in result["scenario"]["notes"][0]
+
+
 def test_oracle_is_cheapest_online(llm_result):
     costs = {n: m["compute_cost_usd"] for n, m in llm_result["policies"].items()}
     assert min(costs, key=costs.get) == "oracle"

@@ -147,6 +147,24 @@ def test_short_gaps_are_filled_and_said(sre_a, workload):
     assert run.status == "succeeded" and "2 missing points filled" in run.message
 
 
+def test_jittered_observations_are_forecast_on_their_grid_and_said(sre_a, workload):
+    values = read_trace(TRACE).values
+    start = datetime(2024, 1, 3, tzinfo=UTC)
+    points = [  # scraped every 300 s, give or take up to 4 s
+        (start + timedelta(seconds=i * 300 + (i * 7) % 9 - 4 * (i > 0)), float(v))
+        for i, v in enumerate(values)
+    ]
+    ingest_observations(workload=workload, series="requests", points=points)
+    run = make_run(workload, model="seasonal_naive", horizon=12)
+
+    services.execute_forecast_run(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.message
+    assert (run.interval_s, run.history_points) == (300, len(values))
+    assert "points off the 300 s grid moved to it" in run.message
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

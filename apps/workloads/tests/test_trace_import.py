@@ -129,6 +129,23 @@ def test_a_trace_missing_a_few_rows_stores_the_rows_it_has(sre_a, team_a):
     assert stored == [float(i) for i in range(120) if i not in (30, 31)]  # none interpolated
 
 
+def test_a_jittered_trace_is_stored_on_its_grid_and_says_so(sre_a, team_a):
+    workload = WorkloadFactory(team=team_a)
+    rows = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}:{3 * (i % 2):02d}Z,{i}" for i in range(120)]
+
+    response = upload(sre_a, workload, ("timestamp,value\n" + "\n".join(rows) + "\n").encode())
+    assert response.status_code == 201, response.data
+    services.execute_trace_import(response.data["id"])
+
+    done = TraceImport.objects.get()
+    assert (done.status, done.rows_imported, done.interval_s) == ("succeeded", 120, 60)
+    assert done.message == "120 new points, 0 replaced; 60 rows off the 60 s grid moved to it " + (
+        "(averaged where they met)"
+    )
+    stored = list(MetricObservation.objects.order_by("ts").values_list("ts", flat=True))
+    assert all(ts.second == 0 for ts in stored) and len(stored) == 120
+
+
 def test_a_trace_with_a_long_hole_is_refused_naming_it(sre_a, team_a):
     workload = WorkloadFactory(team=team_a)
 
