@@ -90,6 +90,15 @@ def rows_lost(trace: Trace, count: int, seed: int) -> Trace:
     return Trace(trace.timestamps[keep], trace.values[keep], trace.interval_s)
 
 
+def jittered(trace: Trace, seconds: int, seed: int) -> Trace:
+    """Each timestamp but the first moved by up to `seconds` either way: a scraper's jitter."""
+    rng = np.random.default_rng(seed)
+    shift = rng.integers(-seconds, seconds + 1, size=len(trace))
+    shift[0] = 0
+    stamps = trace.timestamps + shift.astype("timedelta64[s]")
+    return Trace(stamps, trace.values, trace.interval_s)
+
+
 VARIANTS: list[tuple[str, str, Callable[[], Trace]]] = [
     ("nasa_1h", "NASA, hourly sums, 27 days", lambda: coarser(real("nasa"), 60, "sum")),
     ("nasa_15min", "NASA, 15-minute sums", lambda: coarser(real("nasa"), 15, "sum")),
@@ -138,6 +147,11 @@ VARIANTS: list[tuple[str, str, Callable[[], Trace]]] = [
         "google_export",
         "Google CPU, 7 days (5 min) as an export writes it: no time zone, 8 rows missing",
         lambda: rows_lost(window(real("google"), 30, 168), 8, 5),
+    ),
+    (
+        "google_jitter",
+        "Google CPU, 7 days (5 min) scraped with jitter: timestamps up to 5 s off the grid",
+        lambda: jittered(window(real("google"), 30, 168), 5, 11),
     ),
     (
         "constant",
@@ -189,10 +203,12 @@ def forecasting_cell(report: dict | None, message: str, horizon: int) -> str:
     auto = report["auto"]
     naive = report["models"]["seasonal_naive"]["mase"]
     filled = report.get("filled_intervals", 0)
+    regridded = report.get("regridded_rows", 0)
     return (
         f"H {horizon}: auto {auto['chosen']}, MASE {fmt(auto['mase'])} "
         f"(seasonal naive {fmt(naive)}), coverage {fmt(auto['coverage_90'])}"
         + (f"; {filled} missing intervals filled" if filled else "")
+        + (f"; {regridded} rows put on the grid" if regridded else "")
     )
 
 

@@ -110,10 +110,10 @@ class TrailingRate(RateOracle):
     `lead` is ballast's (a boot, rounded up to steps, plus one: a decision at step t sees loads
     up to t - 1 and its new replicas serve from t + boot). The first steps, with nothing before
     them, take the first load. Like `RateOracle` it boots in 0 s and draws each step's spread
-    from the whole trace (the loads around the 400 closest trailing means), so it is what
-    ballast's rule reaches on what ballast can know of the rate, with the error model of the
-    rate's past level handed to it: far from an unattainable bound, a yardstick of how much of
-    the gap to `RateOracle` predicting from the past costs any policy of that kind.
+    from the whole trace (the loads around the 400 closest trailing means). So it is what
+    ballast's rule reaches on what ballast can know of the rate, given the spread of the rate's
+    past level as the whole trace shows it. It is not a bound: it measures how much of the gap
+    to `RateOracle` predicting from the past costs a policy of ballast's kind.
     """
 
     name = "trailing_rate"
