@@ -291,8 +291,13 @@ def what_if_run(request, run_id: int):
     context = {"run": run}
     if run.status == "succeeded" and run.result:
         policies = run.result["policies"]
+        oracle = policies.get("oracle", {}).get("compute_cost_usd")
         context.update(
-            policies=policies,
+            rows=[
+                (name, m, m["compute_cost_usd"] / oracle if oracle else None)
+                for name, m in policies.items()
+            ],
+            with_oracle=bool(oracle),
             cost_figure=figures.policy_cost_figure(policies),
             sla_figure=figures.policy_sla_figure(policies),
         )

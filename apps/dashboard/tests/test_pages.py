@@ -89,7 +89,8 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     upload = SimpleUploadedFile("day.csv", trace_csv(), content_type="text/csv")
     with django_capture_on_commit_callbacks() as queued:
         response = client.post(
-            "/what-if/", {"trace": upload, "policies": ["threshold", "ballast", "trailing_rate"]}
+            "/what-if/",
+            {"trace": upload, "policies": ["threshold", "ballast", "oracle", "trailing_rate"]},
         )
     run = WhatIfRun.objects.get()
     assert len(queued) == 1 and client.get(f"/what-if/{run.pk}/progress/").json() == {
@@ -103,10 +104,14 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     assert response.status_code == 302 and response.url == f"/what-if/{run.pk}/"
     assert (run.status, run.progress) == ("succeeded", 100), run.message
     assert client.get(f"/what-if/{run.pk}/progress/").json()["progress"] == 100
-    assert set(run.result["policies"]) == {"threshold", "ballast", "trailing_rate"}
+    policies = run.result["policies"]
+    assert set(policies) == {"threshold", "ballast", "oracle", "trailing_rate"}
     page = client.get(f"/what-if/{run.pk}/").content.decode()
     assert 'id="policy-table"' in page and 'id="policy-cost"' in page
-    assert "<td>trailing_rate</td>" in page
+    assert "<td>trailing_rate</td>" in page and "Compute / oracle</th>" in page
+    bills = {name: m["compute_cost_usd"] for name, m in policies.items()}
+    assert f"<td>oracle</td><td>${policies['oracle']['cost_usd']:.2f}</td>" in page
+    assert f"<td>{bills['threshold'] / bills['oracle']:.2f}</td>" in page
 
 
 def test_the_what_if_form_offers_the_references_beside_the_policies(sre_a, page_as):
@@ -128,6 +133,7 @@ def test_a_what_if_upload_missing_a_few_rows_runs_and_says_so(sre_a, page_as):
     assert any(note.startswith("2 missing intervals of the trace were filled") for note in notes)
     page = page_as("sre-a").get(f"/what-if/{run.pk}/").content.decode()
     assert 'id="run-notes"' in page and "2 missing intervals of the trace were filled" in page
+    assert "Compute / oracle" not in page  # no oracle among the run's policies
 
 
 @pytest.mark.parametrize(
