@@ -92,7 +92,6 @@ def grid_slots(epoch_s: np.ndarray) -> tuple[int, np.ndarray]:
     if interval_s < median_s:
         usual = USUAL_STEPS_S[np.argmin(np.abs(USUAL_STEPS_S - median_s))]
         interval_s = int(usual) if abs(usual - median_s) <= 0.05 * median_s else round(median_s)
-        interval_s = max(1, interval_s)
     offset = epoch_s - epoch_s[0]
     return interval_s, (offset + interval_s // 2) // interval_s
 

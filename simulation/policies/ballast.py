@@ -51,7 +51,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation, cheapest_pool
+from simulation.policies.base import (
+    Context,
+    Decision,
+    Observation,
+    cheapest_pool,
+    decision_lead,
+)
 from simulation.serverless import break_even_rps, size_memory
 from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
 
@@ -122,7 +128,7 @@ class Ballast:
             reserved_fraction = 1.0 if itype.reserved_per_hour_usd < self.price_per_hour else 0.0
         self.reserved_fraction = reserved_fraction
         step_s = ctx.load.step_s
-        self.lead = math.ceil(itype.boot_s / step_s) + 1
+        self.lead = decision_lead(itype.boot_s, step_s)
         self.day_steps = 86400 // step_s
         window = max(30, int(error_window_s // step_s))
         self.candidates = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -87,6 +88,15 @@ class Policy(Protocol):
 def primary_pool(scenario: Scenario, option: str = "on_demand") -> Pool:
     """The first online instance type under `option`: where plain autoscalers put replicas."""
     return (scenario.online_types[0], option)
+
+
+def decision_lead(boot_s: float, step_s: int) -> int:
+    """Steps from a decision to the step its new replicas first serve, inclusive.
+
+    A decision at step t sees loads up to t - 1, and what it launches serves from t + boot
+    (rounded up to steps): so the decision's lead is the boot's steps plus one.
+    """
+    return math.ceil(boot_s / step_s) + 1
 
 
 def cheapest_pool(

@@ -15,11 +15,9 @@ Batch: spot with checkpoints.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation
+from simulation.policies.base import Context, Decision, Observation, decision_lead
 from simulation.sizing import replicas_for_rate
 
 
@@ -40,7 +38,7 @@ class CostAware:
         self.forecasts = ctx.forecasts
         self.day_steps = 86400 // ctx.load.step_s
         self.window = max(2, 1800 // ctx.load.step_s)
-        self.lead = math.ceil(sc.instance(self.pool[0]).boot_s / ctx.load.step_s) + 1
+        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.load.step_s)
         self.committed = False
 
     def thresholds(self, history: np.ndarray) -> tuple[float, float]:

@@ -7,9 +7,7 @@ until a forecast exists); margin 30 % [E]; replicas sized at full utilization of
 
 from __future__ import annotations
 
-import math
-
-from simulation.policies.base import Context, Decision, Observation, primary_pool
+from simulation.policies.base import Context, Decision, Observation, decision_lead, primary_pool
 from simulation.sizing import replicas_for_rate
 
 
@@ -28,7 +26,7 @@ class Exascale:
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.forecasts = ctx.forecasts
         self.margin = margin
-        self.lead = math.ceil(ctx.scenario.instance(self.pool[0]).boot_s / ctx.load.step_s) + 1
+        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """Replicas for (1 + margin) x the forecast peak over the lead time."""

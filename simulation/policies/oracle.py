@@ -16,7 +16,13 @@ import math
 
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation, cheapest_pool
+from simulation.policies.base import (
+    Context,
+    Decision,
+    Observation,
+    cheapest_pool,
+    decision_lead,
+)
 from simulation.scenario import Scenario, VariantProfile
 from simulation.serverless import break_even_rps, size_memory
 from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
@@ -107,8 +113,8 @@ class TrailingRate(RateOracle):
     """A reference: the rate oracle told only the past a policy sees when it must decide.
 
     Each step's rate is the mean of the `window` loads that ended `lead` steps before it, where
-    `lead` is ballast's (a boot, rounded up to steps, plus one: a decision at step t sees loads
-    up to t - 1 and its new replicas serve from t + boot). The first steps, with nothing before
+    `lead` is ballast's (`decision_lead`: a decision at step t sees loads up to t - 1 and its
+    new replicas serve from t + boot). The first steps, with nothing before
     them, take the first load. Like `RateOracle` it boots in 0 s and draws each step's spread
     from the whole trace (the loads around the 400 closest trailing means). So it is what
     ballast's rule reaches on what ballast can know of the rate, given the spread of the rate's
@@ -120,8 +126,7 @@ class TrailingRate(RateOracle):
 
     def known_rate(self, ctx: Context, window: int) -> np.ndarray:
         """The mean of the `window` loads up to `lead` steps before each step."""
-        itype = ctx.scenario.instance(self.pool[0])
-        lead = math.ceil(itype.boot_s / ctx.load.step_s) + 1
+        lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
         return trailing_mean(ctx.load.rps, window, lead)
 
 

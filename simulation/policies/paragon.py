@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation
+from simulation.policies.base import Context, Decision, Observation, decision_lead
 from simulation.scenario import Scenario
 from simulation.serverless import size_memory
 from simulation.sizing import replicas_for_rate
@@ -53,7 +53,7 @@ class Paragon:
         self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
         self.forecasts = ctx.forecasts
         self.utilization = utilization
-        self.lead = math.ceil(sc.instance(self.pool[0]).boot_s / ctx.load.step_s) + 1
+        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.load.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """VMs for the steady load; the router spills the rest."""

@@ -7,9 +7,7 @@ on-demand. The forecast is the shared feed (forecasting/, refitted hourly).
 
 from __future__ import annotations
 
-import math
-
-from simulation.policies.base import Context, Decision, Observation, primary_pool
+from simulation.policies.base import Context, Decision, Observation, decision_lead, primary_pool
 from simulation.sizing import replicas_for_rate
 
 
@@ -28,7 +26,7 @@ class Predictive:
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.forecasts = ctx.forecasts
         self.target = target
-        self.lead = math.ceil(ctx.scenario.instance(self.pool[0]).boot_s / ctx.load.step_s) + 1
+        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """Replicas for the higher of the forecast over the lead time and the last load."""
