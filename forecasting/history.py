@@ -39,7 +39,9 @@ class RegularSeries:
         return self.start_s + (len(self.values) - 1) * self.interval_s
 
 
-def regularize(epoch_s: np.ndarray, values: np.ndarray) -> RegularSeries:
+def regularize(
+    epoch_s: np.ndarray, values: np.ndarray, moved: np.ndarray | None = None
+) -> RegularSeries:
     """Place points on their regular grid, filling short gaps by linear interpolation.
 
     Points on one grid keep their instants. Jittered or irregular timestamps (no common step
@@ -49,6 +51,8 @@ def regularize(epoch_s: np.ndarray, values: np.ndarray) -> RegularSeries:
     Args:
         epoch_s: strictly increasing epoch seconds, shape (n,).
         values: the observation at each instant, shape (n,).
+        moved: (n,) bool, points whose instants the caller already rounded to the second
+            (sub-second timestamps); `regridded` counts them too.
 
     Raises:
         SeriesError: no data, timestamps out of order, or gaps too long to fill.
@@ -62,6 +66,8 @@ def regularize(epoch_s: np.ndarray, values: np.ndarray) -> RegularSeries:
     grid = np.bincount(slots, weights=values) / np.where(counts > 0, counts, 1)
     grid[counts == 0] = np.nan
     on_grid = ((epoch_s - epoch_s[0]) % interval_s == 0) & (counts[slots] == 1)
+    if moved is not None:
+        on_grid &= ~np.asarray(moved, dtype=bool)
     missing = np.isnan(grid)
     _check_gaps(missing, interval_s, int(epoch_s[0]))
     if missing.any():

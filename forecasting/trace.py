@@ -64,7 +64,8 @@ def read_trace(
 
     Rows are put on their regular grid as stored metrics are (`forecasting.history.regularize`):
     jittered or irregular timestamps go to the grid of the median step (`regridded` counts the
-    rows moved or averaged there), and a few missing intervals are filled by linear
+    rows moved or averaged there; timestamps with fractions of a second, as scrapers write them,
+    count as moved), and a few missing intervals are filled by linear
     interpolation (at most 5 % of the intervals, no gap over 1 % of them or 3 intervals;
     `filled_at` says which). Longer holes are refused, and so is any missing or off-grid row
     with `fill_gaps=False` (every caller that reads a file for use fills; the strict reading is
@@ -96,10 +97,9 @@ def read_trace(
 
 
 def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trace:
-    _steps_s(timestamps)
-    epoch_s = timestamps.astype("datetime64[s]").astype(np.int64)
+    epoch_s, moved = _whole_seconds(timestamps)
     try:
-        series = regularize(epoch_s, values)
+        series = regularize(epoch_s, values, moved)
     except SeriesError as exc:
         raise TraceError(str(exc)) from exc
     grid = series.start_s + series.interval_s * np.arange(len(series.values), dtype=np.int64)
@@ -141,8 +141,27 @@ def _parse_values(column: pd.Series) -> np.ndarray:
     return values
 
 
-def _steps_s(timestamps: np.ndarray) -> np.ndarray:
-    """Whole seconds between consecutive rows, (n - 1,); refuses disorder and sub-second steps."""
+def _whole_seconds(timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of the rows, each rounded to the nearest second, and which rows that moved.
+
+    A scraper's timestamps carry milliseconds of jitter; the interval itself must be at least a
+    second, so rows that round to the same second are refused.
+    """
+    _check_order(timestamps)
+    epoch_ns = timestamps.astype("datetime64[ns]").astype(np.int64)
+    epoch_s = (epoch_ns + 500_000_000) // 1_000_000_000
+    close = np.flatnonzero(np.diff(epoch_s) <= 0)
+    if len(close):
+        row = int(close[0])
+        step = (epoch_ns[row + 1] - epoch_ns[row]) / 1e9
+        raise TraceError(
+            f"row {row + 3}: timestamp rounds to the same second as the row before ({step:g}s "
+            "apart); intervals under 1 s are not supported: sum the values over 1 s or more"
+        )
+    return epoch_s, epoch_ns % 1_000_000_000 != 0
+
+
+def _check_order(timestamps: np.ndarray) -> None:
     if len(timestamps) < 2:
         raise TraceError("the trace needs at least 2 rows to have an interval")
     steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
@@ -152,6 +171,12 @@ def _steps_s(timestamps: np.ndarray) -> np.ndarray:
         raise TraceError(
             f"row {row + 3}: timestamp is out of order or repeated: step {steps_ms[row] / 1000:g}s"
         )
+
+
+def _steps_s(timestamps: np.ndarray) -> np.ndarray:
+    """Whole seconds between consecutive rows, (n - 1,); refuses disorder and sub-second steps."""
+    _check_order(timestamps)
+    steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
     split = np.flatnonzero(steps_ms % 1000)
     if len(split):
         row = int(split[0])

@@ -112,9 +112,10 @@ def load_history(run: ForecastRun):
             f"workload has no observations in series {run.series!r}: push metrics or import a "
             "trace first"
         )
-    epoch_s = np.array([int(ts.timestamp()) for ts, _ in pairs], dtype=np.int64)
+    epoch_s = np.array([round(ts.timestamp()) for ts, _ in pairs], dtype=np.int64)
+    moved = np.array([ts.microsecond != 0 for ts, _ in pairs])  # rounded to the second
     values = np.array([value for _, value in pairs], dtype=float)
-    return regularize(epoch_s, values)
+    return regularize(epoch_s, values, moved)
 
 
 def _store(run: ForecastRun, history, result) -> None:

@@ -80,11 +80,27 @@ def test_fill_gaps_still_refuses_long_holes_and_disorder():
         read_trace(csv([ROWS[0], ROWS[1], ROWS[0]]), fill_gaps=True)
 
 
-@pytest.mark.parametrize("fill_gaps", [False, True])
-def test_sub_second_steps_are_refused_either_way(fill_gaps):
+def test_intervals_under_a_second_are_refused():
     stamps = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.500Z", "2024-01-01T00:00:01Z"]
+    with pytest.raises(TraceError, match=r"row 4: .* same second .* under 1 s are not supported"):
+        read_trace(csv(stamps))
     with pytest.raises(TraceError, match="row 3: timestamps must increase by a whole number"):
-        read_trace(csv(stamps), fill_gaps=fill_gaps)
+        read_trace(csv(stamps), fill_gaps=False)
+
+
+def test_milliseconds_of_scrape_jitter_are_rounded_to_the_grid_and_counted():
+    start = np.datetime64("2024-01-01T00:00:00", "ms")
+    jitter_ms = [0, 137, -402, 0, 95, 3] * 20
+    stamps = [f"{start + np.timedelta64(i * 60_000 + j, 'ms')}Z" for i, j in enumerate(jitter_ms)]
+    trace = read_trace(csv(stamps, [float(i) for i in range(120)]))
+    assert (len(trace), trace.interval_s, trace.filled, trace.regridded) == (120, 60, 0, 80)
+    assert trace.timestamps[2] == np.datetime64("2024-01-01T00:02:00")
+    assert trace.values.tolist() == [float(i) for i in range(120)]
+
+
+def test_whole_seconds_written_with_milliseconds_are_read_exactly():
+    trace = read_trace(csv([t.replace(" ", "T") + ".000Z" for t in ROWS]))
+    assert (trace.interval_s, trace.regridded) == (300, 0)
 
 
 def test_jittered_rows_are_put_on_the_grid_and_counted():

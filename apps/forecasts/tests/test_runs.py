@@ -165,6 +165,24 @@ def test_jittered_observations_are_forecast_on_their_grid_and_said(sre_a, worklo
     assert "points off the 300 s grid moved to it" in run.message
 
 
+def test_millisecond_timestamps_are_rounded_to_their_second_and_counted(sre_a, workload):
+    values = read_trace(TRACE).values
+    start = datetime(2024, 1, 3, tzinfo=UTC)
+    points = [  # a scraper's timestamps: whole seconds, then a few hundred ms off every other
+        (start + timedelta(seconds=i * 300, milliseconds=(i % 2) * (137 - 400 * (i % 4 == 1))), v)
+        for i, v in enumerate(map(float, values))
+    ]
+    ingest_observations(workload=workload, series="requests", points=points)
+    run = make_run(workload, model="seasonal_naive", horizon=12)
+
+    services.execute_forecast_run(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.message
+    assert (run.interval_s, run.history_points) == (300, len(values))
+    assert f"{len(values) // 2} points off the 300 s grid moved to it" in run.message
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
