@@ -120,7 +120,11 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
     bad = parsed.isna()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise TraceError(f"row {row + 2}: timestamp {column.iloc[row]!r} is not ISO-8601")
+        hint = " (epoch numbers are not read: write 2024-01-01T00:00:00Z)"
+        numeric = column.iloc[row].strip().replace(".", "", 1).isdigit()
+        raise TraceError(
+            f"row {row + 2}: timestamp {column.iloc[row]!r} is not ISO-8601" + (hint * numeric)
+        )
     naive = ~column.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
     if naive.any() and not naive.all():
         row = int(np.argmax(naive != naive[0]))

@@ -38,6 +38,15 @@ def test_a_file_mixing_zoned_and_unzoned_timestamps_is_refused(stamps, row, prob
         read_trace(csv(stamps))
 
 
+@pytest.mark.parametrize(
+    "stamp, says_epoch", [("1397088540", True), ("1397088540123.5", True), ("10/04/2014", False)]
+)
+def test_a_timestamp_that_is_not_iso_8601_is_refused_naming_the_row(stamp, says_epoch):
+    with pytest.raises(TraceError, match=f"row 3: timestamp '{stamp}' is not ISO-8601") as caught:
+        read_trace(csv([ROWS[0], stamp, ROWS[2]]))
+    assert ("epoch numbers are not read" in str(caught.value)) is says_epoch
+
+
 def test_timestamps_out_of_order_are_refused_naming_the_row():
     with pytest.raises(TraceError, match="row 4: timestamp is out of order"):
         read_trace(csv([ROWS[0], ROWS[1], ROWS[0]]))
