@@ -54,7 +54,12 @@ TIMING_RUNS = 3
 TIMING_FOLDS = 5 + selection_folds(24)  # the CLI's default scored folds plus auto's warm-up
 COLUMNS = ("mase", "smape", "coverage_90", "pinball_scaled", "fit_seconds", "predict_seconds")
 ABLATION_FOLDS = 20  # scored folds, at most, when comparing how many models auto averages
-COMBINATIONS = {1: "lowest alone", 2: "average of 2 (auto)", 3: "average of 3"}
+COMBINATIONS = {  # (models averaged, weight power) -> column
+    (1, 2): "lowest alone",
+    (2, 0): "equal average of 2",
+    (2, 2): "weighted average of 2 (auto)",
+    (3, 2): "weighted average of 3",
+}
 
 
 class StatsforecastPeer:
@@ -183,9 +188,9 @@ def compare_combinations(backtest: Backtest, y: np.ndarray, warmup: int) -> dict
     singles = {n: summarize_scores(s[warmup:])["mase"] for n, s in backtest.scores.items()}
     singles.pop(ENSEMBLE, None)
     rows = {"seasonal_naive": summarize_scores(backtest.scores["seasonal_naive"][warmup:])}
-    for combined in COMBINATIONS:
-        scores, _ = score_auto_folds(backtest, y, warmup=warmup, combined=combined)
-        rows[combined] = summarize_scores(scores)
+    for combined, power in COMBINATIONS:
+        scores, _ = score_auto_folds(backtest, y, warmup=warmup, combined=combined, power=power)
+        rows[combined, power] = summarize_scores(scores)
     best_single = min(v for v in singles.values() if v is not None)
     return {"folds": len(backtest.origins) - warmup, "rows": rows, "best_single": best_single}
 
@@ -410,9 +415,10 @@ METHOD = [
     "  read off their symmetric prediction intervals.",
     "- `ensemble` is the mean of ets, sarima and prophet. `auto` scores every single model",
     "  (seasonal naive included, the ensemble not) by its mean scaled pinball loss on the last",
-    "  two folds and forecasts the average of the two lowest, quantile by quantile; the",
-    "  average's intervals are rescaled by split conformal calibration on those folds (see",
-    '  `forecasting/selection.py`). Why two: see "How many models auto averages" below.',
+    "  two folds and forecasts the average of the two lowest, quantile by quantile, each",
+    "  weighted by 1 / its score squared; the average's intervals are rescaled by split",
+    "  conformal calibration on those folds (see `forecasting/selection.py`). Why two, and",
+    '  why weighted: see "How many models auto averages" below.',
     "- Repeatability: every figure but the times repeats exactly on one machine for the seed.",
     "  The LSTM's do not carry across CPUs: torch's CPU kernels differ between processors",
     "  (the same LSTM code gave MASE 0.972 on genai on an Intel Xeon and 0.932 on an AMD",
@@ -426,8 +432,9 @@ COMBINATIONS_INTRO = [
     "of rule was compared on as many folds as each trace allows (up to "
     f"{ABLATION_FOLDS} scored, after",
     "the same two selection folds; our models only): auto replayed averaging the 1, 2 or 3",
-    "candidates with the lowest mean scaled pinball loss on the last two folds, then",
-    "calibrating the average's width on them. Each cell: median MASE / median scaled pinball",
+    "candidates with the lowest mean scaled pinball loss on the last two folds, weighted by",
+    "1 / score squared (auto's rule) or alike, then calibrating the average's width on them.",
+    "Each cell: median MASE / median scaled pinball",
     "/ pooled coverage of the 90 % interval. The next-to-last row is the geometric mean over",
     "traces of each rule's median MASE and pinball relative to seasonal naive's (lower is",
     "better), and the mean distance of its coverage from 0.90. Below it, how many of the",

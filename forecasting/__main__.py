@@ -106,6 +106,7 @@ def backtest_trace(
             "chosen": selections[-1].chosen,
             **summarize_scores(scores),
             "choices": [s.chosen for s in selections],
+            "weights": [list(s.weights) for s in selections],
             "width_factors": [s.width_factor for s in selections],
             "reason": selections[-1].reason,
         }

@@ -27,8 +27,8 @@ class ForecastResult:
 
     Attributes:
         forecast: mean and quantiles per trace interval, shape (horizon,) each.
-        model: the model that produced it; for `auto`, the two it averaged, joined by '+'
-            (e.g. 'ets+seasonal_naive'), or its fallback.
+        model: the model that produced it; for `auto`, the two it averaged (weighted by their
+            backtest scores), joined by '+' (e.g. 'ets+seasonal_naive'), or its fallback.
         interval_s: the series' step in seconds.
         step_s: the modelling step the model fitted at (a multiple of `interval_s`).
         season_lengths: seasons modelled, in trace intervals (e.g. (1440, 10080) for per-minute
@@ -65,8 +65,8 @@ def forecast_series(
         interval_s: seconds between consecutive values.
         horizon: intervals to forecast.
         model: "auto" (backtest the models on the end of the series, average the two that
-            did best, fitted on all of it; the ensemble on a history too short for that),
-            "ensemble" or one of `MODEL_NAMES`.
+            did best, weighted by their scores, fitted on all of it; the ensemble on a history
+            too short for that), "ensemble" or one of `MODEL_NAMES`.
         quantiles: levels in (0, 1) to return.
         seed: makes the LSTM and sampled quantiles repeat exactly.
 

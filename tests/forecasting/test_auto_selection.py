@@ -22,21 +22,31 @@ def folds_scoring(*values: float) -> list[FoldScore]:
     return [FoldScore(0, v, 0.0, 0.9, v, v, 0.0, 0.0) for v in values]
 
 
-def test_auto_averages_the_two_lowest_scores_and_says_why():
+def test_auto_averages_the_two_lowest_scores_weighted_and_says_why():
     scores = {
-        "seasonal_naive": folds_scoring(1.08, 1.08),
+        "seasonal_naive": folds_scoring(1.5, 1.5),
         "ets": folds_scoring(1.0, 1.0),
-        "lstm": folds_scoring(1.5, 1.3),
+        "lstm": folds_scoring(1.8, 1.6),
     }
     selection = select_model(scores, horizon=24)
     assert selection.members == ("ets", "seasonal_naive")
     assert selection.chosen == "ets+seasonal_naive"
+    # 1 / 1.0^2 and 1 / 1.5^2 are 1 and 4/9: shares 9/13 and 4/13
+    assert selection.weights == pytest.approx((9 / 13, 4 / 13))
     assert selection.reason.startswith(
-        "the average of ets and seasonal_naive, the 2 lowest mean pinball_scaled over the last "
-        "2 backtest folds of 24 steps"
+        "the average of ets and seasonal_naive weighted 0.69/0.31 (1 / score ** 2), the 2 "
+        "lowest mean pinball_scaled over the last 2 backtest folds of 24 steps"
     )
-    assert "lstm 1.4" in selection.reason
-    assert select_model(scores, horizon=24, combined=1).members == ("ets",)
+    assert "lstm 1.7" in selection.reason
+    alone = select_model(scores, horizon=24, combined=1)
+    assert (alone.members, alone.weights) == (("ets",), (1.0,))
+    equal = select_model(scores, horizon=24, power=0)
+    assert equal.weights == (0.5, 0.5) and "weighted" not in equal.reason
+
+
+def test_a_candidate_that_was_exact_on_the_selection_folds_takes_all_the_weight():
+    scores = {"seasonal_naive": folds_scoring(0.0, 0.0), "ets": folds_scoring(0.2, 0.4)}
+    assert select_model(scores, horizon=24).weights == pytest.approx((1.0, 0.0))
 
 
 def test_the_ensemble_is_left_out_of_the_choice_so_no_model_counts_twice():
@@ -140,15 +150,18 @@ def test_auto_one_step_ahead_fits_its_width_on_twelve_points(cpu_5min):
     assert "over the last 12 backtest folds of 1 steps" in auto.selection_.reason
 
 
-def test_auto_forecasts_the_average_of_its_two_members_fitted_alone(cpu_5min):
+def test_auto_forecasts_the_weighted_average_of_its_two_members_fitted_alone(cpu_5min):
     y, interval_s = cpu_5min[0][-2016:], cpu_5min[1]  # one week
     auto = AutoForecaster(interval_s=interval_s, horizon=24, candidates=CHEAP).fit(y)
     first, second = auto.selection_.members
     assert auto.model_.name == f"{first}+{second}" == auto.selection_.chosen
+    a, b = auto.selection_.weights
+    scores = auto.selection_.scores
+    assert a / b == pytest.approx(scores[second] ** 2 / scores[first] ** 2) and a + b == 1
     alone = [make_forecaster(n, interval_s=interval_s).fit(y).predict(24) for n in (first, second)]
     forecast = auto.predict(24, (0.5, 0.99))
-    np.testing.assert_allclose(forecast.mean, (alone[0].mean + alone[1].mean) / 2)
-    median = (alone[0].quantiles[0.5] + alone[1].quantiles[0.5]) / 2
-    top = (alone[0].quantiles[0.99] + alone[1].quantiles[0.99]) / 2
+    np.testing.assert_allclose(forecast.mean, a * alone[0].mean + b * alone[1].mean)
+    median = a * alone[0].quantiles[0.5] + b * alone[1].quantiles[0.5]
+    top = a * alone[0].quantiles[0.99] + b * alone[1].quantiles[0.99]
     k = auto.selection_.width_factor
     np.testing.assert_allclose(forecast.quantiles[0.99], median + k * (top - median))

@@ -53,6 +53,8 @@ def test_backtest_writes_the_contract_and_repeats_with_the_seed(small_trace, tmp
     for scores in report["models"].values():
         assert MODEL_KEYS <= set(scores) and scores["mase"] > 0
     assert set(report["auto"]["chosen"].split("+")) <= set(report["models"])
+    last = report["auto"]["weights"][-1]
+    assert len(last) == len(report["auto"]["chosen"].split("+")) and sum(last) == pytest.approx(1)
     assert report["auto"]["mase"] > 0
     assert without_timing(outputs[0]) == without_timing(outputs[1])
 
