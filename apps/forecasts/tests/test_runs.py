@@ -147,40 +147,31 @@ def test_short_gaps_are_filled_and_said(sre_a, workload):
     assert run.status == "succeeded" and "2 missing points filled" in run.message
 
 
-def test_jittered_observations_are_forecast_on_their_grid_and_said(sre_a, workload):
+def forecast_scraped(workload, offset):
+    """A seasonal naive run on the test trace stored every 300 s, each point `offset(i)` off."""
     values = read_trace(TRACE).values
     start = datetime(2024, 1, 3, tzinfo=UTC)
-    points = [  # scraped every 300 s, give or take up to 4 s
-        (start + timedelta(seconds=i * 300 + (i * 7) % 9 - 4 * (i > 0)), float(v))
-        for i, v in enumerate(values)
+    points = [
+        (start + timedelta(seconds=i * 300) + offset(i), float(v)) for i, v in enumerate(values)
     ]
     ingest_observations(workload=workload, series="requests", points=points)
     run = make_run(workload, model="seasonal_naive", horizon=12)
-
     services.execute_forecast_run(run.pk)
-
     run.refresh_from_db()
     assert run.status == "succeeded", run.message
     assert (run.interval_s, run.history_points) == (300, len(values))
+    return run, len(values)
+
+
+def test_jittered_observations_are_forecast_on_their_grid_and_said(sre_a, workload):
+    run, _ = forecast_scraped(workload, lambda i: timedelta(seconds=(i * 7) % 9 - 4 * (i > 0)))
     assert "points off the 300 s grid moved to it" in run.message
 
 
 def test_millisecond_timestamps_are_rounded_to_their_second_and_counted(sre_a, workload):
-    values = read_trace(TRACE).values
-    start = datetime(2024, 1, 3, tzinfo=UTC)
-    points = [  # a scraper's timestamps: whole seconds, then a few hundred ms off every other
-        (start + timedelta(seconds=i * 300, milliseconds=(i % 2) * (137 - 400 * (i % 4 == 1))), v)
-        for i, v in enumerate(map(float, values))
-    ]
-    ingest_observations(workload=workload, series="requests", points=points)
-    run = make_run(workload, model="seasonal_naive", horizon=12)
-
-    services.execute_forecast_run(run.pk)
-
-    run.refresh_from_db()
-    assert run.status == "succeeded", run.message
-    assert (run.interval_s, run.history_points) == (300, len(values))
-    assert f"{len(values) // 2} points off the 300 s grid moved to it" in run.message
+    # whole seconds, then a few hundred milliseconds off, then whole, ...: half of them move
+    run, n = forecast_scraped(workload, lambda i: timedelta(milliseconds=[0, -263, 0, 137][i % 4]))
+    assert f"{n // 2} points off the 300 s grid moved to it" in run.message
 
 
 @pytest.mark.parametrize(
