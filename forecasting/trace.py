@@ -58,7 +58,8 @@ def read_trace(
     """Parse a trace CSV from a path, raw bytes or an open file.
 
     The file must have the header `timestamp,value`, ISO-8601 timestamps in strictly increasing
-    order, whole seconds apart, and finite values >= 0. Timestamps with a time zone (or a
+    order, a second or more apart (whole seconds apart with `fill_gaps=False`), and finite
+    values >= 0. Timestamps with a time zone (or a
     trailing Z) are converted to UTC; a file whose timestamps all lack one is read as UTC (as many
     monitoring exports write them); a file mixing both is refused.
 
