@@ -39,6 +39,16 @@ class RegularSeries:
         return self.start_s + (len(self.values) - 1) * self.interval_s
 
 
+def whole_seconds(epoch_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch nanoseconds (n,) to the nearest epoch second (half up), and which points moved.
+
+    A scraper's timestamps carry milliseconds of jitter; grids are whole seconds, so each point
+    is rounded first (and counted by `regularize` through `moved`).
+    """
+    epoch_ns = np.asarray(epoch_ns, dtype=np.int64)
+    return (epoch_ns + 500_000_000) // 1_000_000_000, epoch_ns % 1_000_000_000 != 0
+
+
 def regularize(
     epoch_s: np.ndarray, values: np.ndarray, moved: np.ndarray | None = None
 ) -> RegularSeries:
@@ -51,8 +61,8 @@ def regularize(
     Args:
         epoch_s: strictly increasing epoch seconds, shape (n,).
         values: the observation at each instant, shape (n,).
-        moved: (n,) bool, points whose instants the caller already rounded to the second
-            (sub-second timestamps); `regridded` counts them too.
+        moved: (n,) bool, points whose instants were rounded to the second before
+            (`whole_seconds`); `regridded` counts them too.
 
     Raises:
         SeriesError: no data, timestamps out of order, or gaps too long to fill.
@@ -92,7 +102,7 @@ def grid_slots(epoch_s: np.ndarray) -> tuple[int, np.ndarray]:
     """
     steps = np.diff(epoch_s)
     if (steps <= 0).any():
-        raise SeriesError("timestamps must strictly increase")
+        raise SeriesError("timestamps must strictly increase, at least a second apart")
     interval_s = int(np.gcd.reduce(steps))
     median_s = float(np.median(steps))
     if interval_s < median_s:

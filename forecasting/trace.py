@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.base import SeriesError
-from forecasting.history import grid_slots, regularize
+from forecasting.history import grid_slots, regularize, whole_seconds
 
 HEADER = ("timestamp", "value")
 
@@ -98,7 +98,7 @@ def read_trace(
 
 
 def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trace:
-    epoch_s, moved = _whole_seconds(timestamps)
+    epoch_s, moved = _rounded_to_seconds(timestamps)
     try:
         series = regularize(epoch_s, values, moved)
     except SeriesError as exc:
@@ -146,15 +146,11 @@ def _parse_values(column: pd.Series) -> np.ndarray:
     return values
 
 
-def _whole_seconds(timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Epoch seconds of the rows, each rounded to the nearest second, and which rows that moved.
-
-    A scraper's timestamps carry milliseconds of jitter; the interval itself must be at least a
-    second, so rows that round to the same second are refused.
-    """
+def _rounded_to_seconds(timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`whole_seconds` of the rows; rows that round to the same second are refused."""
     _check_order(timestamps)
     epoch_ns = timestamps.astype("datetime64[ns]").astype(np.int64)
-    epoch_s = (epoch_ns + 500_000_000) // 1_000_000_000
+    epoch_s, moved = whole_seconds(epoch_ns)
     close = np.flatnonzero(np.diff(epoch_s) <= 0)
     if len(close):
         row = int(close[0])
@@ -163,7 +159,7 @@ def _whole_seconds(timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f"row {row + 3}: timestamp rounds to the same second as the row before ({step:g}s "
             "apart); intervals under 1 s are not supported: sum the values over 1 s or more"
         )
-    return epoch_s, epoch_ns % 1_000_000_000 != 0
+    return epoch_s, moved
 
 
 def _check_order(timestamps: np.ndarray) -> None:

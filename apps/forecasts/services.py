@@ -1,7 +1,7 @@
 """Every write to forecasts: requesting a run and computing it."""
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
@@ -12,13 +12,14 @@ from controlplane.celery import Queue
 from controlplane.runs import claim_run, finish_run
 from forecasting.base import SeriesError
 from forecasting.forecast import forecast_series
-from forecasting.history import regularize
+from forecasting.history import regularize, whole_seconds
 
 log = logging.getLogger(__name__)
 
 # The most history a run reads: 60 days of minute data.
 MAX_HISTORY_POINTS = 86_400
 DEFAULT_QUANTILES = [0.5, 0.9, 0.99]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # Runs that train the LSTM: auto backtests it among its candidates on every run.
@@ -112,8 +113,8 @@ def load_history(run: ForecastRun):
             f"workload has no observations in series {run.series!r}: push metrics or import a "
             "trace first"
         )
-    epoch_s = np.array([round(ts.timestamp()) for ts, _ in pairs], dtype=np.int64)
-    moved = np.array([ts.microsecond != 0 for ts, _ in pairs])  # rounded to the second
+    epoch_us = [(ts - EPOCH) // timedelta(microseconds=1) for ts, _ in pairs]  # exact
+    epoch_s, moved = whole_seconds(np.array(epoch_us, dtype=np.int64) * 1000)
     values = np.array([value for _, value in pairs], dtype=float)
     return regularize(epoch_s, values, moved)
 

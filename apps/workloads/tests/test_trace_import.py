@@ -108,8 +108,13 @@ def test_a_real_trace_imports_every_row(sre_a, team_a):
     assert MetricObservation.objects.filter(series="cpu_util").count() == 1728
 
 
-def minutes(n, missing=()):
-    rows = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00Z,{i}" for i in range(n) if i not in missing]
+def minutes(n, missing=(), jitter_s=0):
+    """A per-minute trace CSV; every other row `jitter_s` seconds late."""
+    rows = [
+        f"2026-01-01T{i // 60:02d}:{i % 60:02d}:{jitter_s * (i % 2):02d}Z,{i}"
+        for i in range(n)
+        if i not in missing
+    ]
     return ("timestamp,value\n" + "\n".join(rows) + "\n").encode()
 
 
@@ -131,9 +136,8 @@ def test_a_trace_missing_a_few_rows_stores_the_rows_it_has(sre_a, team_a):
 
 def test_a_jittered_trace_is_stored_on_its_grid_and_says_so(sre_a, team_a):
     workload = WorkloadFactory(team=team_a)
-    rows = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}:{3 * (i % 2):02d}Z,{i}" for i in range(120)]
 
-    response = upload(sre_a, workload, ("timestamp,value\n" + "\n".join(rows) + "\n").encode())
+    response = upload(sre_a, workload, minutes(120, jitter_s=3))
     assert response.status_code == 201, response.data
     services.execute_trace_import(response.data["id"])
 
