@@ -9,7 +9,7 @@ from typing import Any
 from simulation.batch import night_starts_s, run_nights
 from simulation.forecasts import ForecastFeed
 from simulation.metrics import summarize_run
-from simulation.policies import POLICIES, Context, check_policies, make_policy
+from simulation.policies import POLICIES, Context, Policy, check_policies, make_policy
 from simulation.replay import policy_rng, replay
 from simulation.scenario import Scenario
 from simulation.serverless import serve_serverless
@@ -25,6 +25,23 @@ def compare_policies(
     Same seed, same output.
     """
     check_policies(policies)  # before any replay, so a bad name late in the list costs nothing
+    ctx, starts = replay_context(load, scenario, seed)
+    results: dict[str, Any] = {}
+    batch_note = ""
+    for name in policies:
+        results[name], batch_note = run_policy(make_policy(name, ctx), ctx, starts)
+    return {
+        "trace": load.name,
+        "interval_s": load.source_interval_s,
+        "duration_h": round(load.duration_h, 6),
+        "seed": seed,
+        "scenario": describe(scenario, load, len(starts), batch_note),
+        "policies": results,
+    }
+
+
+def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, list[float]]:
+    """What every policy's replay shares: (the context with its forecast feed, night starts)."""
     lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
     feed = ForecastFeed(
         load,
@@ -37,35 +54,31 @@ def compare_policies(
     starts = night_starts_s(
         load.start_day, load.start_s, len(load.rps) * load.step_s, scenario.batch
     )
-    results: dict[str, Any] = {}
-    batch_note = ""
-    for name in policies:
-        policy = make_policy(name, ctx)
-        record = replay(policy, ctx)
-        functions = serve_serverless(
-            record.serverless_rps,
-            load.step_s,
-            scenario.serverless,
-            scenario.variant(policy.variant),
-            policy.serverless_memory_mb,
-        )
-        batch = run_nights(
-            starts,
-            scenario.batch,
-            scenario.instance(scenario.batch.instance_type),
-            policy.batch_option,
-            policy_rng(seed + 1, name),
-        )
-        batch_note = batch.note
-        results[name] = summarize_run(record, functions, batch, scenario)
-    return {
-        "trace": load.name,
-        "interval_s": load.source_interval_s,
-        "duration_h": round(load.duration_h, 6),
-        "seed": seed,
-        "scenario": describe(scenario, load, len(starts), batch_note),
-        "policies": results,
-    }
+    return ctx, starts
+
+
+def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[dict[str, Any], str]:
+    """Replay one policy, its functions and its nightly batch: (its metrics, the batch note).
+
+    `starts` are the nights' window starts (`night_starts_s`).
+    """
+    scenario, load = ctx.scenario, ctx.load
+    record = replay(policy, ctx)
+    functions = serve_serverless(
+        record.serverless_rps,
+        load.step_s,
+        scenario.serverless,
+        scenario.variant(policy.variant),
+        policy.serverless_memory_mb,
+    )
+    batch = run_nights(
+        starts,
+        scenario.batch,
+        scenario.instance(scenario.batch.instance_type),
+        policy.batch_option,
+        policy_rng(ctx.seed + 1, policy.name),
+    )
+    return summarize_run(record, functions, batch, scenario), batch.note
 
 
 def flat_note(load: Load) -> str:
