@@ -36,6 +36,8 @@ from forecasting.base import DEFAULT_QUANTILES, Forecast, build_forecast, check_
 from forecasting.models import ENSEMBLE, all_forecasters
 from forecasting.seasonality import DAY_S, HOUR_S, aggregate_series, plan_seasons
 from forecasting.selection import (
+    COMBINED,
+    WEIGHT_POWER,
     AutoForecaster,
     score_auto_folds,
     selection_folds,
@@ -188,11 +190,46 @@ def compare_combinations(backtest: Backtest, y: np.ndarray, warmup: int) -> dict
     singles = {n: summarize_scores(s[warmup:])["mase"] for n, s in backtest.scores.items()}
     singles.pop(ENSEMBLE, None)
     rows = {"seasonal_naive": summarize_scores(backtest.scores["seasonal_naive"][warmup:])}
+    replays = {}
     for combined, power in COMBINATIONS:
         scores, _ = score_auto_folds(backtest, y, warmup=warmup, combined=combined, power=power)
         rows[combined, power] = summarize_scores(scores)
+        replays[combined, power] = [s.mase for s in scores]
     best_single = min(v for v in singles.values() if v is not None)
-    return {"folds": len(backtest.origins) - warmup, "rows": rows, "best_single": best_single}
+    return {
+        "folds": len(backtest.origins) - warmup,
+        "rows": rows,
+        "best_single": best_single,
+        "windows": window_hits(backtest, replays[COMBINED, WEIGHT_POWER], warmup),
+    }
+
+
+def window_hits(backtest: Backtest, auto_mase: Sequence[float], warmup: int) -> dict:
+    """How often the within-5 % target holds on windows of `MAX_FOLDS` consecutive folds.
+
+    For every such window among the scored folds: is the median MASE of (a) the single model
+    with the lowest median MASE over all of them, (b) auto, within 5 % of the lowest median
+    MASE any single model had on that window (the best single model in that window's
+    hindsight)? And is auto's at most 2 % above seasonal naive's there?
+    """
+    singles = {
+        name: np.array([s.mase for s in folds[warmup:]])
+        for name, folds in backtest.scores.items()
+        if name != ENSEMBLE
+    }
+    overall = min(singles, key=lambda name: np.nanmedian(singles[name]))
+    auto = np.asarray(auto_mase, dtype=float)
+    hits = {"overall": 0, "auto": 0, "auto_naive": 0}
+    count = max(0, len(auto) - MAX_FOLDS + 1)
+    for start in range(count):
+        window = slice(start, start + MAX_FOLDS)
+        medians = {name: np.nanmedian(mase[window]) for name, mase in singles.items()}
+        best = min(medians.values())
+        auto_median = np.nanmedian(auto[window])
+        hits["overall"] += medians[overall] <= 1.05 * best
+        hits["auto"] += auto_median <= 1.05 * best
+        hits["auto_naive"] += auto_median <= 1.02 * medians["seasonal_naive"]
+    return {"count": count, "model": overall, **hits}
 
 
 def only_models(result: Backtest, names: Sequence[str]) -> Backtest:
@@ -361,6 +398,10 @@ def write_document(
         "",
         *format_combinations(combinations),
         "",
+        *WINDOWS_INTRO,
+        "",
+        *format_windows(combinations),
+        "",
     ]
     for label, rows in results.items():
         setup = setups[label]
@@ -486,6 +527,44 @@ def format_combinations(combinations: dict[str, dict]) -> list[str]:
     lines.append("| relative to seasonal naive | | " + " | ".join(summary) + " |")
     targets = [f"{met[name]} of {3 * len(combinations)}" for name in names]
     lines.append("| issue 3's targets met on these folds | | " + " | ".join(targets) + " |")
+    return lines
+
+
+WINDOWS_INTRO = [
+    "## How noisy the targets are over 7 folds",
+    "",
+    f"The targets are judged on {MAX_FOLDS} folds, and which single model is best in hindsight",
+    f"moves from one run of folds to the next. Over every window of {MAX_FOLDS} consecutive folds",
+    "among the longer runs above: in how many is the single model that is best over the",
+    "whole run (lowest median MASE over all its folds: a selector that knew it in advance)",
+    "within 5 % of the best single model in that window's hindsight, in how many is auto,",
+    "and in how many is auto at most 2 % above seasonal naive.",
+]
+
+
+def format_windows(combinations: dict[str, dict]) -> list[str]:
+    """The table of `window_hits` per trace, and its totals."""
+    lines = [
+        f"| trace | windows of {MAX_FOLDS} folds | best single over the run "
+        "| it is within 5 % | auto is within 5 % | auto is <= +2 % over seasonal naive |",
+        "|---|---|---|---|---|---|",
+    ]
+    totals = dict.fromkeys(("count", "overall", "auto", "auto_naive"), 0)
+    for label, compared in combinations.items():
+        hits = compared["windows"]
+        if not hits["count"]:
+            lines.append(f"| {label} | 0 (too few folds) | | | | |")
+            continue
+        for key in totals:
+            totals[key] += hits[key]
+        lines.append(
+            f"| {label} | {hits['count']} | {hits['model']} | {hits['overall']} "
+            f"| {hits['auto']} | {hits['auto_naive']} |"
+        )
+    lines.append(
+        f"| all | {totals['count']} | | {totals['overall']} | {totals['auto']} "
+        f"| {totals['auto_naive']} |"
+    )
     return lines
 
 
