@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.policies import TARGETS
 from forecasting.base import is_whole_series
 from forecasting.trace import read_trace
 from simulation.compare import replay_context, run_policy
@@ -41,7 +42,7 @@ COMMAND = ".venv/bin/python -m benchmarks.poisson_floor"
 SEEDS = (0, 1, 2)
 SMOOTH_STEPS = 31
 REPLAYED = ("oracle", "known_rate", "rate_oracle", "trailing_rate", "ballast")
-TARGET = 1.15
+TARGET = TARGETS["oracle_ratio"]
 
 
 class KnownRate(RateOracle):
