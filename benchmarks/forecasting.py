@@ -195,29 +195,29 @@ def compare_combinations(backtest: Backtest, y: np.ndarray, warmup: int) -> dict
         scores, _ = score_auto_folds(backtest, y, warmup=warmup, combined=combined, power=power)
         rows[combined, power] = summarize_scores(scores)
         replays[combined, power] = [s.mase for s in scores]
-    best_single = min(v for v in singles.values() if v is not None)
+    best = min((name for name, v in singles.items() if v is not None), key=singles.__getitem__)
+    auto = replays[COMBINED, WEIGHT_POWER]
     return {
         "folds": len(backtest.origins) - warmup,
         "rows": rows,
-        "best_single": best_single,
-        "windows": window_hits(backtest, replays[COMBINED, WEIGHT_POWER], warmup),
+        "best_single": singles[best],
+        "windows": window_hits(backtest, auto, warmup, best),
     }
 
 
-def window_hits(backtest: Backtest, auto_mase: Sequence[float], warmup: int) -> dict:
+def window_hits(backtest: Backtest, auto_mase: Sequence[float], warmup: int, overall: str) -> dict:
     """How often the within-5 % target holds on windows of `MAX_FOLDS` consecutive folds.
 
-    For every such window among the scored folds: is the median MASE of (a) the single model
-    with the lowest median MASE over all of them, (b) auto, within 5 % of the lowest median
-    MASE any single model had on that window (the best single model in that window's
-    hindsight)? And is auto's at most 2 % above seasonal naive's there?
+    For every such window among the scored folds: is the median MASE of (a) `overall`, the
+    single model with the lowest median MASE over all of them, (b) auto, within 5 % of the
+    lowest median MASE any single model had on that window (the best single model in that
+    window's hindsight)? And is auto's at most 2 % above seasonal naive's there?
     """
     singles = {
         name: np.array([s.mase for s in folds[warmup:]])
         for name, folds in backtest.scores.items()
         if name != ENSEMBLE
     }
-    overall = min(singles, key=lambda name: np.nanmedian(singles[name]))
     auto = np.asarray(auto_mase, dtype=float)
     hits = {"overall": 0, "auto": 0, "auto_naive": 0}
     count = max(0, len(auto) - MAX_FOLDS + 1)

@@ -162,7 +162,8 @@ def _rounded_to_seconds(timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return epoch_s, moved
 
 
-def _check_order(timestamps: np.ndarray) -> None:
+def _check_order(timestamps: np.ndarray) -> np.ndarray:
+    """Milliseconds between consecutive rows, (n - 1,); refuses disorder and a single row."""
     if len(timestamps) < 2:
         raise TraceError("the trace needs at least 2 rows to have an interval")
     steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
@@ -172,12 +173,12 @@ def _check_order(timestamps: np.ndarray) -> None:
         raise TraceError(
             f"row {row + 3}: timestamp is out of order or repeated: step {steps_ms[row] / 1000:g}s"
         )
+    return steps_ms
 
 
 def _steps_s(timestamps: np.ndarray) -> np.ndarray:
     """Whole seconds between consecutive rows, (n - 1,); refuses disorder and sub-second steps."""
-    _check_order(timestamps)
-    steps_ms = np.diff(timestamps).astype("timedelta64[ms]").astype(np.int64)
+    steps_ms = _check_order(timestamps)
     split = np.flatnonzero(steps_ms % 1000)
     if len(split):
         row = int(split[0])
