@@ -24,8 +24,7 @@ def calibrate_width(forecasts: Sequence[Forecast], actuals: Sequence[np.ndarray]
     so, hence the small margin over 90 %). The widest factor when none does.
     """
     actual = np.concatenate(actuals)
-    n = len(actual)
-    needed = min(1.0, math.ceil((n + 1) * TARGET_COVERAGE - 1e-9) / n)
+    needed = conformal_level(len(actual))
 
     def coverage(k: float) -> float:
         widened = [widen_forecast(f, k) for f in forecasts]
@@ -37,6 +36,11 @@ def calibrate_width(forecasts: Sequence[Forecast], actuals: Sequence[np.ndarray]
         if coverage(float(k)) >= needed - 1e-12:
             return float(k)
     return float(WIDTH_FACTORS[-1])
+
+
+def conformal_level(n: int) -> float:
+    """The share of `n` past steps a 90 % interval must cover: ceil((n + 1) x 0.9) / n, or 1."""
+    return min(1.0, math.ceil((n + 1) * TARGET_COVERAGE - 1e-9) / n)
 
 
 def widen_forecast(forecast: Forecast, factor: float) -> Forecast:
