@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from forecasting.base import Forecast, build_forecast
-from forecasting.calibration import conformal_level
-from forecasting.metrics import compute_coverage
+from forecasting.calibration import calibrate_noise
 from forecasting.seasonality import SeasonPlan
 
 HIDDEN = 32
@@ -22,7 +21,6 @@ ITERATIONS = 300
 LEARNING_RATE = 0.01
 PATHS = 400  # sampled future paths the mean and quantiles are read from
 MIN_HOLDOUT = 24  # fewest steps held out to calibrate the interval
-NOISE_SCALES = np.round(np.arange(0, 3.0001, 0.05), 2)  # extra noise tried, in holdout RMSEs
 
 
 class Lstm:
@@ -61,12 +59,10 @@ class Lstm:
 
     def predict(self, h: int, quantiles: Sequence[float]) -> Forecast:
         """Sample `PATHS` paths of `h` bucket means: their mean, and quantiles with the noise."""
-        levels = list(quantiles)
         with one_cpu_thread():
             paths = self._sample_paths(h)
-        noisy = paths + self.noise_sd_ * self._noise(h)
-        table = np.quantile(noisy, levels, axis=0)
-        return build_forecast(paths.mean(axis=0), {q: table[i] for i, q in enumerate(levels)})
+        table = np.quantile(paths + self.noise_sd_ * self._noise(h), quantiles, axis=0)
+        return build_forecast(paths.mean(axis=0), {q: table[i] for i, q in enumerate(quantiles)})
 
     def _fit(self, z: np.ndarray, plan: SeasonPlan) -> Self:
         self.device_ = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -193,20 +189,3 @@ def train_network(
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
-
-
-def calibrate_noise(paths: np.ndarray, actual: np.ndarray, noise: np.ndarray) -> float:
-    """The least sd of normal noise that, added to `paths`, makes their 90 % interval cover enough.
-
-    `paths` (PATHS, n) forecast the n steps of `actual`; `noise` holds standard normal draws of
-    the same shape. Tried in steps of `NOISE_SCALES` times the paths' mean's RMSE on `actual`,
-    until the 5-95 % interval covers the split-conformal share of the steps
-    (`conformal_level`); the largest step when none does.
-    """
-    rmse = float(np.sqrt(np.mean((actual - paths.mean(axis=0)) ** 2)))
-    needed = conformal_level(len(actual))
-    for k in NOISE_SCALES:
-        lower, upper = np.quantile(paths + k * rmse * noise, (0.05, 0.95), axis=0)
-        if compute_coverage(actual, lower, upper) >= needed - 1e-12:
-            return float(k * rmse)
-    return float(NOISE_SCALES[-1] * rmse)

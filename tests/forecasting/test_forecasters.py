@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from forecasting.base import Forecast, SeriesError
-from forecasting.calibration import conformal_level
+from forecasting.calibration import calibrate_noise, conformal_level
 from forecasting.models import ENSEMBLE, MODEL_NAMES, make_forecaster
-from forecasting.models.lstm import PATHS, calibrate_noise
+from forecasting.models.lstm import PATHS
 from forecasting.selection import AutoForecaster
 
 NAMES = (*MODEL_NAMES, ENSEMBLE, "auto")
