@@ -28,11 +28,11 @@ import pandas as pd
 from benchmarks.policies import TARGETS
 from forecasting.base import is_whole_series
 from forecasting.trace import read_trace
+from policies import make_policy
+from policies.base import Context
+from policies.oracle import RateOracle
+from policies.scenario import default_scenario
 from simulation.compare import replay_context, run_policy
-from simulation.policies import make_policy
-from simulation.policies.base import Context
-from simulation.policies.oracle import RateOracle
-from simulation.scenario import default_scenario
 from simulation.trace import Load, load_trace, resample
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ Run from the repository root:
 
 Every number in the document is computed here from `simulation.compare.compare_policies` with
 the default "recommender" scenario and seed 0; nothing is typed by hand. Beside the policies it
-replays the rate oracle (`simulation.policies.oracle.RateOracle`), a reference that splits
+replays the rate oracle (`policies.oracle.RateOracle`), a reference that splits
 ballast's gap to the oracle into the load's own step-to-step spread and the rest, and the
 trailing rate (`TrailingRate`), the same yardstick knowing only the past a policy sees.
 """
@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from policies import POLICIES, REFERENCES
+from policies.scenario import default_scenario
 from simulation.compare import compare_policies
-from simulation.policies import POLICIES, REFERENCES
-from simulation.scenario import default_scenario
 from simulation.trace import load_trace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from policies import POLICIES
+from policies.scenario import load_scenario
 from simulation.compare import compare_policies
-from simulation.policies import POLICIES
-from simulation.scenario import load_scenario
 from simulation.trace import load_trace
 
 

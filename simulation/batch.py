@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.scenario import Batch, InstanceType
+from policies.scenario import Batch, InstanceType
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.scenario import InstanceType
-
-Pool = tuple[str, str]  # (instance type, purchase option), e.g. ("c6i.xlarge", "spot")
+from policies.base import Pool
+from policies.scenario import InstanceType
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from policies import POLICIES, Context, Policy, check_policies, make_policy
+from policies.forecasts import ForecastFeed
+from policies.scenario import Scenario
 from simulation.batch import night_starts_s, run_nights
-from simulation.forecasts import ForecastFeed
 from simulation.metrics import summarize_run
-from simulation.policies import POLICIES, Context, Policy, check_policies, make_policy
 from simulation.replay import policy_rng, replay
-from simulation.scenario import Scenario
 from simulation.serverless import serve_serverless
 from simulation.trace import Load
 
@@ -44,13 +44,21 @@ def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, 
     """What every policy's replay shares: (the context with its forecast feed, night starts)."""
     lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
     feed = ForecastFeed(
-        load,
+        load.rps,
+        load.step_s,
         refit_s=scenario.forecast_refit_s,
         model=scenario.forecast_model,
         lead_steps=lead,
         seed=seed,
     )
-    ctx = Context(scenario=scenario, load=load, forecasts=feed, seed=seed)
+    ctx = Context(
+        scenario=scenario,
+        step_s=load.step_s,
+        forecasts=feed,
+        seed=seed,
+        name=load.name,
+        future_rps=load.rps,
+    )
     starts = night_starts_s(
         load.start_day, load.start_s, len(load.rps) * load.step_s, scenario.batch
     )
@@ -62,11 +70,11 @@ def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[d
 
     `starts` are the nights' window starts (`night_starts_s`).
     """
-    scenario, load = ctx.scenario, ctx.load
+    scenario = ctx.scenario
     record = replay(policy, ctx)
     functions = serve_serverless(
         record.serverless_rps,
-        load.step_s,
+        ctx.step_s,
         scenario.serverless,
         scenario.variant(policy.variant),
         policy.serverless_memory_mb,

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from optimization.queueing import erlang_c, mixture_quantile, response_survival
+from policies.scenario import Scenario
 from simulation.batch import BatchOutcome
-from simulation.queueing import erlang_c, mixture_quantile, response_survival
 from simulation.replay import ReplayRecord
-from simulation.scenario import Scenario
 from simulation.serverless import ServerlessUse
 
 METRIC_KEYS = (

@@ -8,9 +8,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from optimization.queueing import erlang_c, response_survival
+from policies.base import Context, Observation, Policy
 from simulation.cluster import BillingRules, Cluster
-from simulation.policies.base import Context, Observation, Policy
-from simulation.queueing import erlang_c, response_survival
 
 ROUTER_MAX_LATE = 0.002  # the spill router keeps each VM pool at <= 0.2 % late requests [E]
 
@@ -58,9 +58,10 @@ def policy_rng(seed: int, name: str) -> np.random.Generator:
 
 
 def replay(policy: Policy, ctx: Context) -> ReplayRecord:
-    """Run `policy` over `ctx.load` and record every step."""
-    sc, load = ctx.scenario, ctx.load
-    rps, step_s, T = load.rps, load.step_s, len(load.rps)
+    """Run `policy` over the whole load (`ctx.future_rps`) and record every step."""
+    sc = ctx.scenario
+    rps, step_s = ctx.clairvoyant_rps(), ctx.step_s
+    T = len(rps)
     variant = sc.variant(policy.variant)
     profiles = [variant.profile(name) for name in sc.online_types]
     workers = np.array([p.workers for p in profiles])

@@ -48,7 +48,7 @@ class WhatIfRun(Run):
     )
     filename = models.CharField(max_length=255, blank=True, help_text="the uploaded trace")
     content = models.BinaryField(blank=True, help_text="the uploaded CSV, so any worker reads it")
-    policies = models.JSONField(help_text="names from simulation.policies.POLICIES or REFERENCES")
+    policies = models.JSONField(help_text="names from policies.POLICIES or REFERENCES")
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent done, 0-100")
     result = models.JSONField(null=True, blank=True)
     objects = WhatIfQuerySet.as_manager()

@@ -14,7 +14,7 @@ How the numbers are estimated (the pages say so too):
 - Savings replay each workload's stored `requests` series (the last 7 days) through the
   simulator with the `threshold` baseline and the `ballast` policy, at the trace's own scale
   (requests per interval / interval = requests/s), on the default "recommender" scenario.
-- Latency is the M/M/c model of `simulation.queueing`: each replica of a schedule entry is
+- Latency is the M/M/c model of `optimization.queueing`: each replica of a schedule entry is
   `round(capacity_rps x service_time_s)` servers with rate 1/service_time; the SLA percentile of
   the response time follows from Erlang C. A saturated step (arrivals >= service capacity) is
   drawn at the simulator's queue timeout.
@@ -36,10 +36,10 @@ from controlplane.runs import claim_run, finish_run
 from forecasting.base import SeriesError
 from forecasting.history import RegularSeries, regularize
 from forecasting.trace import read_trace
+from optimization.queueing import erlang_c, response_quantile
+from policies import POLICIES, REFERENCES
+from policies.scenario import default_scenario
 from simulation.compare import compare_policies
-from simulation.policies import POLICIES, REFERENCES
-from simulation.queueing import erlang_c, response_quantile
-from simulation.scenario import default_scenario
 from simulation.trace import Load, resample
 
 log = logging.getLogger(__name__)

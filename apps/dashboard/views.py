@@ -24,7 +24,7 @@ from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import Workload
-from simulation.policies import POLICIES, REFERENCES
+from policies import POLICIES, REFERENCES
 
 SPEND_DAYS = 30
 TRAFFIC_WINDOW = timedelta(days=30)

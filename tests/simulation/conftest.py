@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.forecasts import ForecastFeed
-from simulation.policies.base import Context, Observation
-from simulation.scenario import default_scenario
+from policies.base import Context, Observation
+from policies.forecasts import ForecastFeed
+from policies.scenario import default_scenario
 from simulation.trace import Load
 
 TRACES = Path(__file__).resolve().parents[2] / "data" / "traces"
@@ -23,8 +23,17 @@ def make_load(rps, step_s=60, start_s=0.0):
 
 def make_context(scenario, rps, step_s=60):
     load = make_load(rps, step_s)
-    feed = ForecastFeed(load, refit_s=3600, model="seasonal_naive", lead_steps=8, seed=0)
-    return Context(scenario=scenario, load=load, forecasts=feed, seed=0)
+    feed = ForecastFeed(
+        load.rps, step_s, refit_s=3600, model="seasonal_naive", lead_steps=8, seed=0
+    )
+    return Context(
+        scenario=scenario,
+        step_s=step_s,
+        forecasts=feed,
+        seed=0,
+        name=load.name,
+        future_rps=load.rps,
+    )
 
 
 def observe(

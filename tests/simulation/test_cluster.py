@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from policies.scenario import InstanceType
 from simulation.cluster import BillingRules, Cluster
-from simulation.scenario import InstanceType
 
 VM = InstanceType("vm", 3.6, 1.8, 2.4, 0.0, boot_s=60.0)
 RISKY = InstanceType("risky", 3.6, 1.8, 2.4, 1e9, boot_s=60.0)

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from policies import POLICIES
+from policies.scenario import default_scenario, load_scenario
 from simulation.__main__ import main
 from simulation.batch import night_starts_s, run_nights
 from simulation.compare import compare_policies
 from simulation.metrics import METRIC_KEYS
-from simulation.policies import POLICIES
-from simulation.scenario import default_scenario, load_scenario
 from simulation.trace import load_trace
 from tests.simulation.conftest import TRACES, write_trace
 

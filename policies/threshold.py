@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 
-from simulation.policies.base import Context, Decision, Observation, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, primary_pool
+from policies.sizing import replicas_for_rate
 
 
-class Threshold:
+class Threshold(PlainState):
     """Step one replica up or down when utilization crosses a fixed threshold."""
 
     name = "threshold"
+    state_fields = ("last_action",)
     spills = False
     batch_option = "on_demand"
     serverless_memory_mb = 2048
@@ -27,7 +28,7 @@ class Threshold:
         self.pool = primary_pool(ctx.scenario)
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.up, self.down = up, down
-        self.cooldown_steps = math.ceil(cooldown_s / ctx.load.step_s)
+        self.cooldown_steps = math.ceil(cooldown_s / ctx.step_s)
         self.last_action = -self.cooldown_steps
 
     def decide(self, obs: Observation) -> Decision:

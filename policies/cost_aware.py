@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation, decision_lead
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, decision_lead
+from policies.sizing import replicas_for_rate
 
 
-class CostAware:
+class CostAware(PlainState):
     """Dual policy with adaptive thresholds."""
 
     name = "cost_aware"
+    state_fields = ("committed",)
     spills = True
     batch_option = "spot"
     serverless_memory_mb = 2048
@@ -36,9 +37,9 @@ class CostAware:
         self.pool = (sc.online_types[0], "on_demand")
         self.profile = sc.variant(self.variant).profile(self.pool[0])
         self.forecasts = ctx.forecasts
-        self.day_steps = 86400 // ctx.load.step_s
-        self.window = max(2, 1800 // ctx.load.step_s)
-        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.load.step_s)
+        self.day_steps = 86400 // ctx.step_s
+        self.window = max(2, 1800 // ctx.step_s)
+        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.step_s)
         self.committed = False
 
     def thresholds(self, history: np.ndarray) -> tuple[float, float]:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from simulation.policies.base import Context, Decision, Observation, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, primary_pool
+from policies.sizing import replicas_for_rate
 
 SYNC_S = 15.0
 
 
-class HPA:
+class HPA(PlainState):
     """The Horizontal Pod Autoscaler's algorithm on replica utilization."""
 
     name = "hpa"
+    state_fields = ("window", "desired")
     spills = False
     batch_option = "on_demand"
     serverless_memory_mb = 2048
@@ -39,7 +40,7 @@ class HPA:
         self.pool = primary_pool(ctx.scenario)
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.target, self.tolerance = target, tolerance
-        self.step_s = ctx.load.step_s
+        self.step_s = ctx.step_s
         self.sync_steps = max(1, round(SYNC_S / self.step_s))
         self.window = deque(maxlen=max(1, math.ceil(stabilization_s / self.step_s)))
         self.desired = 0

@@ -7,11 +7,11 @@ until a forecast exists); margin 30 % [E]; replicas sized at full utilization of
 
 from __future__ import annotations
 
-from simulation.policies.base import Context, Decision, Observation, decision_lead, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, decision_lead, primary_pool
+from policies.sizing import replicas_for_rate
 
 
-class Exascale:
+class Exascale(PlainState):
     """Forecast x (1 + margin), on on-demand VMs."""
 
     name = "exascale"
@@ -26,7 +26,7 @@ class Exascale:
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.forecasts = ctx.forecasts
         self.margin = margin
-        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
+        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """Replicas for (1 + margin) x the forecast peak over the lead time."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from simulation.cluster import Pool
-from simulation.forecasts import ForecastFeed
-from simulation.scenario import Scenario
-from simulation.trace import Load
+from policies.forecasts import ForecastFeed
+from policies.scenario import Scenario
+
+Pool = tuple[str, str]  # (instance type, purchase option), e.g. ("c6i.xlarge", "spot")
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,24 @@ class Decision:
 
 @dataclass(frozen=True)
 class Context:
-    """What a policy may know before the replay: the scenario, forecasts, the seed.
+    """What a policy may know before its first step: the scenario, forecasts, the seed.
 
-    `load` is the whole trace; only the oracle reads past the observation's history.
+    `future_rps` is the whole load, known only in a replay: the clairvoyant references read it
+    (and refuse to run without it); every deployable policy sees the past through observations.
     """
 
     scenario: Scenario
-    load: Load
+    step_s: int
     forecasts: ForecastFeed
     seed: int
+    name: str = ""
+    future_rps: np.ndarray | None = None
+
+    def clairvoyant_rps(self) -> np.ndarray:
+        """The whole load, for a clairvoyant reference; ValueError outside a replay."""
+        if self.future_rps is None:
+            raise ValueError("a clairvoyant policy needs the whole load: it only runs in a replay")
+        return self.future_rps
 
 
 class Policy(Protocol):
@@ -83,6 +93,40 @@ class Policy(Protocol):
     def decide(self, obs: Observation) -> Decision:
         """Desired replicas per pool for step `obs.t`."""
         ...
+
+    def state(self) -> dict[str, Any]:
+        """What the policy has learned so far, as JSON-ready plain data."""
+        ...
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from `state` (what `state()` returned), as if never interrupted."""
+        ...
+
+
+class PlainState:
+    """State as plain data for a policy whose learned state is a few attributes.
+
+    `state_fields` names them; each holds a number, a bool, None or a deque of numbers. A policy
+    with richer state (ballast's predictors, GA-PSO's plan) writes its own `state`/`restore`.
+    """
+
+    state_fields: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, Any]:
+        """The `state_fields` by name, deques as lists."""
+        return {
+            name: list(value) if isinstance(value := getattr(self, name), deque) else value
+            for name in self.state_fields
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Set each of `state_fields` back, deques keeping their length limit."""
+        for name in self.state_fields:
+            current = getattr(self, name)
+            value = state[name]
+            setattr(
+                self, name, deque(value, current.maxlen) if isinstance(current, deque) else value
+            )
 
 
 def primary_pool(scenario: Scenario, option: str = "on_demand") -> Pool:

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from simulation.queueing import erlang_c, response_survival
-from simulation.scenario import Scenario, VariantProfile
+from optimization.queueing import erlang_c, response_survival
+from policies.scenario import Scenario, VariantProfile
 
 
 def replicas_for_rate(rate_rps: float, profile: VariantProfile, utilization: float) -> int:

@@ -12,6 +12,7 @@ forecast exists it sizes reactively at 80 % utilization. Batch on spot with chec
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +27,10 @@ from optimization.problem import (
 )
 from optimization.problem import VariantProfile as OptProfile
 from optimization.solver import solve
-from simulation.forecasts import LEVELS
-from simulation.policies.base import Context, Decision, Observation
-from simulation.serverless import duration_ms
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation
+from policies.forecasts import LEVELS
+from policies.serverless import duration_ms
+from policies.sizing import replicas_for_rate
 
 PLAN_INTERVAL_S = 300
 
@@ -49,7 +50,7 @@ class GAPSO:
         self.variant = sc.default_variant
         self.spec = sc.variant(self.variant)
         self.forecasts = ctx.forecasts
-        self.step_s = ctx.load.step_s
+        self.step_s = ctx.step_s
         self.per_interval = max(1, PLAN_INTERVAL_S // self.step_s)
         self.refit_steps = ctx.forecasts.refit_steps
         self.config = config or GAPSOConfig(population=24, ga_generations=8, pso_iterations=8)
@@ -84,7 +85,7 @@ class GAPSO:
         )
         fn = self.sc.serverless
         return AllocationProblem(
-            name=f"{self.ctx.load.name}@{t}",
+            name=f"{self.ctx.name}@{t}",
             interval_s=self.per_interval * self.step_s,
             demand=DemandForecast(LEVELS, tuple(rps)),
             offers=self.offers,
@@ -127,6 +128,22 @@ class GAPSO:
         profile = self.spec.profile(self.fallback[0])
         n = max(1, replicas_for_rate(obs.demand_rps, profile, 0.8))
         return Decision({self.fallback: n, **{k: 0 for k in self._other_pools()}})
+
+    def state(self) -> dict[str, Any]:
+        """The current period's plan: [[step, [[type, option, replicas], ...]], ...]."""
+        return {
+            "plan": [
+                [step, [[*pool, n] for pool, n in wanted.items()]]
+                for step, wanted in sorted(self.plan.items())
+            ]
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back the plan `state` returned."""
+        self.plan = {
+            int(step): {(name, option): int(n) for name, option, n in wanted}
+            for step, wanted in state["plan"]
+        }
 
     def _other_pools(self) -> list[tuple[str, str]]:
         return [

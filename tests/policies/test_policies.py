@@ -6,28 +6,28 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from simulation.policies import POLICIES, REFERENCES, make_policy
-from simulation.policies.ballast import ERROR_MODELS, LEVEL_SPANS, Ballast, Candidate
-from simulation.policies.cost_aware import CostAware
-from simulation.policies.exascale import Exascale
-from simulation.policies.gapso import GAPSO
-from simulation.policies.hpa import HPA
-from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import (
+from policies import POLICIES, REFERENCES, make_policy
+from policies.ballast import ERROR_MODELS, LEVEL_SPANS, Ballast, Candidate
+from policies.cost_aware import CostAware
+from policies.exascale import Exascale
+from policies.gapso import GAPSO
+from policies.hpa import HPA
+from policies.mixed import Mixed
+from policies.oracle import (
     Oracle,
     RateOracle,
     TrailingRate,
     mean_around,
     trailing_mean,
 )
-from simulation.policies.paragon import Paragon, choose_variant
-from simulation.policies.predictive import Predictive
-from simulation.policies.rule_based import RuleBased
-from simulation.policies.threshold import Threshold
-from simulation.policies.util_aware import UtilAware
-from simulation.scenario import default_scenario
-from simulation.serverless import size_memory
-from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
+from policies.paragon import Paragon, choose_variant
+from policies.predictive import Predictive
+from policies.rule_based import RuleBased
+from policies.scenario import default_scenario
+from policies.serverless import size_memory
+from policies.sizing import SlaTable, expected_excess, replicas_for_sla
+from policies.threshold import Threshold
+from policies.util_aware import UtilAware
 from tests.simulation.conftest import make_context, observe
 
 POOL = ("c6i.xlarge", "on_demand")
@@ -306,7 +306,7 @@ def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
 
 
 def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
-    from simulation.serverless import break_even_rps
+    from policies.serverless import break_even_rps
 
     v = scenario.variant("ranker-large")
     per_request = 2e-7 + 1769 / 1024 * 0.030 * 1.66667e-5
@@ -316,8 +316,8 @@ def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
 
 
 def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
+    from policies import oracle
     from simulation import replay
-    from simulation.policies import oracle
 
     assert oracle.ROUTER_MAX_LATE == replay.ROUTER_MAX_LATE
     # 5 rps: one replica costs 0.068 $/h, functions 5 x 3600 x ~1.06e-6 = 0.019 $/h
@@ -421,7 +421,7 @@ def test_gapso_follows_the_solved_plan_step_by_step(ctx, monkeypatch):
     counts[:, 1] = np.arange(1, 14)  # c6i.xlarge/spot: i + 1 replicas in interval i
     counts[0, 3] = 2  # c5.xlarge/spot: 2 in the first interval only
     solved = SimpleNamespace(offer_names=names, counts=counts)
-    monkeypatch.setattr("simulation.policies.gapso.solve", lambda *a, **k: solved)
+    monkeypatch.setattr("policies.gapso.solve", lambda *a, **k: solved)
     # before the first refit: reactive at 80 % on on-demand, 1000 / (0.8 x 333.3) -> 4
     assert p.decide(observe(0, 1000)).desired[POOL] == 4
     first = p.decide(observe(60, 1000)).desired

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from simulation.policies.ballast import Ballast
-from simulation.policies.base import Context, Decision, Observation, Policy
-from simulation.policies.cost_aware import CostAware
-from simulation.policies.exascale import Exascale
-from simulation.policies.gapso import GAPSO
-from simulation.policies.hpa import HPA
-from simulation.policies.mixed import Mixed
-from simulation.policies.oracle import Oracle, RateOracle, TrailingRate
-from simulation.policies.paragon import Paragon
-from simulation.policies.predictive import Predictive
-from simulation.policies.rule_based import RuleBased
-from simulation.policies.threshold import Threshold
-from simulation.policies.util_aware import UtilAware
+from policies.ballast import Ballast
+from policies.base import Context, Decision, Observation, Policy
+from policies.cost_aware import CostAware
+from policies.exascale import Exascale
+from policies.gapso import GAPSO
+from policies.hpa import HPA
+from policies.mixed import Mixed
+from policies.oracle import Oracle, RateOracle, TrailingRate
+from policies.paragon import Paragon
+from policies.predictive import Predictive
+from policies.rule_based import RuleBased
+from policies.threshold import Threshold
+from policies.util_aware import UtilAware
 
 POLICIES = {
     cls.name: cls

@@ -16,10 +16,10 @@ import math
 
 import numpy as np
 
-from simulation.policies.base import Context, Decision, Observation, decision_lead
-from simulation.scenario import Scenario
-from simulation.serverless import size_memory
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, decision_lead
+from policies.scenario import Scenario
+from policies.serverless import size_memory
+from policies.sizing import replicas_for_rate
 
 
 def choose_variant(scenario: Scenario, instance_type: str) -> str:
@@ -36,7 +36,7 @@ def choose_variant(scenario: Scenario, instance_type: str) -> str:
     return max(ok, key=lambda v: v.profile(instance_type).capacity_rps).name
 
 
-class Paragon:
+class Paragon(PlainState):
     """Variant selection, steady VMs, serverless peaks."""
 
     name = "paragon"
@@ -53,7 +53,7 @@ class Paragon:
         self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
         self.forecasts = ctx.forecasts
         self.utilization = utilization
-        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.load.step_s)
+        self.lead = decision_lead(sc.instance(self.pool[0]).boot_s, ctx.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """VMs for the steady load; the router spills the rest."""

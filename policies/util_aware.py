@@ -7,11 +7,11 @@ requests included. On-demand VMs only; no prediction, no serverless.
 
 from __future__ import annotations
 
-from simulation.policies.base import Context, Decision, Observation, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, primary_pool
+from policies.sizing import replicas_for_rate
 
 
-class UtilAware:
+class UtilAware(PlainState):
     """Size to the last observed load at an 80 % utilization target."""
 
     name = "util_aware"

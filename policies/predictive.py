@@ -7,11 +7,11 @@ on-demand. The forecast is the shared feed (forecasting/, refitted hourly).
 
 from __future__ import annotations
 
-from simulation.policies.base import Context, Decision, Observation, decision_lead, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, decision_lead, primary_pool
+from policies.sizing import replicas_for_rate
 
 
-class Predictive:
+class Predictive(PlainState):
     """Forecast-driven sizing at an 80 % utilization target."""
 
     name = "predictive"
@@ -26,7 +26,7 @@ class Predictive:
         self.profile = ctx.scenario.variant(self.variant).profile(self.pool[0])
         self.forecasts = ctx.forecasts
         self.target = target
-        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
+        self.lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.step_s)
 
     def decide(self, obs: Observation) -> Decision:
         """Replicas for the higher of the forecast over the lead time and the last load."""

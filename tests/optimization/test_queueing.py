@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from simulation.queueing import erlang_c, mixture_quantile, response_quantile, response_survival
+from optimization.queueing import erlang_c, mixture_quantile, response_quantile, response_survival
 
 
 def erlang_c_closed_form(c, a):

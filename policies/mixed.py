@@ -7,8 +7,8 @@ minutes while new VMs boot.
 
 from __future__ import annotations
 
-from simulation.policies.base import Context, Decision, Observation
-from simulation.policies.util_aware import UtilAware
+from policies.base import Context, Decision, Observation
+from policies.util_aware import UtilAware
 
 
 class Mixed(UtilAware):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 
-from simulation.policies.base import Context, Decision, Observation, primary_pool
-from simulation.sizing import replicas_for_rate
+from policies.base import Context, Decision, Observation, PlainState, primary_pool
+from policies.sizing import replicas_for_rate
 
 
-class RuleBased:
+class RuleBased(PlainState):
     """Fixed step-scaling rules on utilization, paused while replicas warm up."""
 
     name = "rule_based"

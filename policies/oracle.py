@@ -16,21 +16,22 @@ import math
 
 import numpy as np
 
-from simulation.policies.base import (
+from policies.base import (
     Context,
     Decision,
     Observation,
+    PlainState,
     cheapest_pool,
     decision_lead,
 )
-from simulation.scenario import Scenario, VariantProfile
-from simulation.serverless import break_even_rps, size_memory
-from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
+from policies.scenario import Scenario, VariantProfile
+from policies.serverless import break_even_rps, size_memory
+from policies.sizing import SlaTable, expected_excess, replicas_for_sla
 
 ROUTER_MAX_LATE = 0.002  # simulation.replay's spill router: what VMs carry before functions
 
 
-class Oracle:
+class Oracle(PlainState):
     """Exact per-step sizing from the future load."""
 
     name = "oracle"
@@ -42,7 +43,7 @@ class Oracle:
     def __init__(self, ctx: Context):
         sc = ctx.scenario
         profile, even = self.buy_cheapest(sc)
-        rps = ctx.load.rps
+        rps = ctx.clairvoyant_rps()
         plan = replicas_for_sla(rps, profile, sc, sc.oracle_max_violation, 1.0)
         table = SlaTable(profile, sc, ROUTER_MAX_LATE, int(plan.max(initial=0)) + 1)
         carried = np.where(plan >= 2, table.max_rate_rps[np.maximum(plan - 2, 0)], 0.0)
@@ -86,7 +87,7 @@ class RateOracle(Oracle):
     def __init__(self, ctx: Context, window: int = 5, neighbours: int = 400):
         sc = ctx.scenario
         profile, even = self.buy_cheapest(sc)
-        rps = ctx.load.rps
+        rps = ctx.clairvoyant_rps()
         rate = self.known_rate(ctx, window)
         top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
         table = SlaTable(profile, sc, ROUTER_MAX_LATE, top)  # carries any sample (<= 2 x peak)
@@ -106,7 +107,7 @@ class RateOracle(Oracle):
 
     def known_rate(self, ctx: Context, window: int) -> np.ndarray:
         """What it knows of each step's rate: the mean of the loads around it."""
-        return mean_around(ctx.load.rps, window)
+        return mean_around(ctx.clairvoyant_rps(), window)
 
 
 class TrailingRate(RateOracle):
@@ -126,8 +127,8 @@ class TrailingRate(RateOracle):
 
     def known_rate(self, ctx: Context, window: int) -> np.ndarray:
         """The mean of the `window` loads up to `lead` steps before each step."""
-        lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.load.step_s)
-        return trailing_mean(ctx.load.rps, window, lead)
+        lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.step_s)
+        return trailing_mean(ctx.clairvoyant_rps(), window, lead)
 
 
 def mean_around(values: np.ndarray, window: int) -> np.ndarray:

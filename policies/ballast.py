@@ -48,18 +48,19 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from simulation.policies.base import (
+from policies.base import (
     Context,
     Decision,
     Observation,
     cheapest_pool,
     decision_lead,
 )
-from simulation.serverless import break_even_rps, size_memory
-from simulation.sizing import SlaTable, expected_excess, replicas_for_sla
+from policies.serverless import break_even_rps, size_memory
+from policies.sizing import SlaTable, expected_excess, replicas_for_sla
 
 SAFE_SPOT_HAZARD_PER_HOUR = 3.1e-4  # up to the 15-20 % band (cost-model.md section 1)
 LEVEL_SPANS = (1, 3, 12)  # steps averaged for the recent level: reactive ... smooth
@@ -127,7 +128,7 @@ class Ballast:
         if reserved_fraction is None:  # reserved pays for an always-busy replica when cheaper
             reserved_fraction = 1.0 if itype.reserved_per_hour_usd < self.price_per_hour else 0.0
         self.reserved_fraction = reserved_fraction
-        step_s = ctx.load.step_s
+        step_s = ctx.step_s
         self.lead = decision_lead(itype.boot_s, step_s)
         self.day_steps = 86400 // step_s
         window = max(30, int(error_window_s // step_s))
@@ -234,6 +235,33 @@ class Ballast:
         reserve = self.commit_floor(t, history)
         reserved = obs.reserved.get(self.pool[0], 0) + reserve.get(self.pool[0], 0)
         return Decision({self.pool: max(0, total - reserved)}, reserve)
+
+    def state(self) -> dict[str, Any]:
+        """Each candidate's recent errors, bills and pending predictions, and the floor flag."""
+        return {
+            "committed": self.committed,
+            "candidates": [
+                {
+                    "residuals": list(c.residuals),
+                    "bills": list(c.bills),
+                    "pending": [[step, point, n] for step, (point, n) in c.pending.items()],
+                }
+                for c in self.candidates
+            ],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what `state` returned (candidates in the order this policy builds them)."""
+        saved = state["candidates"]
+        if len(saved) != len(self.candidates):
+            raise ValueError(
+                f"state: {len(saved)} candidates saved, this ballast has {len(self.candidates)}"
+            )
+        self.committed = bool(state["committed"])
+        for c, row in zip(self.candidates, saved, strict=True):
+            c.residuals = deque(row["residuals"], c.residuals.maxlen)
+            c.bills = deque(row["bills"], c.bills.maxlen)
+            c.pending = {int(step): (float(point), int(n)) for step, point, n in row["pending"]}
 
     def commit_floor(self, t: int, history: np.ndarray) -> dict[str, int]:
         """After a day: reserved replicas for `reserved_fraction` of the 5th-percentile need."""
