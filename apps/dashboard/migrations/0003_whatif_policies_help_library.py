@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0002_whatif_policies_help'),
+        ("dashboard", "0002_whatif_policies_help"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='whatifrun',
-            name='policies',
-            field=models.JSONField(help_text='names from policies.POLICIES or REFERENCES'),
+            model_name="whatifrun",
+            name="policies",
+            field=models.JSONField(help_text="names from policies.POLICIES or REFERENCES"),
         ),
     ]
