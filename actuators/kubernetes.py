@@ -30,6 +30,8 @@ APPLY_KEYS_ANNOTATION = "ballast.io/apply-keys"
 MAX_RECORDED_KEYS = 20  # keeps the annotation small; redeliveries come within a few steps
 CONFLICT_RETRIES = 2  # a 409 is re-read and retried this many times inside one apply
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
+CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"  # Karpenter's well-known node label
+KARPENTER_CAPACITY_TYPES = {"on_demand": "on-demand", "spot": "spot", "reserved": "reserved"}
 
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 # KEDA's documented defaults when a ScaledObject leaves the counts out.
@@ -172,11 +174,21 @@ class _KubernetesActuator:
 
 
 class KubernetesDeployment(_KubernetesActuator):
-    """A Deployment's replicas, read and written through its scale subresource."""
+    """A Deployment's replicas, read and written through its scale subresource.
+
+    With `capacity_type` ("on_demand", "spot" or "reserved") the Deployment carries that pool
+    only, and every read checks that its pods are pinned there (`karpenter.sh/capacity-type`
+    in the pod template's node selector or required node affinity): replicas of one purchase
+    option never land on another's nodes unnoticed.
+    """
 
     kind = "k8s_deployment"
     settings = ("replicas",)
     api_class = client.AppsV1Api
+
+    def __init__(self, *args: Any, capacity_type: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.capacity_type = capacity_type
 
     def _read(self) -> _Observed:
         # The scale subresource shares the Deployment's resourceVersion; its annotations are
@@ -184,6 +196,8 @@ class KubernetesDeployment(_KubernetesActuator):
         deployment = self._api.read_namespaced_deployment(
             self.name, self.namespace, _request_timeout=self.request_timeout_s
         )
+        if self.capacity_type:
+            self._check_pinned(deployment)
         scale = self._api.read_namespaced_deployment_scale(
             self.name, self.namespace, _request_timeout=self.request_timeout_s
         )
@@ -225,6 +239,31 @@ class KubernetesDeployment(_KubernetesActuator):
                 _request_timeout=self.request_timeout_s,
             )
         return self._applied(step, key, detail)
+
+    def _check_pinned(self, deployment: Any) -> None:
+        wanted = KARPENTER_CAPACITY_TYPES[self.capacity_type]
+        pinned = _capacity_types(deployment.spec.template.spec)
+        if pinned != {wanted}:
+            found = ", ".join(sorted(pinned)) or "none"
+            raise PermanentError(
+                f"{self.target} carries the {self.capacity_type} pool, but its pods are pinned to "
+                f"capacity type {found}: set nodeSelector {CAPACITY_TYPE_LABEL}: {wanted}"
+            )
+
+
+def _capacity_types(pod_spec: Any) -> set[str]:
+    """The capacity types a pod template allows: node selector, else required node affinity."""
+    selector = (pod_spec.node_selector or {}) if pod_spec else {}
+    if CAPACITY_TYPE_LABEL in selector:
+        return {selector[CAPACITY_TYPE_LABEL]}
+    affinity = pod_spec.affinity.node_affinity if pod_spec and pod_spec.affinity else None
+    required = affinity.required_during_scheduling_ignored_during_execution if affinity else None
+    allowed: set[str] = set()
+    for term in (required.node_selector_terms or []) if required else []:
+        for expression in term.match_expressions or []:
+            if expression.key == CAPACITY_TYPE_LABEL and expression.operator == "In":
+                allowed |= set(expression.values or [])
+    return allowed
 
 
 class _SpecActuator(_KubernetesActuator):

@@ -13,6 +13,10 @@ the autoscalers by the whole horizon:
 - sagemaker_variant: `desired_instance_count` = the first interval's replicas.
 - lambda_alias: `provisioned_concurrency` = the first interval's function rate times its
   duration (Little's law), rounded up; 0 when nothing goes to functions.
+
+A Kubernetes object may carry one pool only (`pool`: a Deployment per capacity type, its pods
+pinned with Karpenter's `karpenter.sh/capacity-type`): it then counts that purchase option's
+replicas, so the spot/on-demand split is enacted by real objects.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ KINDS = (
     "sagemaker_variant",
     "lambda_alias",
 )
+POOLED_KINDS = ("k8s_deployment", "k8s_hpa", "keda_scaled_object")  # may carry one pool
 
 
 def desired_state(
@@ -40,6 +45,7 @@ def desired_state(
     *,
     serverless_rps: Sequence[float] = (),
     serverless_duration_ms: float = 0.0,
+    pool: str = "",
 ) -> dict[str, int]:
     """The settings `kind` needs for a candidate's `schedule` (see the module docstring).
 
@@ -49,7 +55,13 @@ def desired_state(
         purchase_option: offer name -> "on_demand" | "spot" | "reserved".
         serverless_rps: requests per second sent to functions, per interval.
         serverless_duration_ms: one request's duration on a function.
+        pool: a Kubernetes object carrying one purchase option's replicas only (a Deployment
+            pinned to a Karpenter capacity type); "" for every replica.
     """
+    if pool:
+        if kind not in POOLED_KINDS:
+            raise ValueError(f"pool: a {kind} carries every pool, got {pool!r}")
+        schedule = [[e for e in row if purchase_option[e["offer"]] == pool] for row in schedule]
     totals = [sum(int(e["count"]) for e in row) for row in schedule] or [0]
     first = schedule[0] if schedule else []
     if kind == "k8s_deployment":

@@ -142,7 +142,7 @@ def start_worker(var: str) -> subprocess.Popen:
 
     log = open(Path(var) / "worker.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", "cpu,gpu"]
+        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", "cpu,gpu,control"]
         + ["--pool=solo", "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=ROOT,
         env=os.environ.copy(),

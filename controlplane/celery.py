@@ -11,13 +11,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 
 
 class Queue(StrEnum):
-    """Worker queues: "cpu" for ingest, forecasts, plans, applies; "gpu" for LSTM and GA-PSO.
+    """Worker queues: "cpu" (ingest, forecasts, plans, applies), "gpu", "control".
 
-    The forecasts that train the LSTM are lstm and auto (which backtests it among its candidates).
+    "gpu" takes LSTM training and GA-PSO; "control" the live controller's steps, which must
+    not wait behind a long forecast. The forecasts that train the LSTM are lstm and auto
+    (which backtests it among its candidates).
     """
 
     CPU = "cpu"
     GPU = "gpu"
+    CONTROL = "control"
 
 
 def row_task(queue: Queue = Queue.CPU):

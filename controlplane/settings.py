@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.plans",
     "apps.webhooks",
     "apps.actuation",
+    "apps.control",
     "apps.dashboard",
 ]
 
@@ -235,9 +236,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The live controller's tick: each enabled workload is stepped this often (apps/control).
+CONTROL_STEP_S = env_int("BALLAST_CONTROL_STEP_S", 60)
+CONTROL_KEEP_DAYS = env_int("BALLAST_CONTROL_KEEP_DAYS", 14)  # decisions kept (hourly audit: all)
+# `make demo` only: replay the sample traces as live metrics (apps/control/demo.py).
+DEMO_FEED = env_bool("BALLAST_DEMO_FEED", default=False)
 # Celery beat (run by `celery beat`, or `worker -B` in the demo).
 CELERY_BEAT_SCHEDULE = {
     "expire-plans": {"task": "apps.plans.tasks.expire_plans", "schedule": 60.0},
+    "control": {"task": "apps.control.tasks.control_tick", "schedule": CONTROL_STEP_S},
+    "control-prune": {"task": "apps.control.tasks.prune_control_history", "schedule": 86400.0},
     "scheduled-plans": {"task": "apps.plans.tasks.request_scheduled_plans", "schedule": 60.0},
     "pull-metric-sources": {
         "task": "apps.workloads.tasks.pull_all_metric_sources",
@@ -248,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
 }
+if DEMO_FEED:
+    CELERY_BEAT_SCHEDULE["demo-feed"] = {
+        "task": "apps.control.tasks.feed_demo_metrics",
+        "schedule": 60.0,
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Actuators: credentials only from configuration (see apps/actuation/registry.py).

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.workloads.api.urls")),
     path("", include("apps.forecasts.api.urls")),
     path("", include("apps.plans.api.urls")),
+    path("", include("apps.control.api.urls")),
     path("", include("apps.webhooks.api.urls")),
 ]
 

@@ -119,7 +119,9 @@ class Ballast:
         sc = ctx.scenario
         self.sc = sc
         self.variant = sc.default_variant
-        self.pool = cheapest_pool(sc, self.variant, ("spot",), SAFE_SPOT_HAZARD_PER_HOUR)
+        self.pool = cheapest_pool(
+            sc, self.variant, ("spot",), SAFE_SPOT_HAZARD_PER_HOUR, max_late=max_late
+        )
         spec = sc.variant(self.variant)
         self.profile = spec.profile(self.pool[0])
         self.forecasts = ctx.forecasts
@@ -145,21 +147,13 @@ class Ballast:
         self.committed = False
         max_replicas = int(sc.peak_rps * 2 / self.profile.capacity_rps) + 16
         self.table = SlaTable(self.profile, sc, max_late, max_replicas)
-        self.carried = self.carried_rps(np.arange(4 * max_replicas + 1))  # see carried_upto
-
-    def carried_rps(self, n: np.ndarray) -> np.ndarray:
-        """What n replicas carry within the SLA (the spill router's limit); 0 for none."""
-        rates = self.table.max_rate_rps
-        per_replica = rates[-1] / len(rates)
-        n = np.asarray(n)
-        inside = rates[np.clip(n - 1, 0, len(rates) - 1)]
-        beyond = rates[-1] + per_replica * (n - len(rates))
-        return np.where(n <= 0, 0.0, np.where(n <= len(rates), inside, beyond))
+        self.carried = np.append(0.0, self.table.max_rate_rps)  # carried[n]: n replicas carry
 
     def carried_upto(self, top: int) -> np.ndarray:
-        """What 0..top replicas carry, from the table (grown when a sample needs more)."""
+        """What 0..top replicas carry within the SLA (the spill router's limit), from the table."""
         if top >= len(self.carried):
-            self.carried = self.carried_rps(np.arange(2 * top + 1))
+            self.table.cover(top)
+            self.carried = np.append(0.0, self.table.max_rate_rps)
         return self.carried[: top + 1]
 
     def bill(self, n: int, load_rps: float) -> float:

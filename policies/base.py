@@ -11,6 +11,7 @@ import numpy as np
 
 from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
+from policies.sizing import sla_reachable
 
 Pool = tuple[str, str]  # (instance type, purchase option), e.g. ("c6i.xlarge", "spot")
 
@@ -144,22 +145,39 @@ def decision_lead(boot_s: float, step_s: int) -> int:
 
 
 def cheapest_pool(
-    scenario: Scenario, variant: str, options: tuple[str, ...], max_hazard_per_hour: float = 1.0
+    scenario: Scenario,
+    variant: str,
+    options: tuple[str, ...],
+    max_hazard_per_hour: float = 1.0,
+    max_late: float | None = None,
 ) -> Pool:
     """The pool with the lowest price per unit of capacity for `variant`.
 
-    Spot pools whose interruption hazard exceeds `max_hazard_per_hour` are left out.
+    Spot pools whose interruption hazard exceeds `max_hazard_per_hour` are left out, and with
+    `max_late`, types on which no replica count keeps that share of requests within the SLA.
     """
     spec = scenario.variant(variant)
     best: tuple[float, Pool] | None = None
     for name in scenario.online_types:
         itype = scenario.instance(name)
+        profile = spec.profile(name)
+        if max_late is not None and not sla_reachable(profile, scenario, max_late):
+            continue
         for option in options:
             if option == "spot" and itype.spot_hazard_per_hour > max_hazard_per_hour:
                 continue
-            per_rps = itype.price_per_hour_usd(option) / spec.profile(name).capacity_rps
+            per_rps = itype.price_per_hour_usd(option) / profile.capacity_rps
             if best is None or per_rps < best[0]:
                 best = (per_rps, (name, option))
     if best is None:
-        raise ValueError(f"no pool offers {options} under hazard {max_hazard_per_hour}/h")
+        raise ValueError(
+            f"no {' or '.join(options)} pool with an interruption hazard of at most "
+            f"{max_hazard_per_hour:g}/h"
+            + (
+                f" on which any replica count keeps at most {max_late:.2%} of requests over "
+                f"{scenario.latency_target_ms:g} ms"
+                if max_late
+                else ""
+            )
+        )
     return best[1]

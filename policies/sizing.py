@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -15,6 +16,15 @@ def replicas_for_rate(rate_rps: float, profile: VariantProfile, utilization: flo
     if rate_rps <= 0:
         return 0
     return math.ceil(rate_rps / (profile.capacity_rps * utilization) - 1e-9)
+
+
+def sla_reachable(profile: VariantProfile, scenario: Scenario, max_late: float) -> bool:
+    """Whether any replica count keeps at most `max_late` of requests over the target.
+
+    With no queue at all a request is late when its own (exponential) service outlasts the
+    target, exp(-target / service) of the time; more replicas cannot help with that.
+    """
+    return math.exp(-scenario.latency_target_ms / profile.service_ms) <= max_late
 
 
 def late_fraction(
@@ -76,32 +86,69 @@ class SlaTable:
     """Replicas for the SLA by table lookup: the highest rate each count carries, precomputed.
 
     `replicas_for_sla` per call costs an M/M/c evaluation; a policy deciding every step looks the
-    answer up instead (same result, to the bisection's 1e-6 relative precision).
+    answer up instead (same result, to the bisection's 1e-6 relative precision). The table grows
+    when a rate needs more replicas than it holds, and each count's rate does not depend on the
+    table's size, so lookups do not depend on the first size chosen (a live controller's guess
+    at the peak) either.
     """
 
     def __init__(
         self, profile: VariantProfile, scenario: Scenario, max_late: float, max_replicas: int
     ):
-        n = np.arange(1, max_replicas + 1)
-        lo, hi = np.zeros(len(n)), n * profile.capacity_rps
-        target_s = scenario.latency_target_ms / 1000
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            late = late_fraction(mid, n, profile, target_s, scenario.load_balancer)
-            ok = late <= max_late
-            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-        self.max_rate_rps = lo
+        if not sla_reachable(profile, scenario, max_late):
+            raise ValueError(
+                f"no replica count of {profile.instance_type} keeps {max_late:.2%} of requests "
+                f"under {scenario.latency_target_ms:g} ms: a request's own service "
+                f"({profile.service_ms:g} ms mean) outlasts it more often than that"
+            )
+        self.key = (
+            profile.workers,
+            profile.service_ms,
+            scenario.latency_target_ms,
+            scenario.load_balancer,
+            max_late,
+        )
         self.capacity_rps = profile.capacity_rps
+        self.max_rate_rps = _rates(*self.key, 1, max(1, max_replicas))
+
+    def cover(self, replicas: int) -> None:
+        """Grow the table to at least `replicas` counts (doubling, so growth is rare)."""
+        have = len(self.max_rate_rps)
+        if replicas > have:
+            more = _rates(*self.key, have + 1, max(replicas, 2 * have))
+            self.max_rate_rps = np.concatenate([self.max_rate_rps, more])
 
     def replicas(self, rate_rps: float) -> int:
-        """Fewest replicas carrying `rate_rps` within the SLA (beyond the table: by capacity)."""
+        """Fewest replicas carrying `rate_rps` within the SLA."""
         if rate_rps <= 0:
             return 0
-        i = int(np.searchsorted(self.max_rate_rps, rate_rps))
-        if i < len(self.max_rate_rps):
-            return i + 1
-        per_replica = self.max_rate_rps[-1] / len(self.max_rate_rps)
-        return math.ceil(rate_rps / per_replica)
+        if not math.isfinite(rate_rps):
+            raise ValueError(f"rate_rps must be finite, got {rate_rps}")
+        while rate_rps > self.max_rate_rps[-1]:
+            have = len(self.max_rate_rps)
+            per_replica = self.max_rate_rps[-1] / have  # 0 while too few meet the SLA at all
+            self.cover(math.ceil(rate_rps / per_replica) + 1 if per_replica > 0 else 2 * have)
+        return int(np.searchsorted(self.max_rate_rps, rate_rps)) + 1
+
+
+@lru_cache(maxsize=1024)
+def _rates(
+    workers: int, service_ms: float, target_ms: float, lb: str, max_late: float, low: int, high: int
+) -> np.ndarray:
+    """The highest rate low..high replicas carry with at most `max_late` late, by bisection.
+
+    Cached per process: a live controller rebuilds its policy every step, and many workloads
+    share a profile; each count's rate depends on nothing else, so the cache changes nothing.
+    """
+    profile = VariantProfile("", workers, service_ms)
+    n = np.arange(low, high + 1)
+    lo, hi = np.zeros(len(n)), n * profile.capacity_rps
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        ok = late_fraction(mid, n, profile, target_ms / 1000, lb) <= max_late
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    lo.flags.writeable = False
+    return lo
 
 
 def expected_excess(samples: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${BALLAST_PORT:-8000}"
 export BALLAST_VAR_DIR="${BALLAST_VAR_DIR:-$PWD/var}"
+export BALLAST_DEMO_FEED=true  # the sample traces continue as live metrics (apps/control/demo.py)
 VAR="$BALLAST_VAR_DIR"
 mkdir -p "$VAR"
 if [ ! -f "$VAR/demo.env" ]; then
@@ -16,8 +17,9 @@ set -a; . "$VAR/demo.env"; set +a
 $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
 
-# -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries).
-$BIN/celery -A controlplane worker -B -Q cpu,gpu --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
+# -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries, the
+# live controller's steps and the demo's metrics feed).
+$BIN/celery -A controlplane worker -B -Q cpu,gpu,control --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
 WORKER=$!
 # Stop the worker warmly (it finishes its task), but not forever: after 20 s a cold shutdown,
 # then a kill. Tasks are acknowledged late, so an interrupted one runs again next time.

@@ -10,6 +10,7 @@ import numpy as np
 
 from optimization.queueing import erlang_c, response_survival
 from policies.base import Context, Observation, Policy
+from policies.live import history_for
 from simulation.cluster import BillingRules, Cluster
 
 ROUTER_MAX_LATE = 0.002  # the spill router keeps each VM pool at <= 0.2 % late requests [E]
@@ -82,7 +83,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     last = {"served": rps[0], "capacity": 0.0, "util": 1.0}
     for t in range(T):
         cluster.begin_step(t)
-        history = rps[:t] if t else rps[:1]
+        history = history_for(t, rps, 0)
         obs = Observation(
             t=t,
             step_s=step_s,

@@ -23,7 +23,7 @@ class RecordedState(models.Model):
 
 
 class ApplyStep(models.Model):
-    """One setting of one target set by an apply or a rollback, under an idempotency key."""
+    """One setting of one target set by an apply, a rollback or the controller, under a key."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -33,8 +33,11 @@ class ApplyStep(models.Model):
     class Purpose(models.TextChoices):
         APPLY = "apply"
         ROLLBACK = "rollback"
+        CONTROL = "control"  # the live controller converging a target; no plan
 
-    plan = models.ForeignKey("plans.ScalingPlan", models.CASCADE, related_name="apply_steps")
+    plan = models.ForeignKey(
+        "plans.ScalingPlan", models.CASCADE, null=True, blank=True, related_name="apply_steps"
+    )
     target = models.ForeignKey(
         "workloads.DeploymentTarget", models.CASCADE, related_name="apply_steps"
     )

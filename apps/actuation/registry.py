@@ -15,6 +15,7 @@ without a connection is refused.
 from functools import cache
 
 from django.conf import settings
+from django.db.models import Max
 
 from actuators.base import PermanentError
 from actuators.dryrun import DryRunActuator
@@ -49,15 +50,15 @@ def actuator_for(target: DeploymentTarget):
 
 
 def recorded_state(target: DeploymentTarget) -> dict[str, int]:
-    """What the last applied steps set on a target, setting by setting."""
-    state: dict[str, int] = {}
-    for setting, after in (
-        ApplyStep.objects.filter(target=target, status=ApplyStep.Status.APPLIED)
-        .order_by("finished_at", "pk")
-        .values_list("setting", "after")
-    ):
-        state[setting] = after
-    return state
+    """What the last applied step of each setting set on a target.
+
+    Steps on one target never run at once (applies hold the plan, the controller its
+    workload's row), so the newest row of a setting is the one applied last; only those are
+    read, however long the controller's history of steps grows.
+    """
+    applied = ApplyStep.objects.filter(target=target, status=ApplyStep.Status.APPLIED)
+    newest = applied.values("setting").annotate(last=Max("pk")).values("last")
+    return dict(ApplyStep.objects.filter(pk__in=newest).values_list("setting", "after"))
 
 
 def _family(kind: str) -> str:
@@ -103,7 +104,8 @@ def _real_actuator(target: DeploymentTarget, connection):
         K.SAGEMAKER_VARIANT: aws.SageMakerVariant,
         K.LAMBDA_ALIAS: aws.LambdaProvisionedConcurrency,
     }
-    return classes[target.kind](connection, target.reference, dry_run=target.dry_run)
+    options = {"capacity_type": target.pool} if target.kind == K.K8S_DEPLOYMENT else {}
+    return classes[target.kind](connection, target.reference, dry_run=target.dry_run, **options)
 
 
 def reset_connections() -> None:

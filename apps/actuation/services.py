@@ -22,8 +22,8 @@ from apps.plans.models import PlanStatus, ScalingPlan
 log = logging.getLogger(__name__)
 
 
-def desired_for(plan: ScalingPlan, kind: str) -> dict[str, int]:
-    """The settings the plan's chosen candidate asks of a target of `kind`."""
+def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
+    """The settings the plan's chosen candidate asks of a target of `kind` (carrying `pool`)."""
     chosen = plan.chosen
     options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
     serverless = plan.problem.get("serverless") or {}
@@ -33,6 +33,7 @@ def desired_for(plan: ScalingPlan, kind: str) -> dict[str, int]:
         options,
         serverless_rps=chosen.get("serverless_rps", []),
         serverless_duration_ms=serverless.get("duration_ms", 0.0),
+        pool=pool,
     )
 
 
@@ -49,7 +50,9 @@ def execute_apply(plan_id: int) -> None:
         transition(plan_id, PlanStatus.FAILED, reason=message, message=message)
         return
     for target in targets:
-        failure = _converge(plan, target, desired_for(plan, target.kind), ApplyStep.Purpose.APPLY)
+        failure = _converge_for_plan(
+            plan, target, desired_for(plan, target.kind, target.pool), ApplyStep.Purpose.APPLY
+        )
         if failure:
             message = f"{failure}; nothing more was applied, and a rollback is offered"
             transition(plan_id, PlanStatus.FAILED, reason=message, message=message)
@@ -70,7 +73,9 @@ def execute_rollback(plan_id: int) -> None:
     if plan.status not in (PlanStatus.FAILED, PlanStatus.APPLIED):
         return
     for recorded in plan.recorded_states.select_related("target").order_by("pk"):
-        failure = _converge(plan, recorded.target, recorded.state, ApplyStep.Purpose.ROLLBACK)
+        failure = _converge_for_plan(
+            plan, recorded.target, recorded.state, ApplyStep.Purpose.ROLLBACK
+        )
         if failure:
             with transaction.atomic():
                 audit.record(plan, "plan.rollback_failed", reason=failure)
@@ -78,8 +83,25 @@ def execute_rollback(plan_id: int) -> None:
     transition(plan_id, PlanStatus.ROLLED_BACK, reason="targets returned to their recorded state")
 
 
-def _converge(plan: ScalingPlan, target, desired: dict[str, int], purpose: str) -> str | None:
-    """Take one target to `desired`; the failure's description, or None when it got there."""
+def _converge_for_plan(plan: ScalingPlan, target, desired: dict[str, int], purpose: str):
+    return converge(
+        target, desired, purpose=purpose, key_prefix=f"{purpose}/plan-{plan.pk}", plan=plan
+    )
+
+
+def converge(
+    target, desired: dict[str, int], *, purpose: str, key_prefix: str, plan=None
+) -> str | None:
+    """Take one target to `desired`; the failure's description, or None when it got there.
+
+    Each step runs under the key f"{key_prefix}/target-{pk}/{setting}={value}", recorded as an
+    `ApplyStep` before the call, so a step already done under that key is not done again. Plan
+    steps (applies, rollbacks) are audited one by one; the controller's (`plan` None) are
+    summed up in its own coalesced audit events.
+
+    Raises:
+        TransientError: what a retry may fix; the step's row stays pending.
+    """
     try:
         actuator = actuator_for(target)
         observed = actuator.describe()
@@ -88,7 +110,7 @@ def _converge(plan: ScalingPlan, target, desired: dict[str, int], purpose: str) 
     if purpose == ApplyStep.Purpose.APPLY:
         RecordedState.objects.get_or_create(plan=plan, target=target, defaults={"state": observed})
     for step in order_steps(plan_steps(actuator.target, observed, desired), observed):
-        key = f"{purpose}/plan-{plan.pk}/target-{target.pk}/{step.setting}={step.after}"
+        key = f"{key_prefix}/target-{target.pk}/{step.setting}={step.after}"
         row, _ = ApplyStep.objects.get_or_create(
             key=key,
             defaults={
@@ -118,11 +140,13 @@ def _converge(plan: ScalingPlan, target, desired: dict[str, int], purpose: str) 
     return None
 
 
-def _finish(row: ApplyStep, plan: ScalingPlan, status: str, verified: bool, detail: str) -> None:
+def _finish(row: ApplyStep, plan, status: str, verified: bool, detail: str) -> None:
     with transaction.atomic():
         ApplyStep.objects.filter(pk=row.pk).update(
             status=status, verified=verified, detail=detail, finished_at=timezone.now()
         )
+        if plan is None:
+            return
         audit.record(
             plan,
             f"plan.{row.purpose}_step",

@@ -318,6 +318,34 @@ def policy_sla_figure(policies: Mapping[str, Mapping[str, Any]]) -> Figure:
     return {"data": [violations, p99], "layout": layout}
 
 
+def control_figure(decisions: Sequence[Mapping[str, Any]]) -> Figure:
+    """The live controller's recent decisions: replicas per pool, and the load it saw.
+
+    Args:
+        decisions: oldest first, each `{"epoch_s", "demand_rps", "pools": {label: replicas}}`.
+    """
+    x = _iso([d["epoch_s"] for d in decisions])
+    labels = sorted({label for d in decisions for label in d["pools"]})
+    data = []
+    for i, label in enumerate(labels):
+        step = _scatter(x, [d["pools"].get(label, 0) for d in decisions], label, colour(i))
+        step["line"]["shape"] = "hv"
+        data.append(step)
+    demand = _scatter(x, [d["demand_rps"] for d in decisions], "load seen (requests/s)", GREY)
+    demand.update(yaxis="y2", line={"color": GREY, "dash": "dot"})
+    data.append(demand)
+    layout = _layout("Live controller", "step start (UTC)", "replicas", time_x=True)
+    layout["yaxis"]["rangemode"] = "tozero"
+    layout["yaxis2"] = {
+        "title": {"text": "requests/s"},
+        "overlaying": "y",
+        "side": "right",
+        "rangemode": "tozero",
+    }
+    layout["margin"]["r"] = 60
+    return {"data": data, "layout": layout}
+
+
 def _layout(title: str, x_title: str, y_title: str, *, time_x: bool = False) -> dict[str, Any]:
     xaxis: dict[str, Any] = {"title": {"text": x_title}}
     if time_x:

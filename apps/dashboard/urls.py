@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.dashboard import plan_views, views
+from apps.dashboard import control_views, plan_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -22,6 +22,11 @@ urlpatterns = [
     path("overview/", views.overview, name="overview"),
     path("overview/savings/", views.refresh_savings, name="refresh-savings"),
     path("workloads/<int:workload_id>/", views.workload_detail, name="workload"),
+    path(
+        "workloads/<int:workload_id>/control/",
+        control_views.workload_control,
+        name="workload-control",
+    ),
     path("what-if/", views.what_if, name="what-if"),
     path("what-if/<int:run_id>/", views.what_if_run, name="what-if-run"),
     path("what-if/<int:run_id>/progress/", views.what_if_progress, name="what-if-progress"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts import roles
 from apps.catalog.models import Offer, PurchaseOption
 from apps.dashboard import figures, services
+from apps.dashboard.control_views import control_context
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
@@ -155,6 +156,7 @@ def workload_detail(request, workload_id: int):
     }
     if history is not None:
         context.update(_traffic_figures(workload, history, forecast, sla))
+    context.update(control_context(workload))
     return render(request, "dashboard/workload.html", context)
 
 

@@ -62,6 +62,11 @@ class SLA(models.Model):
     latency_percentile = models.FloatField(null=True, blank=True, help_text="online, e.g. 99")
     latency_target_ms = models.FloatField(null=True, blank=True, help_text="online")
     availability = models.FloatField(null=True, blank=True, help_text="online, e.g. 0.999")
+    min_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="no variant below this accuracy is ever chosen, by a plan or the controller",
+    )
     window_start_utc = models.TimeField(null=True, blank=True, help_text="batch: may start at")
     window_length_h = models.FloatField(
         null=True, blank=True, help_text="batch: must finish this many hours after the start"
@@ -83,6 +88,11 @@ class SLA(models.Model):
             models.CheckConstraint(
                 condition=Q(availability__isnull=True) | Q(availability__gt=0, availability__lte=1),
                 name="sla_availability_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_accuracy__isnull=True)
+                | Q(min_accuracy__gte=0, min_accuracy__lte=1),
+                name="sla_min_accuracy_range",
             ),
             models.CheckConstraint(
                 condition=Q(window_length_h__isnull=True)
@@ -168,7 +178,22 @@ class DeploymentTarget(models.Model):
     reference = models.CharField(
         max_length=255, help_text="k8s: namespace/name; AWS: the resource's name or ARN"
     )
+
+    class Pool(models.TextChoices):
+        ALL = "", "all pools"
+        ON_DEMAND = "on_demand"
+        SPOT = "spot"
+        RESERVED = "reserved"
+
     dry_run = models.BooleanField(default=True, help_text="record what would be done, do nothing")
+    pool = models.CharField(
+        max_length=16,
+        choices=Pool,
+        default=Pool.ALL,
+        blank=True,
+        help_text="Kubernetes: the purchase option whose replicas this object carries, its pods "
+        "pinned with the node selector karpenter.sh/capacity-type; empty: every replica",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     objects = WorkloadChildQuerySet.as_manager()
 

@@ -155,15 +155,16 @@ class KubernetesApiServer:
         name: str,
         replicas: int = 3,
         annotations: dict[str, str] | None = None,
+        node_selector: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         labels = {"app": name}
+        pod: dict[str, Any] = {"containers": [{"name": name, "image": f"registry.local/{name}:1"}]}
+        if node_selector:
+            pod["nodeSelector"] = node_selector
         spec = {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": name, "image": f"registry.local/{name}:1"}]},
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
         }
         return self._create("deployments", namespace, name, spec, annotations)
 

@@ -70,3 +70,21 @@ def test_growing_raises_the_maximum_first_and_shrinking_lowers_the_minimum_first
         "max_replicas",
         "min_replicas",
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "pool", "expected"),
+    [
+        ("k8s_deployment", "spot", {"replicas": 3}),
+        ("k8s_deployment", "on_demand", {"replicas": 1}),
+        ("k8s_hpa", "spot", {"min_replicas": 3, "max_replicas": 7}),
+        ("keda_scaled_object", "on_demand", {"min_replica_count": 1, "max_replica_count": 2}),
+    ],
+)
+def test_an_object_carrying_one_pool_counts_only_that_pools_replicas(kind, pool, expected):
+    assert desired_state(kind, SCHEDULE, OPTIONS, pool=pool) == expected
+
+
+def test_only_kubernetes_objects_carry_one_pool():
+    with pytest.raises(ValueError, match="pool: a aws_asg carries every pool"):
+        desired_state("aws_asg", SCHEDULE, OPTIONS, pool="spot")

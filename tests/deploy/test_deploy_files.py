@@ -407,6 +407,7 @@ def test_only_the_pods_that_actuate_carry_the_service_account():
     assert accounts == {
         "ballast-web": "ballast",
         "ballast-worker-cpu": "ballast",
+        "ballast-worker-control": "ballast",
         "ballast-worker-gpu": None,
         "ballast-beat": None,
         "ballast-migrate": None,
@@ -415,7 +416,12 @@ def test_only_the_pods_that_actuate_carry_the_service_account():
 
 @pytest.mark.parametrize(
     "name, port",
-    [("ballast-web", 8000), ("ballast-worker-cpu", 9808), ("ballast-worker-gpu", 9808)],
+    [
+        ("ballast-web", 8000),
+        ("ballast-worker-cpu", 9808),
+        ("ballast-worker-control", 9808),
+        ("ballast-worker-gpu", 9808),
+    ],
 )
 def test_prometheus_scrapes_web_and_workers_on_their_metrics_port(name, port):
     template = k8s_object("Deployment", name)["spec"]["template"]

@@ -45,7 +45,7 @@ def worker(transactional_db, tmp_path):
             "controlplane",
             "worker",
             "-Q",
-            "cpu,gpu",
+            "cpu,gpu,control",
             "--pool=solo",
             "--without-gossip",
             "--without-mingle",

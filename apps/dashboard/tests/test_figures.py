@@ -86,3 +86,22 @@ def test_every_colour_comes_from_the_okabe_ito_palette():
         s["line"]["color"] for s in fig["layout"]["shapes"]
     }
     assert used <= set(figures.OKABE_ITO) | {figures.GREY}
+
+
+def test_control_figure_steps_each_pool_and_draws_the_load_on_its_own_axis():
+    from apps.dashboard.figures import control_figure
+
+    decisions = [
+        {"epoch_s": 0, "demand_rps": 100.0, "pools": {"c6i.xlarge spot": 2}},
+        {
+            "epoch_s": 60,
+            "demand_rps": 300.0,
+            "pools": {"c6i.xlarge spot": 3, "m5.large on-demand": 1},
+        },
+    ]
+    figure = control_figure(decisions)
+    names = [trace["name"] for trace in figure["data"]]
+    assert names == ["c6i.xlarge spot", "m5.large on-demand", "load seen (requests/s)"]
+    assert figure["data"][1]["y"] == [0, 1] and figure["data"][0]["line"]["shape"] == "hv"
+    assert figure["data"][2]["yaxis"] == "y2"
+    assert figure["layout"]["yaxis2"]["title"]["text"] == "requests/s"

@@ -182,3 +182,27 @@ def test_the_catalog_draws_price_history_and_interruption_bands(catalog, finops,
     page = page_as("finops").get("/catalog/?purchase_option=spot").content.decode()
     assert 'id="prices"' in page and 'id="interruption"' in page
     assert "c6i.xlarge spot" in page
+
+
+def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
+    online_workload, sre_a, sre_b, page_as
+):
+    from apps.control import services as control
+    from apps.workloads.models import CapacityProfile, MetricObservation
+
+    CapacityProfile.objects.filter(variant__workload=online_workload).update(
+        max_rps=200, service_time_ms=10
+    )
+    control.forget_worlds()
+    control.enable_controller(workload=online_workload)
+    newest = MetricObservation.objects.filter(workload=online_workload).latest("ts").ts
+    control.run_step(online_workload.pk, now=newest + timedelta(minutes=1, seconds=5))
+
+    page = page_as("sre-a").get(f"/workloads/{online_workload.pk}/").content.decode()
+    polled = page_as("sre-a").get(f"/workloads/{online_workload.pk}/control/").json()
+
+    assert 'id="control-figure"' in page and "Policy <strong>ballast</strong>" in page
+    assert polled["controller"]["policy"] == "ballast" and polled["rows"]
+    assert polled["figure"]["layout"]["yaxis"]["title"]["text"] == "replicas"
+    other = page_as("sre-b").get(f"/workloads/{online_workload.pk}/control/")
+    assert other.status_code == 404

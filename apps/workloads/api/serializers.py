@@ -89,7 +89,10 @@ class WorkloadSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
 
 class SLASerializer(WorkloadChildSerializer):
-    """Online: latency_percentile, latency_target_ms, availability. Batch: the deadline window."""
+    """Online: latency percentile and target, availability. Batch: the deadline window.
+
+    Both: `min_accuracy`, the floor no chosen model variant goes below.
+    """
 
     latency_percentile = serializers.FloatField(
         min_value=0.1, max_value=99.999, required=False, allow_null=True
@@ -101,6 +104,7 @@ class SLASerializer(WorkloadChildSerializer):
     window_length_h = serializers.FloatField(
         min_value=0.01, max_value=168, required=False, allow_null=True
     )
+    min_accuracy = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
 
     ONLINE_FIELDS = ("latency_percentile", "latency_target_ms", "availability")
     BATCH_FIELDS = ("window_start_utc", "window_length_h")
@@ -113,6 +117,7 @@ class SLASerializer(WorkloadChildSerializer):
             "latency_percentile",
             "latency_target_ms",
             "availability",
+            "min_accuracy",
             "window_start_utc",
             "window_length_h",
         ]
@@ -224,15 +229,20 @@ class DeploymentTargetSerializer(WorkloadChildSerializer):
 
     class Meta:
         model = DeploymentTarget
-        fields = ["id", "workload", "kind", "reference", "dry_run", "created_at"]
+        fields = ["id", "workload", "kind", "reference", "dry_run", "pool", "created_at"]
 
     def validate(self, attrs):
-        """Kubernetes references are namespace/name."""
+        """Kubernetes references are namespace/name; only Kubernetes objects carry one pool."""
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         reference = attrs.get("reference", getattr(self.instance, "reference", ""))
+        pool = attrs.get("pool", getattr(self.instance, "pool", ""))
         if kind in self.K8S_KINDS and reference.count("/") != 1:
             raise serializers.ValidationError(
                 {"reference": [f"a {kind} reference is namespace/name, got {reference!r}"]}
+            )
+        if pool and kind not in self.K8S_KINDS:
+            raise serializers.ValidationError(
+                {"pool": [f"a {kind} carries every pool (an Auto Scaling group mixes them itself)"]}
             )
         return attrs
 

@@ -19,6 +19,8 @@ from knox.models import AuthToken
 
 from apps.accounts.models import FINOPS_GROUP, Role, Team, TeamMembership
 from apps.catalog.models import InstanceType
+from apps.control.demo import shifted_to_now
+from apps.control.services import enable_controller
 from apps.plans.models import Guardrail, PlanSchedule
 from apps.workloads import services
 from apps.workloads.models import SLA, CapacityProfile, DeploymentTarget, ModelVariant, Workload
@@ -158,11 +160,15 @@ class Command(BaseCommand):
                 last_requested_at=timezone.now() - timedelta(minutes=every - 5),
             )
         if spec["trace"]:
+            # Moved to end now, the trace is the workload's recent history, and the controller
+            # (on its dry-run target) follows it as the demo feed continues it minute by minute.
             path = TRACES / spec["trace"]
             services.queue_trace_import(
                 workload=workload,
                 series="requests",
                 filename=path.name,
-                content=path.read_bytes(),
+                content=shifted_to_now(path.read_bytes(), timezone.now()),
                 by=admin,
             )
+            if workload.kind == Workload.Kind.ONLINE:
+                enable_controller(workload=workload)

@@ -1,0 +1,423 @@
+"""The live controller's step: the workload's policy on its newest metrics, then its targets.
+
+A step (see `policies.live` for the clock, catch-up and observation rules the simulator shares):
+1. Claims the workload's `Controller` row (`SELECT ... FOR UPDATE SKIP LOCKED`, and a
+   conditional update of `last_step`), so two workers never act on one workload at once and
+   a step is never decided twice.
+2. Loads the metrics series (counts per interval, so rps = count / step), rebuilds the policy
+   and its forecast feed from their saved state, runs the due steps in order and saves the
+   state again. Missing points are held at the previous value; metrics older than
+   `STALE_STEPS` steps make the step hold (nothing decided, the reason kept in `message`).
+3. Converges every deployment target to the newest decision (`actuators.targets`, one
+   interval): dry-run targets always; live targets only inside an applied plan, whose hour
+   gives the most replicas two people approved (beyond it the decision is recorded, not
+   applied).
+4. Writes one audit event per workload and hour, summing up the previous hour's decisions,
+   plus one whenever the controller restarts or holds, so that a day of minutes stays readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from actuators.base import TransientError
+from actuators.targets import desired_state
+from apps.actuation.models import ApplyStep
+from apps.actuation.services import converge
+from apps.control.models import ControlDecision, Controller
+from apps.control.world import WorldError, scenario_for
+from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
+from apps.workloads.models import MetricObservation, Workload
+from policies import POLICIES, make_policy
+from policies.base import Context, Decision
+from policies.forecasts import ForecastFeed
+from policies.live import due_steps, history_for, observe, step_at
+from policies.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+MIN_STEP_S = 60  # the controller's default step; finer series are summed over it
+MAX_CATCH_UP_S = 86400  # a longer outage restarts the policy instead of replaying the gap
+HISTORY_S = 86400  # the load a step shows the policy (ballast reads a day at most)
+STALE_STEPS = 3  # newest point older than this many steps: hold
+FORECAST_LEAD_STEPS = 8  # beyond the boot lead, as the simulator's feed (simulation.compare)
+SEED = 0
+WORLD_MAX_AGE_S = 60.0
+DEPLOYABLE = tuple(name for name in POLICIES if name != "oracle")  # the oracle sees the future
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one call did, for the task's log and the tests."""
+
+    decided: int = 0
+    applied: bool = False
+    held: str = ""
+
+
+def enable_controller(*, workload: Workload, policy: str = "ballast") -> Controller:
+    """Create or re-enable the controller of an online workload (a fresh start)."""
+    if workload.kind != Workload.Kind.ONLINE:
+        raise ValueError("workload: the live controller runs online workloads only")
+    if policy not in DEPLOYABLE:
+        raise ValueError(f"policy: {policy!r} is not deployable; choose from {DEPLOYABLE}")
+    controller, _ = Controller.objects.update_or_create(
+        workload=workload,
+        defaults={
+            "enabled": True,
+            "policy": policy,
+            "origin_at": None,
+            "last_step": None,
+            "policy_state": {},
+            "feed_state": {},
+            "last_desired": [],
+            "message": "",
+        },
+    )
+    return controller
+
+
+def run_step(workload_id: int, *, now: datetime | None = None) -> StepReport:
+    """Run the controller of one workload for the steps due at `now` (see the module doc)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        controller = (
+            Controller.objects.select_for_update(skip_locked=True)
+            .filter(workload_id=workload_id, enabled=True)
+            .select_related("workload__team")
+            .first()
+        )
+        if controller is None:
+            return StepReport(held="disabled, missing, or another worker holds it")
+        return _step(controller, now)
+
+
+def _step(controller: Controller, now: datetime) -> StepReport:
+    workload = controller.workload
+    read_step = controller.last_step  # what `_save` claims from
+    points = MetricObservation.objects.filter(workload=workload, series=controller.series)
+    newest = points.aggregate(Max("ts"))["ts__max"]
+    if newest is None:
+        return _hold(controller, f"no {controller.series!r} metrics yet")
+    step_s = controller.step_s or _series_step_s(points)
+    if controller.origin_at is None:
+        start = now - timedelta(seconds=MAX_CATCH_UP_S)
+        first = points.filter(ts__gte=start).aggregate(Min("ts"))["ts__min"]
+        if first is None:
+            return _hold(controller, f"the newest {controller.series!r} point is {newest}: stale")
+        controller.origin_at, controller.step_s = first, step_s
+    origin_s = controller.origin_at.timestamp()
+    now_step = step_at(now.timestamp(), origin_s, step_s)
+    stale = now_step - step_at(newest.timestamp(), origin_s, step_s) - 1
+    if stale > STALE_STEPS:
+        return _hold(
+            controller, f"metrics are stale (newest point {newest:%Y-%m-%d %H:%M} UTC): holding"
+        )
+    due = due_steps(controller.last_step, now_step, MAX_CATCH_UP_S // step_s)
+    if not due.steps:
+        return StepReport(held="no step due")
+    if due.restart:
+        _audit(controller, "control.restarted", f"{due.steps.start} steps were missed: restarted")
+        controller.origin_at += timedelta(seconds=due.steps.start * step_s)
+        controller.last_step, controller.policy_state, controller.feed_state = None, {}, {}
+        controller.last_desired = []
+        origin_s = controller.origin_at.timestamp()
+        due = due_steps(None, step_at(now.timestamp(), origin_s, step_s), len(due.steps))
+    loads = SeriesLoads(workload, controller.series, origin_s, step_s)
+    first = max(0, due.steps.start - HISTORY_S // step_s)
+    rps = loads.rps(first, max(due.steps.stop - 1, 1))
+    peak = float(rps.max()) if len(rps) else 0.0
+    try:
+        scenario = _world(workload, step_s, peak)
+    except WorldError as exc:
+        return _hold(controller, str(exc))
+    feed = ForecastFeed(
+        loads.rps,
+        step_s,
+        refit_s=scenario.forecast_refit_s,
+        model=scenario.forecast_model,
+        lead_steps=_lead(scenario, step_s),
+        seed=SEED,
+    )
+    feed.restore(controller.feed_state)
+    ctx = Context(scenario=scenario, step_s=step_s, forecasts=feed, seed=SEED, name=workload.name)
+    try:
+        policy = make_policy(controller.policy, ctx)
+    except ValueError as exc:
+        return _hold(controller, f"{controller.policy}: {exc}")
+    if controller.policy_state:
+        policy.restore(controller.policy_state)
+    capacity = {
+        (p.instance_type, option): p.capacity_rps
+        for p in scenario.variant(policy.variant).profiles
+        for option in ("on_demand", "spot", "reserved")
+    }
+    counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
+    decisions = []
+    for t in due.steps:
+        obs = observe(t, step_s, history_for(t, rps, first), capacity, counts)
+        decision = policy.decide(obs)
+        counts = {pool: n for pool, n in decision.desired.items()}
+        decisions.append((t, obs.demand_rps, decision))
+    controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
+    _save(controller, read_step, due.steps, policy.state(), feed.state())
+    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d in decisions]
+    outcome = _apply(controller, rows[-1], decisions[-1][2], now)
+    _coalesce_audit(controller, rows[-1])
+    return StepReport(decided=len(rows), applied=outcome is None)
+
+
+class SeriesLoads:
+    """The stored series as rps per controller step: step i sums the counts stamped in it."""
+
+    def __init__(self, workload: Workload, series: str, origin_s: float, step_s: int):
+        self.workload, self.series = workload, series
+        self.origin_s, self.step_s = origin_s, step_s
+
+    def rps(self, start: int, stop: int) -> np.ndarray:
+        """Load of steps [start, stop); a step with no point holds the previous step's value."""
+        if stop <= start:
+            return np.zeros(0)
+        begin = datetime.fromtimestamp(self.origin_s + start * self.step_s, tz=UTC)
+        end = datetime.fromtimestamp(self.origin_s + stop * self.step_s, tz=UTC)
+        sums = np.zeros(stop - start)
+        seen = np.zeros(stop - start, dtype=bool)
+        for ts, value in MetricObservation.objects.filter(
+            workload=self.workload, series=self.series, ts__gte=begin, ts__lt=end
+        ).values_list("ts", "value"):
+            i = int((ts.timestamp() - self.origin_s) // self.step_s) - start
+            sums[i] += value
+            seen[i] = True
+        out = sums / self.step_s
+        for i in range(len(out)):  # hold the last value across a missing point
+            if not seen[i] and i:
+                out[i] = out[i - 1]
+        return out
+
+
+_worlds: dict[tuple[int, int], tuple[float, Scenario]] = {}
+
+
+def _world(workload: Workload, step_s: int, peak_rps: float) -> Scenario:
+    """`scenario_for`, reread at most every WORLD_MAX_AGE_S per workload and process.
+
+    A step then costs no catalog query; a price, SLA or profile change reaches the controller
+    within that time. The peak (which only sizes the policy's first lookup table) is the step's.
+    """
+    key = (workload.pk, step_s)
+    cached = _worlds.get(key)
+    if cached is None or time.monotonic() - cached[0] > WORLD_MAX_AGE_S:
+        cached = (time.monotonic(), scenario_for(workload, step_s=step_s, peak_rps=peak_rps))
+        _worlds[key] = cached
+    return dataclasses.replace(cached[1], peak_rps=max(peak_rps, 1e-6))
+
+
+def forget_worlds() -> None:
+    """Reread every workload's world at its next step (tests that change one call this)."""
+    _worlds.clear()
+
+
+def _series_step_s(points) -> int:
+    """The series' interval (median of its newest gaps), at least the controller's step."""
+    stamps = list(points.order_by("-ts").values_list("ts", flat=True)[:50])
+    if len(stamps) < 2:
+        return MIN_STEP_S
+    gaps = np.diff([ts.timestamp() for ts in reversed(stamps)])
+    return max(MIN_STEP_S, int(np.median(gaps)))
+
+
+def _lead(scenario, step_s: int) -> int:
+    return max(-(-int(t.boot_s) // step_s) for t in scenario.instance_types) + FORECAST_LEAD_STEPS
+
+
+def _save(
+    controller: Controller,
+    read_step: int | None,
+    steps: range,
+    policy_state: dict,
+    feed_state: dict,
+) -> None:
+    """Claim the steps: only if no other worker moved `last_step` from `read_step` meanwhile."""
+    won = Controller.objects.filter(pk=controller.pk, last_step=read_step).update(
+        last_step=steps.stop - 1,
+        origin_at=controller.origin_at,
+        step_s=controller.step_s,
+        policy_state=policy_state,
+        feed_state=feed_state,
+        last_desired=controller.last_desired,
+        message="",
+        updated_at=timezone.now(),
+    )
+    if not won:
+        raise StepConflict(f"workload {controller.workload_id}: another worker took the step")
+    controller.last_step = steps.stop - 1
+
+
+class StepConflict(Exception):
+    """Another worker decided the step first; this one's work is rolled back."""
+
+
+def _record(controller: Controller, t: int, demand: float, decision: Decision, policy: str):
+    desired = [
+        {"instance_type": pool[0], "purchase_option": pool[1], "replicas": int(n)}
+        for pool, n in sorted(decision.desired.items())
+    ]
+    return ControlDecision.objects.create(
+        workload=controller.workload,
+        step=t,
+        step_at=controller.origin_at + timedelta(seconds=t * controller.step_s),
+        origin_at=controller.origin_at,
+        policy=policy,
+        demand_rps=demand,
+        desired=desired,
+        replicas=sum(e["replicas"] for e in desired),
+    )
+
+
+def _apply(controller: Controller, row: ControlDecision, decision: Decision, now: datetime):
+    """Converge every target to `decision`; None when all got there, else what stopped it."""
+    workload = controller.workload
+    schedule = [[{"offer": f"{t}/{o}", "count": n} for (t, o), n in decision.desired.items()]]
+    options = {f"{t}/{o}": o for (t, o) in decision.desired}
+    targets = list(workload.targets.order_by("pk"))
+    live = any(not target.dry_run for target in targets)
+    ceiling = _approved_ceiling(workload, now) if live else None
+    notes, failure = [], None
+    for target in targets:
+        if not target.dry_run and ceiling is None:
+            notes.append(f"{target.kind}:{target.reference} is live and no applied plan covers now")
+            continue
+        if not target.dry_run and row.replicas > ceiling:
+            notes.append(
+                f"{target.kind}:{target.reference}: {row.replicas} replicas exceed the "
+                f"{ceiling} approved for this hour; a new plan is needed"
+            )
+            continue
+        try:
+            failure = converge(
+                target,
+                desired_state(target.kind, schedule, options, pool=target.pool),
+                purpose=ApplyStep.Purpose.CONTROL,
+                key_prefix=f"control/workload-{workload.pk}/{row.step_at:%Y%m%dT%H%M%S}",
+            )
+        except TransientError as exc:
+            failure = f"{target.kind}:{target.reference}: {exc} (the next step retries)"
+        if failure:
+            notes.append(failure)
+    applied = not notes
+    ControlDecision.objects.filter(pk=row.pk).update(
+        applied=applied, outcome="; ".join(notes) or "targets converged"
+    )
+    return None if applied else "; ".join(notes)
+
+
+def _approved_ceiling(workload: Workload, now: datetime) -> int | None:
+    """The replicas two people approved for the hour of `now`: the applied plan's, or None."""
+    plan = (
+        ScalingPlan.objects.filter(workload=workload, status=PlanStatus.APPLIED)
+        .order_by("-applied_at", "-pk")
+        .first()
+    )
+    if plan is None or plan.chosen is None or plan.start_at is None:
+        return None
+    index = int((now - plan.start_at).total_seconds() // plan.interval_s)
+    schedule = plan.chosen["schedule"]
+    if not 0 <= index < len(schedule):
+        return None
+    return sum(int(e["count"]) for e in schedule[index])
+
+
+def _hold(controller: Controller, reason: str) -> StepReport:
+    if controller.message != reason:
+        _audit(controller, "control.held", reason)
+        Controller.objects.filter(pk=controller.pk).update(message=reason)
+    return StepReport(held=reason)
+
+
+def _coalesce_audit(controller: Controller, newest: ControlDecision) -> None:
+    """Once per hour: one event summing up the hour before the newest step (if it had steps)."""
+    hour = newest.step_at.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    workload = controller.workload
+    if AuditEvent.objects.filter(
+        workload_id=workload.pk, action="control.hour", detail__hour=hour.isoformat()
+    ).exists():
+        return
+    previous = ControlDecision.objects.filter(
+        workload=workload, step_at__gte=hour, step_at__lt=hour + timedelta(hours=1)
+    )
+    summary = previous.aggregate(low=Min("replicas"), high=Max("replicas"))
+    steps = previous.count()
+    if not steps:
+        return
+    applied = previous.filter(applied=True).count()
+    _audit(
+        controller,
+        "control.hour",
+        f"{steps} steps from {hour:%Y-%m-%d %H:%M} UTC, {applied} applied; "
+        f"replicas {summary['low']}-{summary['high']}",
+        {"hour": hour.isoformat(), "steps": steps, "applied": applied},
+    )
+
+
+def _audit(controller: Controller, action: str, reason: str, detail: dict | None = None) -> None:
+    workload = controller.workload
+    AuditEvent.objects.create(
+        actor="system",
+        via="system",
+        action=action,
+        team_id=workload.team_id,
+        workload_id=workload.pk,
+        workload_name=workload.name,
+        reason=reason,
+        detail={"policy": controller.policy, **(detail or {})},
+    )
+
+
+def recent_decisions(workload: Workload, *, limit: int = 180) -> list[dict]:
+    """The newest `limit` decisions, oldest first, as plain rows for pages and the API."""
+    rows = ControlDecision.objects.filter(workload=workload).order_by("-step_at")[:limit]
+    return [
+        {
+            "epoch_s": row.step_at.timestamp(),
+            "step_at": row.step_at,
+            "step": row.step,
+            "policy": row.policy,
+            "demand_rps": row.demand_rps,
+            "replicas": row.replicas,
+            "pools": {
+                f"{e['instance_type']} {e['purchase_option'].replace('_', '-')}": e["replicas"]
+                for e in row.desired
+            },
+            "applied": row.applied,
+            "outcome": row.outcome,
+        }
+        for row in reversed(rows)
+    ]
+
+
+def prune_history(*, keep_days: int, now: datetime | None = None) -> tuple[int, int]:
+    """Forget decisions and controller steps older than `keep_days`: (decisions, steps) deleted.
+
+    The audit trail keeps each hour's summary for good; a target's newest step of each setting
+    stays (the dry-run actuator reads its state from it).
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    decisions, _ = ControlDecision.objects.filter(step_at__lt=cutoff).delete()
+    steps = ApplyStep.objects.filter(purpose=ApplyStep.Purpose.CONTROL, started_at__lt=cutoff)
+    newest = (
+        ApplyStep.objects.filter(status=ApplyStep.Status.APPLIED)
+        .values("target", "setting")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    removed, _ = steps.exclude(pk__in=newest).delete()
+    return decisions, removed

@@ -1,0 +1,15 @@
+"""The actuation tests' Kubernetes API test server serves the controller's tests too."""
+
+import pytest
+
+from apps.actuation.tests.conftest import cluster  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def fresh_worlds():
+    """Each test reads its workloads' worlds anew (the controller caches them per process)."""
+    from apps.control.services import forget_worlds
+
+    forget_worlds()
+    yield
+    forget_worlds()

@@ -1,0 +1,230 @@
+"""Does the live controller keep its step with 1,000 workloads on one worker process?
+
+Run from the repository root (PostgreSQL and Redis binaries as for the tests):
+
+    .venv/bin/python -m benchmarks.control
+
+It starts PostgreSQL and Redis on free loopback ports (tests/servers.py), migrates a fresh
+database, imports the shipped catalog and creates WORKLOADS online workloads (the ranker of the
+tests: p99 under 100 ms on c6i.xlarge), each with a dry-run Deployment target, a ballast
+controller and HISTORY_MIN minutes of per-minute request counts (a daily cycle plus noise,
+phase-shifted per workload). ONE Celery worker process (solo pool) serves the `control` queue.
+
+Each round stores the next minute's point of every workload (as pushers would), then runs
+`control_tick`, which fans one `control_step` per workload out as a Celery group, and times
+from the tick until every controller's `last_step` has advanced. The first round is the cold
+start (each controller catches up HISTORY_MIN steps); the others are steady minutes, one of
+them crossing the hour, when every workload's forecast feed refits at once (they share their
+origin, the worst case). The step cadence holds when a steady round takes under STEP_S.
+
+It writes docs/benchmarks/control.md.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "benchmarks" / "control.md"
+COMMAND = ".venv/bin/python -m benchmarks.control"
+WORKLOADS = 1000
+HISTORY_MIN = 50  # the next rounds cross the hour (step 60): every feed refits there
+ROUNDS = 12
+STEP_S = 60
+START = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def main() -> int:
+    """Start the servers, set Django up against them, measure, write the document.
+
+    `--workloads N` measures N workloads instead (a quick look; the document says how many).
+    """
+    global WORKLOADS
+    if "--workloads" in sys.argv:
+        WORKLOADS = int(sys.argv[sys.argv.index("--workloads") + 1])
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import start_servers
+
+    servers = start_servers()
+    with psycopg.connect(servers.database_url.rsplit("/", 1)[0] + "/postgres") as admin:
+        admin.autocommit = True
+        admin.execute("CREATE DATABASE ballast")
+    var = tempfile.mkdtemp(prefix="ballast-control-")
+    os.environ |= {
+        "DATABASE_URL": servers.database_url,
+        "CELERY_BROKER_URL": servers.broker_url,
+        "BALLAST_SECRET_KEY": os.environ.get("BALLAST_SECRET_KEY", "benchmark-only"),
+        "BALLAST_VAR_DIR": var,
+        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
+    }
+    worker = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        call_command("import_catalog", stdout=open(os.devnull, "w"))
+        workloads = make_workloads()
+        worker = start_worker(var)
+        rounds = [measure_round(workloads, HISTORY_MIN + 1 + r) for r in range(ROUNDS)]
+        write_document(rounds)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+        servers.stop()
+    print(OUTPUT.read_text())
+    return 0
+
+
+def load_of(i: int, minutes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Requests per minute of workload i: 300-1,500 rps with a daily cycle, plus noise."""
+    rps = 900 * (1 + 0.6 * np.sin(2 * np.pi * minutes / 1440 + i)) + rng.normal(0, 40, len(minutes))
+    return np.clip(rps, 0, None) * 60
+
+
+def make_workloads() -> list:
+    """WORKLOADS ranker workloads with history, a dry-run target and a ballast controller."""
+    from apps.accounts.models import Team
+    from apps.catalog.models import InstanceType
+    from apps.control.services import enable_controller
+    from apps.workloads.models import (
+        SLA,
+        CapacityProfile,
+        DeploymentTarget,
+        MetricObservation,
+        ModelVariant,
+        Workload,
+    )
+
+    team = Team.objects.create(slug="bench", name="Bench")
+    instance = InstanceType.objects.get(name="c6i.xlarge")
+    workloads, points = [], []
+    for i in range(WORKLOADS):
+        workload = Workload.objects.create(team=team, name=f"w{i}", kind="online")
+        SLA.objects.create(workload=workload, latency_percentile=99, latency_target_ms=100)
+        variant = ModelVariant.objects.create(
+            workload=workload, name="v", accuracy=0.9, memory_mb=2048
+        )
+        CapacityProfile.objects.create(
+            variant=variant, instance_type=instance, max_rps=200, service_time_ms=10
+        )
+        DeploymentTarget.objects.create(workload=workload, kind="k8s_deployment", reference="x/y")
+        enable_controller(workload=workload)
+        counts = load_of(i, np.arange(HISTORY_MIN), np.random.default_rng(i))
+        points += [
+            MetricObservation(
+                workload=workload, series="requests", ts=START + timedelta(minutes=k), value=v
+            )
+            for k, v in enumerate(counts.tolist())
+        ]
+        workloads.append(workload)
+    MetricObservation.objects.bulk_create(points, batch_size=10_000)
+    return workloads
+
+
+def start_worker(var: str) -> subprocess.Popen:
+    """One worker process (solo pool) on the control queue; returns once it answers a ping."""
+    from controlplane.celery import app
+
+    log = open(Path(var) / "worker.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", "control"]
+        + ["--pool=solo", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while not app.control.ping(timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError((Path(var) / "worker.log").read_text())
+    return process
+
+
+def measure_round(workloads, minute: int) -> dict:
+    """Store minute-1's point of every workload, tick at `minute`, time until all have stepped."""
+    from apps.control.models import Controller
+    from apps.control.tasks import control_tick
+    from apps.workloads.models import MetricObservation
+
+    MetricObservation.objects.bulk_create(
+        MetricObservation(
+            workload=w,
+            series="requests",
+            ts=START + timedelta(minutes=minute - 1),
+            value=float(load_of(i, np.array([minute - 1]), np.random.default_rng([i, minute]))[0]),
+        )
+        for i, w in enumerate(workloads)
+    )
+    now = START + timedelta(minutes=minute, seconds=5)
+    started = time.monotonic()
+    control_tick.delay(now.isoformat())  # the benchmark's clock, not the worker's
+    wait_for(lambda: not Controller.objects.exclude(last_step=minute).exists())
+    elapsed = time.monotonic() - started
+    return {"minute": minute, "seconds": elapsed}
+
+
+def wait_for(done, seconds: float = 3600) -> None:
+    """Poll `done` every 0.2 s."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the worker did not finish in time")
+        time.sleep(0.2)
+
+
+def write_document(rounds: list[dict]) -> None:
+    """docs/benchmarks/control.md from the measured rounds."""
+    cold, steady = rounds[0], rounds[1:]
+    refit = [r for r in steady if r["minute"] % 60 == 0]
+    plain = [r["seconds"] for r in steady if r["minute"] % 60]
+    median = statistics.median(plain)
+    lines = [
+        f"# The live controller at {WORKLOADS:,} workloads",
+        "",
+        f"Command: `{COMMAND}`. Machine: {platform.machine()}, {os.cpu_count()} cores (shared "
+        f"with other work while this ran), Python {platform.python_version()}; PostgreSQL and "
+        "Redis on loopback, ONE Celery worker process (solo pool) on the `control` queue.",
+        "",
+        f"{WORKLOADS} online workloads, each with a ballast controller, a dry-run Deployment "
+        f"and {HISTORY_MIN} minutes of per-minute history. A round stores one new point per "
+        "workload, runs `control_tick` (a Celery group of one `control_step` per workload) and "
+        "times until every controller has decided the new step.",
+        "",
+        "| round | step | seconds | what it did |",
+        "|---|---|---|---|",
+        f"| cold start | {cold['minute']} | {cold['seconds']:.1f} | each controller caught up "
+        f"{cold['minute'] + 1} steps |",
+    ]
+    for r in steady:
+        what = "every forecast feed refits" if r["minute"] % 60 == 0 else "one step each"
+        lines.append(f"| steady | {r['minute']} | {r['seconds']:.1f} | {what} |")
+    verdict = "holds" if median < STEP_S and all(r["seconds"] < STEP_S for r in refit) else "fails"
+    lines += [
+        "",
+        f"Median of the {len(plain)} steady rounds without a refit: **{median:.1f} s** for "
+        f"{WORKLOADS} workloads, against a {STEP_S} s step: the cadence **{verdict}** on one "
+        f"worker process ({WORKLOADS / median:.0f} workload steps per second)."
+        + (f" The refit round took {refit[0]['seconds']:.1f} s." if refit else ""),
+        "",
+    ]
+    OUTPUT.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
