@@ -121,6 +121,8 @@ class PlanShape:
     purchase_options: Iterable[str]  # every option the schedule uses
     cost_per_day_usd: float
     current_replicas: int  # live now, before the plan's first interval
+    sla_risk: float = 0.0  # expected share of requests over the latency target
+    sla_allowed_late: float | None = None  # what the SLA's percentile allows; None: no SLA
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +132,33 @@ class Check:
     rule: str
     ok: bool
     detail: str
+    blocking: bool = True  # False: shown (and never "passes" when broken) but not refused
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"rule": self.rule, "ok": self.ok, "detail": self.detail}
+        return {"rule": self.rule, "ok": self.ok, "detail": self.detail, "blocking": self.blocking}
 
 
 def check_plan(shape: PlanShape, rules: Guardrails) -> list[Check]:
-    """Every set rule except change windows (see `check_window`), passed or broken."""
+    """Every set rule except change windows (see `check_window`), passed or broken.
+
+    The SLA is checked whenever the plan has one, whatever the rules: an SLA holds only when
+    its percentile does (p99 under 100 ms allows at most 1 % of requests over 100 ms), and a
+    plan that breaks it never reads as passing. The check does not block yet: the allocation
+    problem's fronts (compute cost at a fixed utilization cap) rarely reach a p99, so blocking
+    would refuse nearly every plan; it will once fronts are measured by replaying the policy.
+    """
     checks = []
+    if shape.sla_allowed_late is not None:
+        checks.append(
+            Check(
+                "sla",
+                shape.sla_risk <= shape.sla_allowed_late + 1e-12,
+                f"{shape.sla_risk:.2%} of requests expected over the latency target; the SLA "
+                f"allows {shape.sla_allowed_late:.2%}",
+                blocking=False,
+            )
+        )
     if rules.budget_per_day_usd is not None:
         ok = shape.cost_per_day_usd <= rules.budget_per_day_usd + 1e-9
         checks.append(

@@ -74,6 +74,7 @@ class Candidate:
     cost_usd: float  # over the horizon
     cost_per_day_usd: float
     sla_risk: float
+    meets_sla: bool  # sla_risk within what the SLA's percentile allows (1 % for a p99)
     schedule: list[list[dict[str, Any]]]  # per interval: {offer, variant, count}
     serverless_rps: list[float]
     replicas: list[int]  # VM replicas per interval
@@ -86,6 +87,7 @@ class Candidate:
             "cost_usd": self.cost_usd,
             "cost_per_day_usd": self.cost_per_day_usd,
             "sla_risk": self.sla_risk,
+            "meets_sla": self.meets_sla,
             "schedule": self.schedule,
             "serverless_rps": self.serverless_rps,
             "replicas": self.replicas,
@@ -102,12 +104,14 @@ def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list
         solution = point.solution
         schedule = solution.schedule()
         used = sorted({option_of[entry["offer"]] for row in schedule for entry in row})
+        risk = float(point.sla_risk) if math.isfinite(point.sla_risk) else 1.0
         result.append(
             Candidate(
                 demand_quantile=point.demand_quantile,
                 cost_usd=round(point.cost_usd, 6),
                 cost_per_day_usd=round(point.cost_usd * DAY_S / horizon_s, 6),
-                sla_risk=float(point.sla_risk) if math.isfinite(point.sla_risk) else 1.0,
+                sla_risk=risk,
+                meets_sla=risk <= problem.sla.allowed_late + 1e-12,
                 schedule=schedule,
                 serverless_rps=[round(float(v), 6) for v in solution.serverless_rps],
                 replicas=[int(n) for n in solution.counts.sum(axis=1)],

@@ -181,6 +181,19 @@ class SLA:
         if not 0 < self.latency_percentile < 100:
             raise ValueError("sla: latency_percentile must be in (0, 100)")
 
+    @property
+    def allowed_late(self) -> float:
+        """The share of requests the SLA lets exceed the target: 1 % for a p99."""
+        return 1 - self.latency_percentile / 100
+
+    def reachable(self, service_time_ms: float) -> bool:
+        """Whether any amount of capacity keeps this SLA at this mean service time.
+
+        With no queue at all a request is late when its own (exponential) service outlasts the
+        target, exp(-target / service) of the time; more replicas cannot help with that.
+        """
+        return math.exp(-self.latency_target_ms / service_time_ms) <= self.allowed_late
+
 
 @dataclass(frozen=True, slots=True)
 class Constraints:

@@ -40,6 +40,7 @@ def pareto_figure(
     recommended_index: int | None,
     current_cost_per_day: float | None,
     budget_per_day: float | None,
+    allowed_late: float | None = None,
 ) -> Figure:
     """Cost per day against SLA risk for every candidate of a plan's front.
 
@@ -49,12 +50,15 @@ def pareto_figure(
         recommended_index: the knee (an open circle around the point).
         current_cost_per_day: what runs now, USD/day (a dashed horizontal line), or None.
         budget_per_day: the guardrail budget, USD/day (a solid vermillion line), or None.
+        allowed_late: the share over target the SLA's percentile allows (a dotted vertical line:
+            candidates right of it break the SLA), or None.
     """
     cost = [_finite(c["cost_per_day_usd"]) for c in front]
     risk = [_finite(c["sla_risk"]) for c in front]
     labels = [
         f"candidate {i}: ${c['cost_per_day_usd']:.2f}/day, risk {c['sla_risk']:.4f}, "
         f"q{c.get('demand_quantile', '')}"
+        + ("" if c.get("meets_sla", True) else ", breaks the SLA")
         for i, c in enumerate(front)
     ]
     data: list[dict[str, Any]] = [
@@ -77,6 +81,31 @@ def pareto_figure(
         if value is not None and math.isfinite(value):
             shapes.append(_hline(value, col, dash))
             annotations.append(_hlabel(value, f"{name}: ${value:.2f}/day", col))
+    if allowed_late is not None:
+        line = {"color": colour(3), "dash": "dot", "width": 2}
+        shapes.append(
+            {
+                "type": "line",
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "x0": allowed_late,
+                "x1": allowed_late,
+                "line": line,
+            }
+        )
+        annotations.append(
+            {
+                "yref": "paper",
+                "y": 1,
+                "x": allowed_late,
+                "text": f"SLA allows {allowed_late:.2%}",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"color": colour(3)},
+            }
+        )
     layout = _layout("Cost against SLA risk", "SLA risk (share of requests over target)", "USD/day")
     layout.update(shapes=shapes, annotations=annotations)
     return {"data": data, "layout": layout}

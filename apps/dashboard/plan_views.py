@@ -64,6 +64,7 @@ def plan_detail(request, plan_id: int):
                 plan.recommended_index,
                 plan.current_cost_per_day_usd,
                 budget,
+                allowed_late=_allowed_late(plan),
             ),
             "schedule_figure": figures.schedule_figure(plan.chosen["schedule"]),
         }
@@ -115,3 +116,9 @@ def _visible_plan(request, plan_id: int) -> ScalingPlan:
         ScalingPlan.objects.visible_to(request.user).select_related("workload__team"),
         pk=plan_id,
     )
+
+
+def _allowed_late(plan) -> float | None:
+    """The share over target the plan's SLA allows (1 % for a p99), or None without one."""
+    sla = (plan.problem or {}).get("sla")
+    return 1 - sla["latency_percentile"] / 100 if sla else None

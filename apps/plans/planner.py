@@ -6,6 +6,9 @@ Conventions:
 - Offers are the in-force on-demand and spot prices of the instance types the workload's
   variants have capacity profiles for, in one region. Reserved capacity enters a plan only once
   commitments are recorded, which Ballast does not do yet.
+- Variants under the SLA's `min_accuracy` are left out, and so are profiles on which no capacity
+  could meet the latency SLA (a request's own service outlasts the target more often than the
+  percentile allows): a plan is never built on capacity that breaks its SLA by construction.
 - Online workloads keep at least one non-spot replica (DESIGN.md: a reserved/on-demand base) when
   on-demand is allowed; functions take what the VMs do not when a serverless offer exists.
 - The live state is what the last applied plan set (priced as the current cost) and what each
@@ -131,20 +134,34 @@ def build_problem(
         )
     if sla is None or not sla.latency_target_ms:
         raise PlanningError("the workload has no latency SLA: set latency_target_ms first")
-    variants, instance_types = [], set()
+    target = SLA(sla.latency_target_ms, sla.latency_percentile or 99.0)
+    floor = sla.min_accuracy or 0.0
+    variants, instance_types, unreachable = [], set(), []
     for variant in workload.variants.prefetch_related("capacity_profiles__instance_type"):
-        profiles = [
-            VariantProfile(p.instance_type.name, p.max_rps, p.service_time_ms)
-            for p in variant.capacity_profiles.all()
-            if p.max_rps and p.service_time_ms
-        ]
+        if variant.accuracy < floor:
+            continue
+        profiles = []
+        for p in variant.capacity_profiles.all():
+            if not (p.max_rps and p.service_time_ms):
+                continue
+            if not target.reachable(p.service_time_ms):  # no capacity could meet the SLA there
+                unreachable.append(f"{variant.name} on {p.instance_type.name}")
+                continue
+            profiles.append(VariantProfile(p.instance_type.name, p.max_rps, p.service_time_ms))
         if profiles:
             variants.append(ModelVariant(variant.name, variant.accuracy, tuple(profiles)))
             instance_types.update(p.instance_type for p in profiles)
     if not variants:
         raise PlanningError(
-            "no model variant has a capacity profile with max_rps and service_time_ms: "
-            "register one first"
+            "no model variant has a capacity profile with max_rps and service_time_ms"
+            + (f" at or above the SLA's accuracy floor {floor}" if floor else "")
+            + (
+                f" on which p{target.latency_percentile:g} under {target.latency_target_ms:g} "
+                f"ms is reachable (ruled out: {', '.join(unreachable)})"
+                if unreachable
+                else ""
+            )
+            + ": register one first"
         )
     offers = _offers(plan.region, instance_types)
     if not offers:
@@ -159,6 +176,7 @@ def build_problem(
         min_replicas=max(rules.min_replicas or 0, base),
         max_change_per_interval=rules.max_scale_step,
         allowed_purchase_options=tuple(allowed),
+        min_accuracy=floor,
     )
     smallest = min(workload.variants.values_list("memory_mb", flat=True))
     fastest = min(p.service_time_ms for v in variants for p in v.profiles)
@@ -168,7 +186,7 @@ def build_problem(
         demand=demand,
         offers=offers,
         variants=tuple(variants),
-        sla=SLA(sla.latency_target_ms, sla.latency_percentile or 99.0),
+        sla=target,
         constraints=constraints,
         serverless=_serverless(plan.region, smallest, fastest),
         initial_replicas=sum(live.allocation.values()),

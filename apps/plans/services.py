@@ -366,11 +366,14 @@ def build_plan(plan_id: int) -> None:
         fail_plan(plan_id, f"internal error ({type(exc).__name__}): {exc}")
         return
     current_cost = cost_per_day(live.allocation, problem.offers)
-    verdicts = [check_plan(shape_of(c.to_dict(), live), rules) for c in options]
-    passing = [i for i, checks in enumerate(verdicts) if all(c.ok for c in checks)]
+    problem_dict = problem_to_dict(problem)
+    verdicts = [check_plan(shape_of(c.to_dict(), live, problem_dict), rules) for c in options]
+    passing = [
+        i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
+    ]
     knee = front.index(knee_point(front))
     fields = {
-        "problem": problem_to_dict(problem),
+        "problem": problem_dict,
         "front": [c.to_dict() for c in options],
         "start_at": run.start,
         "current_allocation": live.allocation,
@@ -378,7 +381,7 @@ def build_plan(plan_id: int) -> None:
         "live_fingerprint": live.fingerprint,
     }
     if not passing:
-        broken = [c for c in verdicts[knee] if not c.ok]
+        broken = [c for c in verdicts[knee] if not c.ok and c.blocking]
         fields["guardrail_checks"] = [c.to_dict() for c in verdicts[knee]]
         reason = "; ".join(f"{c.rule}: {c.detail}" for c in broken)
         transition(
@@ -389,7 +392,9 @@ def build_plan(plan_id: int) -> None:
             **fields,
         )
         return
-    recommended = knee if knee in passing else knee_point_of(front, passing)
+    within_sla = [i for i in passing if options[i].meets_sla]
+    pool = within_sla or passing  # the candidates meeting the SLA first, when there are any
+    recommended = knee if knee in pool else knee_point_of(front, pool)
     fields.update(
         recommended_index=recommended,
         chosen_index=recommended,
@@ -399,6 +404,7 @@ def build_plan(plan_id: int) -> None:
     reason = (
         f"knee of {len(options)} candidates: ${chosen.cost_per_day_usd:.2f}/day at "
         f"{chosen.sla_risk:.3%} SLA risk, planned at the {chosen.demand_quantile:g} quantile"
+        + ("" if chosen.meets_sla else "; no candidate meets the SLA's percentile")
     )
     plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
     supersede_older(plan)
@@ -411,13 +417,19 @@ def knee_point_of(front, indices: list[int]) -> int:
     return indices[subset.index(knee_point(subset))]
 
 
-def shape_of(candidate: dict, live: planner.LiveState) -> PlanShape:
-    """What the guardrails read of one candidate (as stored in a plan's front)."""
+def shape_of(candidate: dict, live: planner.LiveState, problem: dict | None) -> PlanShape:
+    """What the guardrails read of one candidate (as stored in a plan's front).
+
+    `problem` is the plan's stored problem, whose SLA the candidate is held to.
+    """
+    sla = (problem or {}).get("sla")
     return PlanShape(
         replicas=candidate["replicas"],
         purchase_options=candidate["purchase_options"],
         cost_per_day_usd=candidate["cost_per_day_usd"],
         current_replicas=sum(live.allocation.values()),
+        sla_risk=candidate.get("sla_risk", 0.0),
+        sla_allowed_late=1 - sla["latency_percentile"] / 100 if sla else None,
     )
 
 
@@ -445,6 +457,8 @@ def auto_approve(plan: ScalingPlan, rules) -> None:
     """Approve a small change without a human when the team turned the rule on."""
     if plan.current_cost_per_day_usd is None or plan.delta_cost_per_day_usd is None:
         return
+    if plan.chosen and not plan.chosen.get("meets_sla", True):
+        return  # a plan that breaks its SLA waits for a person, whatever the change
     ok, why = auto_approvable(
         rules,
         current_cost_per_day_usd=plan.current_cost_per_day_usd,
@@ -498,10 +512,10 @@ def approvable_check(workload: Workload):
                 "stale: the live state changed since this plan was made (another plan was "
                 "applied or a target changed); request a new plan"
             )
-        checks = check_plan(shape_of(plan.chosen, live), rules)
+        checks = check_plan(shape_of(plan.chosen, live, plan.problem), rules)
         window = check_window(rules, timezone.now())
         for verdict in [*checks, *([window] if window else [])]:
-            if not verdict.ok:
+            if not verdict.ok and verdict.blocking:
                 raise GuardrailBroken(
                     f"guardrail {verdict.rule}: {verdict.detail}", rule=verdict.rule
                 )
@@ -594,8 +608,8 @@ def choose_candidate(
             raise PlanConflict(_state_refusal(plan, "changed"))
         if not 0 <= index < len(plan.front):
             raise PlanError(f"candidate: must be between 0 and {len(plan.front) - 1}, got {index}")
-        checks = check_plan(shape_of(plan.front[index], live), rules)
-        broken = [c for c in checks if not c.ok]
+        checks = check_plan(shape_of(plan.front[index], live, plan.problem), rules)
+        broken = [c for c in checks if not c.ok and c.blocking]
         if broken:
             raise GuardrailBroken(
                 f"candidate {index} breaks guardrail {broken[0].rule}: {broken[0].detail}",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.actuation import services as actuation
 from apps.plans import services
 from apps.plans.models import AppendOnlyError, AuditEvent, Guardrail, PlanSchedule, ScalingPlan
+from apps.workloads.models import SLA, CapacityProfile
 from conftest import token_client
 
 
@@ -157,7 +158,7 @@ def test_guardrails_shape_the_plan_and_a_closed_window_refuses_approval(
     assert plan["status"] == "proposed", plan["message"]
     assert all(sum(e["count"] for e in row) >= 3 for row in plan["schedule"])
     assert all(e["offer"].endswith("/on_demand") for row in plan["schedule"] for e in row)
-    rules = {c["rule"]: c["ok"] for c in plan["guardrail_checks"]}
+    rules = {c["rule"]: c["ok"] for c in plan["guardrail_checks"] if c["blocking"]}
     assert rules == {"min_replicas": True, "allowed_purchase_options": True}
     response = sre_a.post(f"/api/v1/plans/{plan_id}/approve/")
     assert response.status_code == 409
@@ -215,9 +216,13 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
         auto_approve_max_change_pct=50,
         auto_approve_max_usd_per_day=100,
     )
+    SLA.objects.filter(workload=online_workload).update(
+        latency_percentile=50, latency_target_ms=1000
+    )  # loose enough that the candidates meet it: only those may be approved without a person
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
     plan = ScalingPlan.objects.get(pk=newer)
+    assert plan.chosen["meets_sla"], plan.chosen["sla_risk"]
     assert plan.status == "approved" and plan.auto_approved
     event = AuditEvent.objects.get(plan_id=newer, action="plan.approved")
     assert event.actor == "system" and "auto-approve rule" in event.reason
@@ -346,3 +351,48 @@ def test_due_schedules_fan_out_as_one_group_of_chains(
     assert len(messages) == 2  # each chain's first link, sent together, on the cpu queue
     tasks = {m["headers"]["task"] for m in messages}
     assert tasks == {"apps.plans.tasks.forecast_for_plan"}
+
+
+def test_a_plan_that_breaks_its_slas_percentile_says_so_and_is_never_auto_approved(
+    proposed, sre_a, ci_a, online_workload, build, team_a
+):
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
+    actuation.execute_apply(proposed.pk)
+    Guardrail.objects.create(
+        team=team_a,
+        auto_approve=True,
+        auto_approve_max_change_pct=50,
+        auto_approve_max_usd_per_day=100,
+    )
+    newer = request(ci_a, online_workload).data["id"]
+    build(newer)
+
+    plan = ci_a.get(f"/api/v1/plans/{newer}/").data
+    (sla,) = [c for c in plan["guardrail_checks"] if c["rule"] == "sla"]
+    assert plan["status"] == "proposed" and not plan["auto_approved"]
+    assert plan["sla_risk"] > 0.01 and not sla["ok"] and not sla["blocking"]
+    assert "the SLA allows 1.00%" in sla["detail"]
+    assert not any(c["meets_sla"] for c in plan["front"])
+    assert (
+        "no candidate meets the SLA's percentile"
+        in AuditEvent.objects.get(plan_id=newer, action="plan.proposed").reason
+    )
+
+
+def test_profiles_that_cannot_meet_the_sla_and_variants_under_the_accuracy_floor_are_left_out(
+    ci_a, online_workload, stored_forecast, build
+):
+    CapacityProfile.objects.filter(variant__workload=online_workload).update(service_time_ms=40)
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "failed"
+    assert "p99 under 100 ms is reachable (ruled out: ranker-small on c6i.xlarge)" in plan.message
+
+    CapacityProfile.objects.filter(variant__workload=online_workload).update(service_time_ms=20)
+    SLA.objects.filter(workload=online_workload).update(min_accuracy=0.95)
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "failed" and "at or above the SLA's accuracy floor 0.95" in plan.message
