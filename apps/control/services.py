@@ -35,10 +35,12 @@ from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.control.models import ControlDecision, Controller
 from apps.control.world import WorldError, scenario_for
-from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
+from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
+from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
 from policies import POLICIES, make_policy
 from policies.base import Context, Decision
+from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp
 from policies.forecasts import ForecastFeed
 from policies.live import due_steps, history_for, observe, step_at
 from policies.scenario import Scenario
@@ -162,18 +164,31 @@ def _step(controller: Controller, now: datetime) -> StepReport:
         for option in ("on_demand", "spot", "reserved")
     }
     counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
+    plan = _applied_plan(workload)
+    cost_per_rps = {
+        (p.instance_type, option): scenario.instance(p.instance_type).price_per_hour_usd(option)
+        / p.capacity_rps
+        for p in scenario.variant(policy.variant).profiles
+        for option in ("on_demand", "spot", "reserved")
+    }
     decisions = []
     for t in due.steps:
         obs = observe(t, step_s, history_for(t, rps, first), capacity, counts)
-        decision = policy.decide(obs)
+        bounds = _bounds_at(plan, controller.origin_at + timedelta(seconds=t * step_s))
+        decided = policy.decide(obs)
+        outcome = clamp(decided, bounds, cost_per_rps) if bounds else None
+        decision = outcome.decision if outcome else decided
         counts = {pool: n for pool, n in decision.desired.items()}
-        decisions.append((t, obs.demand_rps, decision))
+        decisions.append((t, obs.demand_rps, decision, outcome, bounds is not None))
     controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
     _save(controller, read_step, due.steps, policy.state(), feed.state())
-    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d in decisions]
-    outcome = _apply(controller, rows[-1], decisions[-1][2], now)
+    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d, _, _ in decisions]
+    _, _, newest, outcome, enveloped = decisions[-1]
+    failure = _apply(controller, rows[-1], newest, enveloped, outcome.note if outcome else "")
+    if any(o is not None and o.over for *_, o, _ in decisions):
+        _needs_plan(controller, rows[-1].step_at)
     _coalesce_audit(controller, rows[-1])
-    return StepReport(decided=len(rows), applied=outcome is None)
+    return StepReport(decided=len(rows), applied=failure is None)
 
 
 class SeriesLoads:
@@ -283,23 +298,21 @@ def _record(controller: Controller, t: int, demand: float, decision: Decision, p
     )
 
 
-def _apply(controller: Controller, row: ControlDecision, decision: Decision, now: datetime):
-    """Converge every target to `decision`; None when all got there, else what stopped it."""
+def _apply(
+    controller: Controller, row: ControlDecision, decision: Decision, enveloped: bool, note: str
+) -> str | None:
+    """Converge every target to `decision`; None when all got there, else what stopped it.
+
+    Without an applied plan covering the step (`enveloped` False) only dry-run targets move.
+    """
     workload = controller.workload
     schedule = [[{"offer": f"{t}/{o}", "count": n} for (t, o), n in decision.desired.items()]]
     options = {f"{t}/{o}": o for (t, o) in decision.desired}
-    targets = list(workload.targets.order_by("pk"))
-    live = any(not target.dry_run for target in targets)
-    ceiling = _approved_ceiling(workload, now) if live else None
-    notes, failure = [], None
-    for target in targets:
-        if not target.dry_run and ceiling is None:
-            notes.append(f"{target.kind}:{target.reference} is live and no applied plan covers now")
-            continue
-        if not target.dry_run and row.replicas > ceiling:
-            notes.append(
-                f"{target.kind}:{target.reference}: {row.replicas} replicas exceed the "
-                f"{ceiling} approved for this hour; a new plan is needed"
+    notes, failures = [note] if note else [], []
+    for target in workload.targets.order_by("pk"):
+        if not target.dry_run and not enveloped:
+            failures.append(
+                f"{target.kind}:{target.reference} is live and no applied plan covers now"
             )
             continue
         try:
@@ -312,28 +325,67 @@ def _apply(controller: Controller, row: ControlDecision, decision: Decision, now
         except TransientError as exc:
             failure = f"{target.kind}:{target.reference}: {exc} (the next step retries)"
         if failure:
-            notes.append(failure)
-    applied = not notes
+            failures.append(failure)
     ControlDecision.objects.filter(pk=row.pk).update(
-        applied=applied, outcome="; ".join(notes) or "targets converged"
+        applied=not failures, outcome="; ".join(notes + failures) or "targets converged"
     )
-    return None if applied else "; ".join(notes)
+    return "; ".join(failures) or None
 
 
-def _approved_ceiling(workload: Workload, now: datetime) -> int | None:
-    """The replicas two people approved for the hour of `now`: the applied plan's, or None."""
-    plan = (
+def _applied_plan(workload: Workload) -> ScalingPlan | None:
+    """The plan in force: the newest applied one."""
+    return (
         ScalingPlan.objects.filter(workload=workload, status=PlanStatus.APPLIED)
         .order_by("-applied_at", "-pk")
         .first()
     )
+
+
+def _bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:
+    """What two people approved for the hour of `at`, or None outside the plan's horizon.
+
+    The plan's replicas that hour are the ceiling, its non-spot replicas the floor, and the
+    purchase options its schedule uses the options allowed.
+    """
     if plan is None or plan.chosen is None or plan.start_at is None:
         return None
-    index = int((now - plan.start_at).total_seconds() // plan.interval_s)
     schedule = plan.chosen["schedule"]
+    index = int((at - plan.start_at).total_seconds() // plan.interval_s)
     if not 0 <= index < len(schedule):
         return None
-    return sum(int(e["count"]) for e in schedule[index])
+    hour = [(e["offer"].rsplit("/", 1)[-1], int(e["count"])) for e in schedule[index]]
+    used = {e["offer"].rsplit("/", 1)[-1] for row in schedule for e in row}
+    return Bounds(
+        max_replicas=sum(n for _, n in hour),
+        min_non_spot=sum(n for option, n in hour if option != "spot"),
+        options=tuple(o for o in PURCHASE_OPTIONS if o in used) or PURCHASE_OPTIONS,
+    )
+
+
+def _needs_plan(controller: Controller, at: datetime) -> None:
+    """The policy wants more than the envelope allows: say so (once an hour) and ask for a plan.
+
+    A plan is requested on behalf of the workload's plan schedule (its requester) when it has
+    one and no plan is open; otherwise the audit event is the call for one.
+    """
+    workload = controller.workload
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    if AuditEvent.objects.filter(
+        workload_id=workload.pk, action="control.needs_plan", at__gte=hour
+    ).exists():
+        return
+    schedule = PlanSchedule.objects.filter(workload=workload).select_related("requested_by").first()
+    requested = ""
+    if schedule is not None and not ScalingPlan.objects.open().filter(workload=workload).exists():
+        plan = request_plan(
+            workload=workload, by=schedule.requested_by, via="system", origin="schedule"
+        )
+        requested = f"; plan {plan.pk} requested"
+    _audit(
+        controller,
+        "control.needs_plan",
+        f"the policy wants more replicas than the applied plan allows this hour{requested}",
+    )
 
 
 def _hold(controller: Controller, reason: str) -> StepReport:

@@ -199,17 +199,31 @@ def test_a_live_target_without_an_approved_envelope_is_left_alone(fresh_workload
     assert "no applied plan covers now" in decision.outcome
 
 
-def test_more_replicas_than_approved_are_recorded_not_applied(fresh_workload, sre_user):
-    fresh_workload.targets.update(dry_run=False)
-    approve_envelope(fresh_workload, sre_user, replicas=1)
-    services.enable_controller(workload=fresh_workload)
-    push(fresh_workload, 0, 60000.0)
+def test_above_the_approved_envelope_the_controller_clamps_and_asks_for_a_plan(
+    fresh_workload, cluster, sre_user, ci_a, django_capture_on_commit_callbacks
+):
+    from apps.plans.models import PlanSchedule
 
-    services.run_step(fresh_workload.pk, now=START + MINUTE)
+    cluster.add_deployment("prod", "ranker", replicas=1)
+    fresh_workload.targets.update(dry_run=False)
+    approve_envelope(fresh_workload, sre_user, replicas=2)
+    schedule_owner = fresh_workload.team.memberships.get(role="ci").user
+    PlanSchedule.objects.create(
+        workload=fresh_workload, every_minutes=60, requested_by=schedule_owner
+    )
+    services.enable_controller(workload=fresh_workload)
+    push(fresh_workload, 0, 600000.0)
+
+    with django_capture_on_commit_callbacks():
+        services.run_step(fresh_workload.pk, now=START + MINUTE)
 
     decision = ControlDecision.objects.get(workload=fresh_workload, step=1)
-    assert decision.replicas > 1 and not decision.applied
-    assert "exceed the 1 approved" in decision.outcome
+    assert decision.replicas == 2 and decision.applied
+    assert "2 approved for the hour" in decision.outcome
+    event = AuditEvent.objects.get(workload_id=fresh_workload.pk, action="control.needs_plan")
+    assert "requested" in event.reason
+    assert ScalingPlan.objects.filter(workload=fresh_workload, status="draft").count() == 1
+    assert cluster.get("deployments", "prod", "ranker")["spec"]["replicas"] == 2
 
 
 def test_dry_run_targets_follow_the_decisions(fresh_workload):

@@ -1,0 +1,92 @@
+"""What two people approved for an hour, and a policy's decision brought inside it.
+
+An envelope bounds the live controller: per hour, the most replicas, a non-spot floor and the
+purchase options allowed. The controller runs the policy unbounded (so what it learns does not
+depend on the bounds) and applies `clamp`'s result, which the simulator can replay alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from policies.base import Decision, Pool
+
+PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """One hour of an envelope."""
+
+    max_replicas: int
+    min_non_spot: int = 0
+    options: tuple[str, ...] = PURCHASE_OPTIONS
+
+    def __post_init__(self) -> None:
+        if self.max_replicas < 0 or self.min_non_spot < 0:
+            raise ValueError("max_replicas and min_non_spot must be >= 0")
+        if not self.options or set(self.options) - set(PURCHASE_OPTIONS):
+            raise ValueError(f"options must be a non-empty subset of {PURCHASE_OPTIONS}")
+
+
+@dataclass(frozen=True, slots=True)
+class Clamped:
+    """The decision applied, the replicas the policy wanted, and what the bounds changed."""
+
+    decision: Decision
+    wanted: int
+    note: str  # "" when the decision was inside the bounds
+
+    @property
+    def over(self) -> bool:
+        """The policy wanted more replicas than the hour allows: the envelope is too tight."""
+        return self.wanted > sum(self.decision.desired.values())
+
+
+def clamp(decision: Decision, bounds: Bounds, cost_per_rps: Mapping[Pool, float]) -> Clamped:
+    """`decision` inside `bounds`; `cost_per_rps` ranks pools (USD per hour per rps carried).
+
+    Replicas in a pool whose option is not allowed move to the cheapest allowed pool; spot
+    replicas become non-spot up to the floor (more only if the policy asked for fewer in all);
+    above the ceiling, the dearest pools give replicas back first, never below the floor.
+    """
+    desired = {pool: n for pool, n in decision.desired.items() if n > 0}
+    wanted = sum(desired.values())
+    notes = []
+    allowed = sorted(
+        (pool for pool in cost_per_rps if pool[1] in bounds.options), key=cost_per_rps.__getitem__
+    )
+    if not allowed:
+        raise ValueError(f"bounds: no pool offers {bounds.options}")
+    for pool in [p for p in desired if p[1] not in bounds.options]:
+        desired[allowed[0]] = desired.get(allowed[0], 0) + desired.pop(pool)
+        notes.append(f"{pool[1]} is not approved: moved to {allowed[0][1]}")
+    non_spot = [p for p in allowed if p[1] != "spot"]
+    short = bounds.min_non_spot - sum(n for p, n in desired.items() if p[1] != "spot")
+    if short > 0 and non_spot:
+        convert = short  # spot replicas become non-spot ones first, so the total stays
+        for pool in sorted((p for p in desired if p[1] == "spot"), key=cost_per_rps.__getitem__):
+            moved = min(convert, desired[pool])
+            desired[pool] -= moved
+            convert -= moved
+        desired[non_spot[0]] = desired.get(non_spot[0], 0) + short
+        notes.append(f"non-spot floor {bounds.min_non_spot}")
+    excess = sum(desired.values()) - bounds.max_replicas
+    if excess > 0:
+        for pool in sorted(desired, key=cost_per_rps.__getitem__, reverse=True):
+            floor = _floor_share(pool, desired, bounds.min_non_spot)
+            give = min(excess, desired[pool] - floor)
+            desired[pool] -= give
+            excess -= give
+        notes.append(f"wanted {wanted} replicas, {bounds.max_replicas} approved for the hour")
+    clamped = {pool: desired.get(pool, 0) for pool in {*decision.desired, *desired}}
+    return Clamped(Decision(clamped, decision.reserve), wanted, "; ".join(notes))
+
+
+def _floor_share(pool: Pool, desired: Mapping[Pool, int], min_non_spot: int) -> int:
+    """Replicas of `pool` the ceiling may not take: its part of the non-spot floor."""
+    if pool[1] == "spot":
+        return 0
+    others = sum(n for p, n in desired.items() if p[1] != "spot" and p != pool)
+    return max(0, min(desired[pool], min_non_spot - others))

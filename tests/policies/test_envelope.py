@@ -1,0 +1,44 @@
+"""The envelope: a decision brought inside what two people approved for the hour."""
+
+import pytest
+
+from policies.base import Decision
+from policies.envelope import Bounds, clamp
+
+SPOT, OD, OD_M5 = ("c6i.xlarge", "spot"), ("c6i.xlarge", "on_demand"), ("m5.large", "on_demand")
+COST = {SPOT: 0.0002, OD: 0.0006, OD_M5: 0.0008}  # USD per hour per rps carried
+
+
+def test_a_decision_inside_the_bounds_is_applied_as_it_is():
+    result = clamp(Decision({SPOT: 5, OD: 1}), Bounds(max_replicas=10, min_non_spot=1), COST)
+    assert result.decision.desired == {SPOT: 5, OD: 1} and result.note == "" and not result.over
+
+
+def test_above_the_ceiling_the_dearest_pools_give_back_first_never_below_the_floor():
+    result = clamp(Decision({SPOT: 6, OD: 3}), Bounds(max_replicas=5, min_non_spot=2), COST)
+    assert result.decision.desired == {SPOT: 3, OD: 2}
+    assert result.over and result.wanted == 9
+    assert "wanted 9 replicas, 5 approved for the hour" in result.note
+
+
+def test_spot_replicas_become_on_demand_up_to_the_floor():
+    result = clamp(Decision({SPOT: 6}), Bounds(max_replicas=10, min_non_spot=2), COST)
+    assert result.decision.desired == {SPOT: 4, OD: 2} and "non-spot floor 2" in result.note
+
+
+def test_a_floor_larger_than_the_spot_replicas_adds_on_demand_ones():
+    result = clamp(Decision({SPOT: 1}), Bounds(max_replicas=10, min_non_spot=3), COST)
+    assert result.decision.desired == {SPOT: 0, OD: 3}
+
+
+def test_replicas_of_an_option_not_approved_move_to_the_cheapest_approved_pool():
+    result = clamp(Decision({SPOT: 4}), Bounds(max_replicas=10, options=("on_demand",)), COST)
+    assert result.decision.desired == {SPOT: 0, OD: 4}
+    assert "spot is not approved: moved to on_demand" in result.note
+
+
+def test_bounds_refuse_negative_counts_and_unknown_options():
+    with pytest.raises(ValueError, match="max_replicas and min_non_spot must be >= 0"):
+        Bounds(max_replicas=-1)
+    with pytest.raises(ValueError, match="options must be a non-empty subset"):
+        Bounds(max_replicas=1, options=("savings_plan",))
