@@ -25,15 +25,14 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
+
+from benchmarks.servers import django_on_servers, wait_for, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "control.md"
@@ -53,39 +52,11 @@ def main() -> int:
     global WORKLOADS
     if "--workloads" in sys.argv:
         WORKLOADS = int(sys.argv[sys.argv.index("--workloads") + 1])
-    sys.path.insert(0, str(ROOT))
-    from tests.servers import start_servers
-
-    servers = start_servers()
-    with psycopg.connect(servers.database_url.rsplit("/", 1)[0] + "/postgres") as admin:
-        admin.autocommit = True
-        admin.execute("CREATE DATABASE ballast")
-    var = tempfile.mkdtemp(prefix="ballast-control-")
-    os.environ |= {
-        "DATABASE_URL": servers.database_url,
-        "CELERY_BROKER_URL": servers.broker_url,
-        "BALLAST_SECRET_KEY": os.environ.get("BALLAST_SECRET_KEY", "benchmark-only"),
-        "BALLAST_VAR_DIR": var,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-    }
-    worker = None
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("import_catalog", stdout=open(os.devnull, "w"))
+    with django_on_servers("ballast-control-") as var:
         workloads = make_workloads()
-        worker = start_worker(var)
-        rounds = [measure_round(workloads, HISTORY_MIN + 1 + r) for r in range(ROUNDS)]
+        with worker(var, "control"):
+            rounds = [measure_round(workloads, HISTORY_MIN + 1 + r) for r in range(ROUNDS)]
         write_document(rounds)
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=60)
-        servers.stop()
     print(OUTPUT.read_text())
     return 0
 
@@ -136,26 +107,6 @@ def make_workloads() -> list:
     return workloads
 
 
-def start_worker(var: str) -> subprocess.Popen:
-    """One worker process (solo pool) on the control queue; returns once it answers a ping."""
-    from controlplane.celery import app
-
-    log = open(Path(var) / "worker.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", "control"]
-        + ["--pool=solo", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError((Path(var) / "worker.log").read_text())
-    return process
-
-
 def measure_round(workloads, minute: int) -> dict:
     """Store minute-1's point of every workload, tick at `minute`, time until all have stepped."""
     from apps.control.models import Controller
@@ -177,15 +128,6 @@ def measure_round(workloads, minute: int) -> dict:
     wait_for(lambda: not Controller.objects.exclude(last_step=minute).exists())
     elapsed = time.monotonic() - started
     return {"minute": minute, "seconds": elapsed}
-
-
-def wait_for(done, seconds: float = 3600) -> None:
-    """Poll `done` every 0.2 s."""
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the worker did not finish in time")
-        time.sleep(0.2)
 
 
 def write_document(rounds: list[dict]) -> None:

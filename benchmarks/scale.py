@@ -24,15 +24,13 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
+
+from benchmarks.servers import django_on_servers, wait_for, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "scale.md"
@@ -47,40 +45,12 @@ STEP_S = 300
 
 def main() -> int:
     """Start the servers, set Django up against them, measure, write the document."""
-    sys.path.insert(0, str(ROOT))
-    from tests.servers import start_servers
-
-    servers = start_servers()
-    with psycopg.connect(servers.database_url.rsplit("/", 1)[0] + "/postgres") as admin:
-        admin.autocommit = True
-        admin.execute("CREATE DATABASE ballast")
-    var = tempfile.mkdtemp(prefix="ballast-scale-")
-    os.environ |= {
-        "DATABASE_URL": servers.database_url,
-        "CELERY_BROKER_URL": servers.broker_url,
-        "BALLAST_SECRET_KEY": os.environ.get("BALLAST_SECRET_KEY", "benchmark-only"),
-        "BALLAST_VAR_DIR": var,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-    }
-    worker = None
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("import_catalog", stdout=open(os.devnull, "w"))
+    with django_on_servers("ballast-scale-") as var:
         user, workloads = make_workloads()
-        worker = start_worker(var)
-        forecasts = [measure_forecasts(workloads, user) for _ in range(ROUNDS)]
-        plans = [measure_plans(workloads, user) for _ in range(ROUNDS)]
+        with worker(var, "cpu,gpu,control"):
+            forecasts = [measure_forecasts(workloads, user) for _ in range(ROUNDS)]
+            plans = [measure_plans(workloads, user) for _ in range(ROUNDS)]
         write_document(forecasts, plans)
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=60)
-        servers.stop()
     print(OUTPUT.read_text())
     return 0
 
@@ -136,26 +106,6 @@ def make_workloads():
     return user, workloads
 
 
-def start_worker(var: str) -> subprocess.Popen:
-    """One worker process (solo pool) on both queues; returns once it answers a ping."""
-    from controlplane.celery import app
-
-    log = open(Path(var) / "worker.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", "cpu,gpu,control"]
-        + ["--pool=solo", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError((Path(var) / "worker.log").read_text())
-    return process
-
-
 def measure_forecasts(workloads, user) -> float:
     """Seconds from dispatching WORKLOADS forecasts as a group until all are stored."""
     from apps.forecasts.models import ForecastRun
@@ -195,15 +145,6 @@ def measure_plans(workloads, user) -> float:
         ScalingPlan.objects.filter(pk__in=ids).values_list("status", "message")
     )
     return elapsed
-
-
-def wait_for(done, seconds: float = 1800) -> None:
-    """Poll `done` every 0.2 s."""
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the worker did not finish in time")
-        time.sleep(0.2)
 
 
 def write_document(forecasts: list[float], plans: list[float]) -> None:

@@ -204,18 +204,23 @@ def test_a_plan_planned_before_another_apply_is_refused_as_stale(
     assert "stale" in response.data["detail"]
 
 
-def test_a_small_change_is_auto_approved_when_the_rule_is_on(
-    proposed, sre_a, ci_a, online_workload, build, team_a
-):
-    sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
-    sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
-    actuation.execute_apply(proposed.pk)
+def apply_and_turn_auto_approve_on(plan, sre, team) -> None:
+    """Approve and apply `plan`, then let the team's small changes go without a person."""
+    sre.post(f"/api/v1/plans/{plan.pk}/approve/")
+    sre.post(f"/api/v1/plans/{plan.pk}/apply/")
+    actuation.execute_apply(plan.pk)
     Guardrail.objects.create(
-        team=team_a,
+        team=team,
         auto_approve=True,
         auto_approve_max_change_pct=50,
         auto_approve_max_usd_per_day=100,
     )
+
+
+def test_a_small_change_is_auto_approved_when_the_rule_is_on(
+    proposed, sre_a, ci_a, online_workload, build, team_a
+):
+    apply_and_turn_auto_approve_on(proposed, sre_a, team_a)
     SLA.objects.filter(workload=online_workload).update(
         latency_percentile=50, latency_target_ms=1000
     )  # loose enough that the candidates meet it: only those may be approved without a person
@@ -356,15 +361,7 @@ def test_due_schedules_fan_out_as_one_group_of_chains(
 def test_a_plan_that_breaks_its_slas_percentile_says_so_and_is_never_auto_approved(
     proposed, sre_a, ci_a, online_workload, build, team_a
 ):
-    sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
-    sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
-    actuation.execute_apply(proposed.pk)
-    Guardrail.objects.create(
-        team=team_a,
-        auto_approve=True,
-        auto_approve_max_change_pct=50,
-        auto_approve_max_usd_per_day=100,
-    )
+    apply_and_turn_auto_approve_on(proposed, sre_a, team_a)
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
 
