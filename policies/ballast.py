@@ -60,7 +60,7 @@ from policies.base import (
     decision_lead,
 )
 from policies.serverless import break_even_rps, size_memory
-from policies.sizing import SlaTable, expected_excess, replicas_for_sla
+from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
 
 SAFE_SPOT_HAZARD_PER_HOUR = 3.1e-4  # up to the 15-20 % band (cost-model.md section 1)
 LEVEL_SPANS = (1, 3, 12)  # steps averaged for the recent level: reactive ... smooth
@@ -112,7 +112,7 @@ class Ballast:
     def __init__(
         self,
         ctx: Context,
-        max_late: float = 0.002,
+        max_late: float | None = None,
         reserved_fraction: float | None = None,
         error_window_s: float = 3 * 3600,
     ):
@@ -124,6 +124,8 @@ class Ballast:
         )
         spec = sc.variant(self.variant)
         self.profile = spec.profile(self.pool[0])
+        if max_late is None:  # what the simulator's spill router keeps this pool to
+            max_late = router_max_late(sc, self.profile.service_ms)
         self.forecasts = ctx.forecasts
         itype = sc.instance(self.pool[0])
         self.price_per_hour = itype.price_per_hour_usd(self.pool[1])

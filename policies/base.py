@@ -11,7 +11,7 @@ import numpy as np
 
 from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
-from policies.sizing import sla_reachable
+from policies.sizing import router_max_late, sla_reachable
 
 Pool = tuple[str, str]  # (instance type, purchase option), e.g. ("c6i.xlarge", "spot")
 
@@ -153,15 +153,17 @@ def cheapest_pool(
 ) -> Pool:
     """The pool with the lowest price per unit of capacity for `variant`.
 
-    Spot pools whose interruption hazard exceeds `max_hazard_per_hour` are left out, and with
-    `max_late`, types on which no replica count keeps that share of requests within the SLA.
+    Spot pools whose interruption hazard exceeds `max_hazard_per_hour` are left out, and so are
+    types on which no replica count keeps `max_late` of requests within the SLA (by default the
+    spill router's share for the type, `router_max_late`).
     """
     spec = scenario.variant(variant)
     best: tuple[float, Pool] | None = None
     for name in scenario.online_types:
         itype = scenario.instance(name)
         profile = spec.profile(name)
-        if max_late is not None and not sla_reachable(profile, scenario, max_late):
+        late = max_late if max_late is not None else router_max_late(scenario, profile.service_ms)
+        if not sla_reachable(profile, scenario, late):
             continue
         for option in options:
             if option == "spot" and itype.spot_hazard_per_hour > max_hazard_per_hour:
@@ -173,11 +175,7 @@ def cheapest_pool(
         raise ValueError(
             f"no {' or '.join(options)} pool with an interruption hazard of at most "
             f"{max_hazard_per_hour:g}/h"
-            + (
-                f" on which any replica count keeps at most {max_late:.2%} of requests over "
-                f"{scenario.latency_target_ms:g} ms"
-                if max_late
-                else ""
-            )
+            + f" on which some replica count meets p{scenario.latency_percentile:g} under "
+            f"{scenario.latency_target_ms:g} ms"
         )
     return best[1]

@@ -26,9 +26,7 @@ from policies.base import (
 )
 from policies.scenario import Scenario, VariantProfile
 from policies.serverless import break_even_rps, size_memory
-from policies.sizing import SlaTable, expected_excess, replicas_for_sla
-
-ROUTER_MAX_LATE = 0.002  # simulation.replay's spill router: what VMs carry before functions
+from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
 
 
 class Oracle(PlainState):
@@ -45,7 +43,9 @@ class Oracle(PlainState):
         profile, even = self.buy_cheapest(sc)
         rps = ctx.clairvoyant_rps()
         plan = replicas_for_sla(rps, profile, sc, sc.oracle_max_violation, 1.0)
-        table = SlaTable(profile, sc, ROUTER_MAX_LATE, int(plan.max(initial=0)) + 1)
+        table = SlaTable(
+            profile, sc, router_max_late(sc, profile.service_ms), int(plan.max(initial=0)) + 1
+        )
         carried = np.where(plan >= 2, table.max_rate_rps[np.maximum(plan - 2, 0)], 0.0)
         trim = (plan >= 1) & (rps - carried < even)
         self.plan = plan - trim
@@ -90,7 +90,9 @@ class RateOracle(Oracle):
         rps = ctx.clairvoyant_rps()
         rate = self.known_rate(ctx, window)
         top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
-        table = SlaTable(profile, sc, ROUTER_MAX_LATE, top)  # carries any sample (<= 2 x peak)
+        table = SlaTable(
+            profile, sc, router_max_late(sc, profile.service_ms), top
+        )  # any sample (<= 2 peak)
         carried = np.append(0.0, table.max_rate_rps)  # carried[n]: what n replicas carry
         order = np.argsort(rate, kind="stable")
         rank = np.empty(len(rate), dtype=np.int64)

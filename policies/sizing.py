@@ -18,6 +18,23 @@ def replicas_for_rate(rate_rps: float, profile: VariantProfile, utilization: flo
     return math.ceil(rate_rps / (profile.capacity_rps * utilization) - 1e-9)
 
 
+ROUTER_SHARE_OF_ALLOWANCE = 0.2  # a VM pool keeps 1/5 of what the SLA allows late [E]
+
+
+def router_max_late(scenario: Scenario, service_ms: float) -> float:
+    """The late share the spill router keeps a VM pool to, for a service of `service_ms`.
+
+    A fifth of what the SLA's percentile allows (0.2 % for a p99), so that functions, cold
+    starts and the step's noise fit in the rest. Where a request's own service outlasts the
+    target more often than that (a slow model under a tight target), halfway between that floor
+    and the allowance; above the allowance no share is safe, and `SlaTable` refuses.
+    """
+    allowance = 1 - scenario.latency_percentile / 100
+    strict = allowance * ROUTER_SHARE_OF_ALLOWANCE
+    tail = math.exp(-scenario.latency_target_ms / service_ms)
+    return strict if tail <= strict else max(strict, (tail + allowance) / 2)
+
+
 def sla_reachable(profile: VariantProfile, scenario: Scenario, max_late: float) -> bool:
     """Whether any replica count keeps at most `max_late` of requests over the target.
 

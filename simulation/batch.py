@@ -45,6 +45,8 @@ def run_nights(
     `checkpoint_every_s` cost `checkpoint_cost_s` of work each; their snapshot is stored for the
     window. Replicas stop when the work is done or at the deadline, billed per second (60 s min).
     """
+    if job.work_replica_h <= 0:
+        return BatchOutcome(0, 0, {"on_demand": 0.0, "spot": 0.0}, 0.0, 0, "no batch job")
     if not starts_s:
         note = (
             f"batch skipped: the trace covers no full night window "

@@ -11,9 +11,8 @@ import numpy as np
 from optimization.queueing import erlang_c, response_survival
 from policies.base import Context, Observation, Policy
 from policies.live import history_for
+from policies.sizing import router_max_late
 from simulation.cluster import BillingRules, Cluster
-
-ROUTER_MAX_LATE = 0.002  # the spill router keeps each VM pool at <= 0.2 % late requests [E]
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,9 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         vm_rate = lam
         if policy.spills:
             c_queue = int((n_g * workers).sum()) if pooled else int(workers[0])
-            safe = cap * safe_utilization(c_queue, float(mu_g[0]), target_s) if cap else 0.0
+            mu = float(mu_g[0])
+            late = router_max_late(sc, 1000.0 / mu)
+            safe = cap * safe_utilization(c_queue, mu, target_s, late) if cap else 0.0
             vm_rate = min(lam, safe)
         to_serverless[t] = lam - vm_rate
         if pooled:
@@ -176,13 +177,16 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     )
 
 
-def safe_utilization(servers: int, mu: float, target_s: float) -> float:
-    """Highest utilization of an M/M/`servers` pool with <= ROUTER_MAX_LATE over `target_s`."""
-    return _safe_table(max(64, 1 << (servers - 1).bit_length()), mu, target_s)[servers]
+def safe_utilization(servers: int, mu: float, target_s: float, max_late: float) -> float:
+    """Highest utilization of an M/M/`servers` pool with <= `max_late` over `target_s`.
+
+    `max_late` is `policies.sizing.router_max_late`: the spill router's share.
+    """
+    return _safe_table(max(64, 1 << (servers - 1).bit_length()), mu, target_s, max_late)[servers]
 
 
 @lru_cache(maxsize=16)
-def _safe_table(c_max: int, mu: float, target_s: float) -> np.ndarray:
+def _safe_table(c_max: int, mu: float, target_s: float, max_late: float) -> np.ndarray:
     c = np.arange(c_max + 1)
     c[0] = 1
     lo, hi = np.zeros(c_max + 1), np.ones(c_max + 1)
@@ -190,7 +194,7 @@ def _safe_table(c_max: int, mu: float, target_s: float) -> np.ndarray:
         rho = (lo + hi) / 2
         lam = rho * c * mu
         late = response_survival(target_s, c, mu, lam, erlang_c(c, lam / mu))
-        ok = late <= ROUTER_MAX_LATE
+        ok = late <= max_late
         lo, hi = np.where(ok, rho, lo), np.where(ok, hi, rho)
     lo[0] = 0.0
     return lo

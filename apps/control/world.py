@@ -77,7 +77,7 @@ def scenario_for(workload: Workload, *, step_s: int, peak_rps: float) -> Scenari
         instance_types=tuple(instance_types),
         variants=tuple(v for v, _ in variants),
         serverless=_serverless(memory_mb),
-        batch=Batch(instance_type=online[0]),
+        batch=Batch(instance_type=online[0], work_replica_h=0.0),  # an online workload only
     )
 
 
@@ -159,5 +159,5 @@ def _serverless(memory_mb: int) -> Serverless:
         per_request_usd=float(row.price_per_request_usd),
         per_gb_s_usd=float(row.price_per_gb_second_usd),
         cold_start_s=row.cold_start_s,
-        max_concurrency=row.max_concurrency or Serverless.max_concurrency,
+        max_concurrency=row.max_concurrency or Serverless().max_concurrency,
     )

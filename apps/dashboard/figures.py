@@ -249,18 +249,21 @@ def savings_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def sla_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Share of requests within the SLA target per workload, planned and simulated.
+    """Share of requests within the SLA target per workload, from the savings replay.
+
+    One source for savings and compliance: the same replay, threshold beside ballast (the
+    policy the live controller runs).
 
     Args:
-        rows: each `{"workload": str, "planned": float | None, "simulated": float | None}`,
-            shares in [0, 1].
+        rows: each `{"workload": str, "threshold_within": float | None,
+            "simulated": float | None}`, shares in [0, 1].
     """
     names = [r["workload"] for r in rows]
     data = [
-        _bar(names, [_pct(r["planned"]) for r in rows], "in-force plan (1 - SLA risk)", colour(0)),
-        _bar(names, [_pct(r["simulated"]) for r in rows], "simulated (ballast policy)", colour(2)),
+        _bar(names, [_pct(r.get("threshold_within")) for r in rows], "threshold", colour(0)),
+        _bar(names, [_pct(r["simulated"]) for r in rows], "ballast (as deployed)", colour(2)),
     ]
-    layout = _layout("SLA compliance", "workload", "% of requests within target")
+    layout = _layout("SLA compliance (replayed)", "workload", "% of requests within target")
     layout["barmode"] = "group"
     layout["yaxis"]["range"] = [90, 100.5]
     return {"data": data, "layout": layout}

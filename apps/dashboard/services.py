@@ -29,6 +29,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from apps.control.world import WorldError, scenario_for
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
@@ -275,7 +276,7 @@ def execute_savings_replay(run_id: int) -> None:
         return
     try:
         load = load_from_series("requests", history)
-        result = compare_policies(load, _scenario(load), SAVINGS_POLICIES)
+        result = compare_policies(load, _scenario(load, run.workload), SAVINGS_POLICIES)
     except Exception as exc:  # a simulator error must not leave the run RUNNING
         log.exception("savings replay %s failed", run_id)
         finish_run(SavingsReplay, run_id, "failed", message=f"{type(exc).__name__}: {exc}")
@@ -309,8 +310,14 @@ def load_from_series(name: str, series: RegularSeries) -> Load:
     )
 
 
-def _scenario(load: Load):
-    return default_scenario(peak_rps=float(load.rps.max()), step_s=SIM_STEP_S)
+def _scenario(load: Load, workload=None):
+    """The workload's own world, as its live controller runs in (an upload: the case study's)."""
+    if workload is None:
+        return default_scenario(peak_rps=float(load.rps.max()), step_s=SIM_STEP_S)
+    try:
+        return scenario_for(workload, step_s=SIM_STEP_S, peak_rps=float(load.rps.max()))
+    except WorldError as exc:
+        raise DashboardError("workload", str(exc)) from exc
 
 
 def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> WhatIfRun:
@@ -374,7 +381,7 @@ def execute_what_if(run_id: int) -> None:
     try:
         load = _what_if_load(run)
         WhatIfRun.objects.filter(pk=run_id).update(progress=5)
-        scenario = _scenario(load)
+        scenario = _scenario(load, run.workload)
         result: dict = {}
         for done, name in enumerate(run.policies, start=1):
             one = compare_policies(load, scenario, [name])

@@ -61,11 +61,8 @@ def overview(request):
     spend = services.daily_spend(periods, days)
     labels = [d.date().isoformat() for d in days]
     replays = _latest_replays(workloads)
-    in_force = {p.plan.workload_id: p.plan for p in periods if p.end == now}
     newest = services.newest_plans(workloads)
-    rows = [
-        _overview_row(w, replays.get(w.pk), in_force.get(w.pk), newest.get(w.pk)) for w in workloads
-    ]
+    rows = [_overview_row(w, replays.get(w.pk), newest.get(w.pk)) for w in workloads]
     titles = {"team": "by team", "workload": "by workload", "purchase_option": "by purchase option"}
     return render(
         request,
@@ -95,13 +92,13 @@ def _latest_replays(workloads) -> dict[int, SavingsReplay]:
     return latest
 
 
-def _overview_row(workload, replay, in_force, newest) -> dict:
+def _overview_row(workload, replay, newest) -> dict:
     row = {
         "workload": f"{workload.team.slug}/{workload.name}",
         "pk": workload.pk,
         "replay": replay,
-        "planned": None if in_force is None or in_force.sla_risk is None else 1 - in_force.sla_risk,
         "simulated": None,
+        "threshold_within": None,
         "next_week_usd": None,
         "newest_plan": newest,
     }
@@ -115,6 +112,10 @@ def _overview_row(workload, replay, in_force, newest) -> dict:
             ballast_cost_usd=ballast,
             savings_pct=100 * (1 - ballast / threshold) if threshold else None,
             simulated=1 - policies["ballast"]["sla_violation_rate"],
+            threshold_within=1 - policies["threshold"]["sla_violation_rate"],
+        )
+        row.update(
+            simulated_pct=100 * row["simulated"], threshold_within_pct=100 * row["threshold_within"]
         )
     return row
 

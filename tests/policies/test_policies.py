@@ -23,7 +23,7 @@ from policies.oracle import (
 from policies.paragon import Paragon, choose_variant
 from policies.predictive import Predictive
 from policies.rule_based import RuleBased
-from policies.scenario import default_scenario
+from policies.scenario import VariantProfile, default_scenario
 from policies.serverless import size_memory
 from policies.sizing import SlaTable, expected_excess, replicas_for_sla
 from policies.threshold import Threshold
@@ -315,11 +315,20 @@ def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
     )  # ~17.8 rps
 
 
-def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
-    from policies import oracle
-    from simulation import replay
+def test_the_spill_router_keeps_a_fifth_of_the_slas_allowance_or_what_service_allows(scenario):
+    from policies.sizing import router_max_late
 
-    assert oracle.ROUTER_MAX_LATE == replay.ROUTER_MAX_LATE
+    assert router_max_late(scenario, 12.0) == pytest.approx(0.002)  # p99: 1 % / 5
+    assert router_max_late(dataclasses.replace(scenario, latency_percentile=95), 12.0) == (
+        pytest.approx(0.01)
+    )
+    slow = router_max_late(scenario, 20.0)  # exp(-100 / 20) = 0.0067 late with no queue at all
+    assert slow == pytest.approx((math.exp(-5) + 0.01) / 2)
+    with pytest.raises(ValueError, match="no replica count of c6i.xlarge keeps"):
+        SlaTable(VariantProfile("c6i.xlarge", 4, 30.0), scenario, router_max_late(scenario, 30), 8)
+
+
+def test_oracle_leaves_a_nearly_idle_last_replica_to_functions(scenario):
     # 5 rps: one replica costs 0.068 $/h, functions 5 x 3600 x ~1.06e-6 = 0.019 $/h
     rps = np.array([5.0, 100.0, 0.0])
     p = Oracle(make_context(scenario, rps))

@@ -65,8 +65,11 @@ def test_a_savings_replay_is_computed_by_the_task_and_shown(
     replay.refresh_from_db()
     assert replay.status == "succeeded", replay.message
     assert set(replay.result["policies"]) == {"threshold", "ballast"}
+    scenario = replay.result["scenario"]  # the workload's own world, as its controller's
+    assert scenario["name"] == "team-a/ranker" and scenario["online_types"] == ["c6i.xlarge"]
     page = client.get("/overview/").content.decode()
     assert "not replayed yet" not in page and 'id="savings"' in page
+    assert "the policy code its live controller runs" in page
 
 
 def test_the_workload_page_draws_traffic_forecast_and_planned_latency(proposed, sre_a, page_as):
