@@ -58,6 +58,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.short_horizon
 	$(BIN)/python -m benchmarks.dashboard
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
+	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.control
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

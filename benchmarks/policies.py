@@ -137,6 +137,15 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "carry, a correlated reclaim wave included; the simulator's independent, "
         "in-notice-replaced reclaims cannot show what a floor would buy beyond that.",
         "",
+        "The ballast replayed here is the code the live controller (`apps/control`) runs each "
+        "step: on every shipped trace the live path (metrics stored minute by minute, the "
+        "policy rebuilt from its saved state every step) and the simulator decide the same "
+        'replicas per pool at every step ([control.md](control.md), "The live path decides '
+        'as the simulator"). What the simulator does not model yet of the deployed path: '
+        "the applied plan's envelope (the controller clamps to it; here ballast is unbounded) "
+        "and the routing of the serverless share (here a perfect overflow of what the VMs "
+        "cannot carry within the SLA).",
+        "",
         "## Targets for ballast",
         "",
         f"Violations < {100 * TARGETS['violation']:g} % on every trace, at least "

@@ -6,7 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from policies import POLICIES, Context, Policy, check_policies, make_policy
+from policies import POLICIES, Context, Decision, Observation, Policy, check_policies, make_policy
+from policies.base import Pool
 from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
 from simulation.batch import night_starts_s, run_nights
@@ -87,6 +88,27 @@ def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[d
         policy_rng(ctx.seed + 1, policy.name),
     )
     return summarize_run(record, functions, batch, scenario), batch.note
+
+
+def replay_decisions(policy: Policy, ctx: Context) -> list[dict[Pool, int]]:
+    """Replay `policy` on `ctx`'s load; what it decided at each step, in replicas per pool.
+
+    The simulator's side of the live controller's proof (it must decide the same).
+    """
+    decided: list[dict[Pool, int]] = []
+    decide = policy.decide
+
+    def recording(obs: Observation) -> Decision:
+        decision = decide(obs)
+        decided.append(dict(decision.desired))
+        return decision
+
+    policy.decide = recording  # type: ignore[method-assign]
+    try:
+        replay(policy, ctx)
+    finally:
+        policy.decide = decide  # type: ignore[method-assign]
+    return decided
 
 
 def flat_note(load: Load) -> str:

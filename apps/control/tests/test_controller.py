@@ -19,8 +19,7 @@ from apps.control.world import scenario_for
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
 from policies import make_policy
-from simulation.compare import replay_context
-from simulation.replay import replay
+from simulation.compare import replay_context, replay_decisions
 from simulation.trace import Load
 
 NASA = Path(__file__).resolve().parents[3] / "data" / "traces" / "nasa_http_1995-07_1min.csv"
@@ -70,30 +69,13 @@ def approve_envelope(workload, user, replicas: int) -> ScalingPlan:
     )
 
 
-class Recorder:
-    """A policy that remembers what it decided at each step (the simulator's side of the proof)."""
-
-    def __init__(self, inner):
-        self.inner, self.decisions = inner, {}
-        for attr in ("name", "variant", "spills", "batch_option", "serverless_memory_mb"):
-            setattr(self, attr, getattr(inner, attr))
-        self.zero_boot = inner.zero_boot
-
-    def decide(self, obs):
-        decision = self.inner.decide(obs)
-        self.decisions[obs.t] = {pool: n for pool, n in decision.desired.items()}
-        return decision
-
-
 def simulate(workload, counts: np.ndarray) -> dict[int, dict]:
     """The simulator's decisions on the same load and the workload's own scenario."""
     rps = counts / 60
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
     ctx, _ = replay_context(load, scenario, seed=services.SEED)
-    recorder = Recorder(make_policy("ballast", ctx))
-    replay(recorder, ctx)
-    return recorder.decisions
+    return dict(enumerate(replay_decisions(make_policy("ballast", ctx), ctx)))
 
 
 def live_decisions(workload) -> dict[int, dict]:
