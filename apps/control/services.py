@@ -39,10 +39,10 @@ from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
 from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
 from policies import POLICIES, make_policy
-from policies.base import Context, Decision
+from policies.base import Context, Decision, Pool
 from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp
 from policies.forecasts import ForecastFeed
-from policies.live import due_steps, history_for, observe, step_at
+from policies.live import DueSteps, due_steps, history_for, observe, step_at
 from policies.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -104,44 +104,103 @@ def run_step(workload_id: int, *, now: datetime | None = None) -> StepReport:
 
 
 def _step(controller: Controller, now: datetime) -> StepReport:
-    workload = controller.workload
     read_step = controller.last_step  # what `_save` claims from
-    points = MetricObservation.objects.filter(workload=workload, series=controller.series)
+    due = _due(controller, now)
+    if isinstance(due, str):
+        return StepReport(held=due)
+    step_s, origin_s = controller.step_s, controller.origin_at.timestamp()
+    loads = SeriesLoads(controller.workload, controller.series, origin_s, step_s)
+    first = max(0, due.steps.start - HISTORY_S // step_s)
+    rps = loads.rps(first, max(due.steps.stop - 1, 1))
+    plan = _applied_plan(controller.workload)
+    peak = float(rps.max()) if len(rps) else 0.0
+    built = _rebuild(controller, loads, peak, _approved_variant(plan))
+    if isinstance(built, str):
+        return _hold(controller, built)
+    policy, feed, pools = built
+    counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
+    decisions = []
+    for t in due.steps:
+        obs = observe(t, step_s, history_for(t, rps, first), pools.capacity_rps, counts)
+        bounds = _bounds_at(plan, controller.origin_at + timedelta(seconds=t * step_s))
+        decided = policy.decide(obs)
+        clamped = clamp(decided, bounds, pools.cost_per_rps) if bounds else None
+        decision = clamped.decision if clamped else decided
+        counts = dict(decision.desired)
+        decisions.append((t, obs.demand_rps, decision, clamped, bounds is not None))
+    controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
+    _save(controller, read_step, due.steps, policy.state(), feed.state())
+    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d, _, _ in decisions]
+    _, _, newest, clamped, enveloped = decisions[-1]
+    failure = _apply(controller, rows[-1], newest, enveloped, clamped.note if clamped else "")
+    if any(c is not None and c.over for _, _, _, c, _ in decisions):
+        _needs_plan(controller, rows[-1].step_at)
+    _coalesce_audit(controller, rows[-1])
+    return StepReport(decided=len(rows), applied=failure is None)
+
+
+def _due(controller: Controller, now: datetime) -> DueSteps | str:
+    """The steps to run at `now`, or why none runs (the controller's clock is set on first use).
+
+    A hold with a reason is also audited; "no step due" is not (the usual answer between steps).
+    """
+    points = MetricObservation.objects.filter(
+        workload=controller.workload, series=controller.series
+    )
     newest = points.aggregate(Max("ts"))["ts__max"]
     if newest is None:
-        return _hold(controller, f"no {controller.series!r} metrics yet")
-    step_s = controller.step_s or _series_step_s(points)
+        return _hold(controller, f"no {controller.series!r} metrics yet").held
     if controller.origin_at is None:
         start = now - timedelta(seconds=MAX_CATCH_UP_S)
         first = points.filter(ts__gte=start).aggregate(Min("ts"))["ts__min"]
         if first is None:
-            return _hold(controller, f"the newest {controller.series!r} point is {newest}: stale")
-        controller.origin_at, controller.step_s = first, step_s
+            return _hold(
+                controller, f"the newest {controller.series!r} point is {newest}: stale"
+            ).held
+        controller.origin_at, controller.step_s = first, _series_step_s(points)
+    step_s = controller.step_s
     origin_s = controller.origin_at.timestamp()
     now_step = step_at(now.timestamp(), origin_s, step_s)
-    stale = now_step - step_at(newest.timestamp(), origin_s, step_s) - 1
-    if stale > STALE_STEPS:
-        return _hold(
-            controller, f"metrics are stale (newest point {newest:%Y-%m-%d %H:%M} UTC): holding"
-        )
+    if now_step - step_at(newest.timestamp(), origin_s, step_s) - 1 > STALE_STEPS:
+        stale = f"metrics are stale (newest point {newest:%Y-%m-%d %H:%M} UTC): holding"
+        return _hold(controller, stale).held
     due = due_steps(controller.last_step, now_step, MAX_CATCH_UP_S // step_s)
     if not due.steps:
-        return StepReport(held="no step due")
+        return "no step due"
     if due.restart:
         _audit(controller, "control.restarted", f"{due.steps.start} steps were missed: restarted")
         controller.origin_at += timedelta(seconds=due.steps.start * step_s)
         controller.last_step, controller.policy_state, controller.feed_state = None, {}, {}
         controller.last_desired = []
-        origin_s = controller.origin_at.timestamp()
-        due = due_steps(None, step_at(now.timestamp(), origin_s, step_s), len(due.steps))
-    loads = SeriesLoads(workload, controller.series, origin_s, step_s)
-    first = max(0, due.steps.start - HISTORY_S // step_s)
-    rps = loads.rps(first, max(due.steps.stop - 1, 1))
-    peak = float(rps.max()) if len(rps) else 0.0
+        now_step = step_at(now.timestamp(), controller.origin_at.timestamp(), step_s)
+        due = due_steps(None, now_step, len(due.steps))
+    return due
+
+
+@dataclass(frozen=True)
+class PoolTable:
+    """Per pool of the policy's variant: what a replica carries and what a carried rps costs."""
+
+    capacity_rps: dict[Pool, float]
+    cost_per_rps: dict[Pool, float]  # USD per hour per rps
+
+
+def _rebuild(controller: Controller, loads: SeriesLoads, peak_rps: float, variant: str | None):
+    """(policy, forecast feed, pool table) as they were after the last step, or why not.
+
+    `variant` is the applied plan's: the policy serves it when the workload still has it.
+    """
+    step_s = controller.step_s
     try:
-        scenario = _world(workload, step_s, peak)
+        scenario = _world(controller.workload, step_s, peak_rps)
     except WorldError as exc:
-        return _hold(controller, str(exc))
+        return str(exc)
+    if variant and variant in {v.name for v in scenario.variants}:
+        scenario = dataclasses.replace(
+            scenario,
+            default_variant=variant,
+            online_types=tuple(p.instance_type for p in scenario.variant(variant).profiles),
+        )
     feed = ForecastFeed(
         loads.rps,
         step_s,
@@ -151,44 +210,25 @@ def _step(controller: Controller, now: datetime) -> StepReport:
         seed=SEED,
     )
     feed.restore(controller.feed_state)
-    ctx = Context(scenario=scenario, step_s=step_s, forecasts=feed, seed=SEED, name=workload.name)
+    name = controller.workload.name
+    ctx = Context(scenario=scenario, step_s=step_s, forecasts=feed, seed=SEED, name=name)
     try:
         policy = make_policy(controller.policy, ctx)
     except ValueError as exc:
-        return _hold(controller, f"{controller.policy}: {exc}")
+        return f"{controller.policy}: {exc}"
     if controller.policy_state:
         policy.restore(controller.policy_state)
-    capacity = {
-        (p.instance_type, option): p.capacity_rps
-        for p in scenario.variant(policy.variant).profiles
-        for option in ("on_demand", "spot", "reserved")
-    }
-    counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
-    plan = _applied_plan(workload)
-    cost_per_rps = {
-        (p.instance_type, option): scenario.instance(p.instance_type).price_per_hour_usd(option)
-        / p.capacity_rps
-        for p in scenario.variant(policy.variant).profiles
-        for option in ("on_demand", "spot", "reserved")
-    }
-    decisions = []
-    for t in due.steps:
-        obs = observe(t, step_s, history_for(t, rps, first), capacity, counts)
-        bounds = _bounds_at(plan, controller.origin_at + timedelta(seconds=t * step_s))
-        decided = policy.decide(obs)
-        outcome = clamp(decided, bounds, cost_per_rps) if bounds else None
-        decision = outcome.decision if outcome else decided
-        counts = {pool: n for pool, n in decision.desired.items()}
-        decisions.append((t, obs.demand_rps, decision, outcome, bounds is not None))
-    controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
-    _save(controller, read_step, due.steps, policy.state(), feed.state())
-    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d, _, _ in decisions]
-    _, _, newest, outcome, enveloped = decisions[-1]
-    failure = _apply(controller, rows[-1], newest, enveloped, outcome.note if outcome else "")
-    if any(o is not None and o.over for *_, o, _ in decisions):
-        _needs_plan(controller, rows[-1].step_at)
-    _coalesce_audit(controller, rows[-1])
-    return StepReport(decided=len(rows), applied=failure is None)
+    profiles = scenario.variant(policy.variant).profiles
+    pools = [(p, option) for p in profiles for option in PURCHASE_OPTIONS]
+    table = PoolTable(
+        capacity_rps={(p.instance_type, o): p.capacity_rps for p, o in pools},
+        cost_per_rps={
+            (p.instance_type, o): scenario.instance(p.instance_type).price_per_hour_usd(o)
+            / p.capacity_rps
+            for p, o in pools
+        },
+    )
+    return policy, feed, table
 
 
 class SeriesLoads:
@@ -339,6 +379,17 @@ def _applied_plan(workload: Workload) -> ScalingPlan | None:
         .order_by("-applied_at", "-pk")
         .first()
     )
+
+
+def _approved_variant(plan: ScalingPlan | None) -> str | None:
+    """The model variant the applied plan runs (the one most of its replica-hours use)."""
+    if plan is None or plan.chosen is None:
+        return None
+    hours: dict[str, int] = {}
+    for row in plan.chosen["schedule"]:
+        for entry in row:
+            hours[entry["variant"]] = hours.get(entry["variant"], 0) + int(entry["count"])
+    return max(hours, key=lambda name: (hours[name], name)) if hours else None
 
 
 def _bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:

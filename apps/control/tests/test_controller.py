@@ -310,3 +310,32 @@ def test_a_pool_deployment_not_pinned_to_its_capacity_type_is_refused(
     assert "pinned to capacity type none" in decision.outcome
     assert "nodeSelector karpenter.sh/capacity-type: spot" in decision.outcome
     assert cluster.get("deployments", "prod", "ranker")["spec"]["replicas"] == 1
+
+
+def test_the_controller_serves_the_variant_the_applied_plan_runs(fresh_workload, sre_user):
+    from apps.catalog.models import InstanceType
+    from apps.workloads.models import ModelVariant
+
+    alt = ModelVariant.objects.create(
+        workload=fresh_workload, name="ranker-alt", accuracy=0.95, memory_mb=2048
+    )
+    CapacityProfile.objects.create(
+        variant=alt,
+        instance_type=InstanceType.objects.get(name="c5.xlarge"),
+        max_rps=200,
+        service_time_ms=10,
+    )
+    cheapest = scenario_for(fresh_workload, step_s=60, peak_rps=1000.0)
+    assert cheapest.default_variant == "ranker-small"  # left alone, the world picks this one
+    plan = approve_envelope(fresh_workload, sre_user, replicas=1000)
+    for row in plan.front[0]["schedule"]:
+        row[0].update(offer="c5.xlarge/spot", variant="ranker-alt")
+    plan.save()
+    services.enable_controller(workload=fresh_workload)
+    push(fresh_workload, 0, 60000.0)
+
+    services.run_step(fresh_workload.pk, now=START + MINUTE)
+
+    decision = ControlDecision.objects.get(workload=fresh_workload, step=1)
+    assert {e["instance_type"] for e in decision.desired} == {"c5.xlarge"}
+    assert decision.replicas > 0
