@@ -7,10 +7,12 @@ depend on the bounds) and applies `clamp`'s result, which the simulator can repl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from policies.base import Decision, Pool
+from policies.base import Decision, Observation, Policy, Pool
+from policies.scenario import Scenario
 
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
 
@@ -90,3 +92,48 @@ def _floor_share(pool: Pool, desired: Mapping[Pool, int], min_non_spot: int) -> 
         return 0
     others = sum(n for p, n in desired.items() if p[1] != "spot" and p != pool)
     return max(0, min(desired[pool], min_non_spot - others))
+
+
+def cost_per_rps(scenario: Scenario, variant: str) -> dict[Pool, float]:
+    """USD per hour per rps carried, for every pool of `variant` (how `clamp` ranks pools)."""
+    return {
+        (p.instance_type, option): scenario.instance(p.instance_type).price_per_hour_usd(option)
+        / p.capacity_rps
+        for p in scenario.variant(variant).profiles
+        for option in PURCHASE_OPTIONS
+    }
+
+
+class Enveloped:
+    """A policy whose every decision is brought inside `bounds_at(t)`, as the controller does.
+
+    The policy decides unbounded (what it learns does not depend on the bounds); the step gets
+    the clamped decision. `bounds_at` answers None where nothing bounds the step.
+    """
+
+    def __init__(
+        self, policy: Policy, bounds_at: Callable[[int], Bounds | None], scenario: Scenario
+    ):
+        self.inner = policy
+        self.bounds_at = bounds_at
+        self.name = policy.name
+        self.variant = policy.variant
+        self.spills = policy.spills
+        self.batch_option = policy.batch_option
+        self.serverless_memory_mb = policy.serverless_memory_mb
+        self.zero_boot = policy.zero_boot
+        self.cost_per_rps = cost_per_rps(scenario, policy.variant)
+
+    def decide(self, obs: Observation) -> Decision:
+        """The inner policy's decision, clamped to the step's bounds."""
+        decision = self.inner.decide(obs)
+        bounds = self.bounds_at(obs.t)
+        return clamp(decision, bounds, self.cost_per_rps).decision if bounds else decision
+
+    def state(self) -> dict[str, Any]:
+        """The inner policy's state (the bounds hold none)."""
+        return self.inner.state()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Restore the inner policy."""
+        self.inner.restore(state)

@@ -40,7 +40,7 @@ from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
 from policies import POLICIES, make_policy
 from policies.base import Context, Decision, Pool
-from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp
+from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp, cost_per_rps
 from policies.forecasts import ForecastFeed
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
 from policies.scenario import Scenario
@@ -219,14 +219,11 @@ def _rebuild(controller: Controller, loads: SeriesLoads, peak_rps: float, varian
     if controller.policy_state:
         policy.restore(controller.policy_state)
     profiles = scenario.variant(policy.variant).profiles
-    pools = [(p, option) for p in profiles for option in PURCHASE_OPTIONS]
     table = PoolTable(
-        capacity_rps={(p.instance_type, o): p.capacity_rps for p, o in pools},
-        cost_per_rps={
-            (p.instance_type, o): scenario.instance(p.instance_type).price_per_hour_usd(o)
-            / p.capacity_rps
-            for p, o in pools
+        capacity_rps={
+            (p.instance_type, o): p.capacity_rps for p in profiles for o in PURCHASE_OPTIONS
         },
+        cost_per_rps=cost_per_rps(scenario, policy.variant),
     )
     return policy, feed, table
 
@@ -379,6 +376,26 @@ def _applied_plan(workload: Workload) -> ScalingPlan | None:
         .order_by("-applied_at", "-pk")
         .first()
     )
+
+
+def hour_of_day_bounds(plan: ScalingPlan | None) -> dict[int, Bounds]:
+    """The applied plan's bounds by hour of the day (UTC), for replaying past days inside it.
+
+    Only hourly plans map onto the clock this way; others give nothing.
+    """
+    if plan is None or plan.start_at is None or plan.interval_s != 3600:
+        return {}
+    table = {}
+    for h in range(24):
+        bounds = _bounds_at(plan, plan.start_at + timedelta(hours=h))
+        if bounds is not None:
+            table[(plan.start_at.hour + h) % 24] = bounds
+    return table
+
+
+def applied_plan(workload: Workload) -> ScalingPlan | None:
+    """The plan in force: the newest applied one."""
+    return _applied_plan(workload)
 
 
 def _approved_variant(plan: ScalingPlan | None) -> str | None:

@@ -29,6 +29,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from apps.control import services as control
 from apps.control.world import WorldError, scenario_for
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.plans.models import ScalingPlan
@@ -38,9 +39,10 @@ from forecasting.base import SeriesError
 from forecasting.history import RegularSeries, regularize
 from forecasting.trace import read_trace
 from optimization.queueing import erlang_c, response_quantile
-from policies import POLICIES, REFERENCES
+from policies import POLICIES, REFERENCES, make_policy
+from policies.envelope import Enveloped
 from policies.scenario import default_scenario
-from simulation.compare import compare_policies
+from simulation.compare import compare_policies, replay_context, run_policy
 from simulation.trace import Load, resample
 
 log = logging.getLogger(__name__)
@@ -276,7 +278,7 @@ def execute_savings_replay(run_id: int) -> None:
         return
     try:
         load = load_from_series("requests", history)
-        result = compare_policies(load, _scenario(load, run.workload), SAVINGS_POLICIES)
+        result = replay_savings(load, run.workload)
     except Exception as exc:  # a simulator error must not leave the run RUNNING
         log.exception("savings replay %s failed", run_id)
         finish_run(SavingsReplay, run_id, "failed", message=f"{type(exc).__name__}: {exc}")
@@ -289,6 +291,29 @@ def execute_savings_replay(run_id: int) -> None:
         history_start=datetime.fromtimestamp(history.start_s, UTC),
         history_end=datetime.fromtimestamp(history.end_s, UTC),
     )
+
+
+def replay_savings(load: Load, workload) -> dict:
+    """Threshold and ballast on `load` in the workload's world; ballast as deployed.
+
+    With an applied (hourly) plan, ballast replays inside its envelope hour by hour of the day,
+    clamped as the live controller clamps (`policies.envelope`); `result["envelope"]` says so.
+    """
+    scenario = _scenario(load, workload)
+    plan = control.applied_plan(workload)
+    by_hour = control.hour_of_day_bounds(plan)
+    if not by_hour:
+        return compare_policies(load, scenario, SAVINGS_POLICIES)
+    result = compare_policies(load, scenario, ["threshold"])
+    ctx, starts = replay_context(load, scenario, seed=result["seed"])
+
+    def bounds_at(t: int):
+        return by_hour.get(int((load.start_s + t * load.step_s) // 3600) % 24)
+
+    ballast = Enveloped(make_policy("ballast", ctx), bounds_at, scenario)
+    result["policies"]["ballast"], _ = run_policy(ballast, ctx, starts)
+    result["envelope"] = f"ballast replayed inside applied plan {plan.pk}'s hourly envelope"
+    return result
 
 
 def load_from_series(name: str, series: RegularSeries) -> Load:

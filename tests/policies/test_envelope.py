@@ -42,3 +42,19 @@ def test_bounds_refuse_negative_counts_and_unknown_options():
         Bounds(max_replicas=-1)
     with pytest.raises(ValueError, match="options must be a non-empty subset"):
         Bounds(max_replicas=1, options=("savings_plan",))
+
+
+def test_an_enveloped_policy_decides_as_its_inner_one_then_clamps_and_keeps_its_state(scenario):
+    from policies import make_policy
+    from policies.envelope import Enveloped
+    from tests.simulation.conftest import make_context, observe
+
+    ctx = make_context(scenario, [9000.0] * 5)
+    inner = make_policy("ballast", ctx)
+    bounded = Enveloped(inner, lambda t: Bounds(max_replicas=2) if t else None, scenario)
+
+    free = bounded.decide(observe(0, 9000.0, history=[9000.0]))
+    capped = bounded.decide(observe(1, 9000.0, history=[9000.0]))
+
+    assert sum(free.desired.values()) > 2 and sum(capped.desired.values()) == 2
+    assert bounded.state() == inner.state() and bounded.name == "ballast"

@@ -19,6 +19,7 @@ from apps.control.world import scenario_for
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
 from policies import make_policy
+from policies.envelope import Bounds, Enveloped
 from simulation.compare import replay_context, replay_decisions
 from simulation.trace import Load
 
@@ -52,9 +53,14 @@ def push(workload, minute: int, value: float) -> None:
     )
 
 
-def approve_envelope(workload, user, replicas: int) -> ScalingPlan:
-    """An applied plan allowing `replicas` every hour of the day (two people approved it)."""
-    schedule = [[{"offer": "c6i.xlarge/spot", "variant": "ranker-small", "count": replicas}]] * 24
+def approve_envelope(workload, user, replicas: int, on_demand: int = 0) -> ScalingPlan:
+    """An applied plan of `replicas` spot (and `on_demand`) replicas every hour of the day."""
+    hour = [{"offer": "c6i.xlarge/spot", "variant": "ranker-small", "count": replicas}]
+    if on_demand:
+        hour.append(
+            {"offer": "c6i.xlarge/on_demand", "variant": "ranker-small", "count": on_demand}
+        )
+    schedule = [hour] * 24
     return ScalingPlan.objects.create(
         workload=workload,
         status=PlanStatus.APPLIED,
@@ -69,20 +75,36 @@ def approve_envelope(workload, user, replicas: int) -> ScalingPlan:
     )
 
 
-def simulate(workload, counts: np.ndarray) -> dict[int, dict]:
-    """The simulator's decisions on the same load and the workload's own scenario."""
+def simulate(workload, counts: np.ndarray, bounds: Bounds | None = None) -> dict[int, dict]:
+    """The simulator's decisions on the same load and world (inside `bounds` every step)."""
     rps = counts / 60
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
     ctx, _ = replay_context(load, scenario, seed=services.SEED)
-    return dict(enumerate(replay_decisions(make_policy("ballast", ctx), ctx)))
+    policy = make_policy("ballast", ctx)
+    if bounds is not None:
+        policy = Enveloped(policy, lambda t: bounds, scenario)
+    return dict(enumerate(replay_decisions(policy, ctx)))
 
 
-def live_decisions(workload) -> dict[int, dict]:
+def run_live(workload, counts: np.ndarray) -> dict[int, dict]:
+    """Push the counts minute by minute and step the controller after each, as in production."""
+    for t in range(1, len(counts)):
+        push(workload, t - 1, counts[t - 1])
+        report = services.run_step(workload.pk, now=START + t * MINUTE + timedelta(seconds=7))
+        assert report.decided == (2 if t == 1 else 1), (t, report)
+        assert report.applied, ControlDecision.objects.filter(workload=workload).first()
     return {
         row.step: {(e["instance_type"], e["purchase_option"]): e["replicas"] for e in row.desired}
         for row in ControlDecision.objects.filter(workload=workload)
     }
+
+
+def assert_same(live: dict, simulated: dict, minutes: int) -> None:
+    assert sorted(live) == list(range(minutes))
+    mismatches = [t for t in live if live[t] != simulated[t]]
+    assert not mismatches, [(t, live[t], simulated[t]) for t in mismatches[:5]]
+    assert len({sum(d.values()) for d in live.values()}) > 1, "the trace must make it move"
 
 
 def test_the_live_path_decides_as_the_simulator_step_by_step(fresh_workload, cluster, sre_user):
@@ -93,21 +115,29 @@ def test_the_live_path_decides_as_the_simulator_step_by_step(fresh_workload, clu
     approve_envelope(fresh_workload, sre_user, replicas=1000)
     services.enable_controller(workload=fresh_workload)
 
-    for t in range(1, minutes):
-        push(fresh_workload, t - 1, counts[t - 1])
-        report = services.run_step(fresh_workload.pk, now=START + t * MINUTE + timedelta(seconds=7))
-        assert report.decided == (2 if t == 1 else 1), (t, report)
-        assert report.applied, ControlDecision.objects.filter(workload=fresh_workload).first()
+    live = run_live(fresh_workload, counts)
 
-    live = live_decisions(fresh_workload)
-    simulated = simulate(fresh_workload, counts)
-    assert sorted(live) == list(range(minutes))
-    mismatches = [t for t in live if live[t] != simulated[t]]
-    assert not mismatches, [(t, live[t], simulated[t]) for t in mismatches[:5]]
-    replicas = [sum(d.values()) for d in live.values()]
-    assert len(set(replicas)) > 3, "the trace must make the policy move"
+    assert_same(live, simulate(fresh_workload, counts), minutes)
     deployed = cluster.get("deployments", "prod", "ranker")["spec"]["replicas"]
     assert deployed == sum(live[minutes - 1].values())
+
+
+def test_inside_a_tight_envelope_the_live_path_still_decides_as_the_simulator(
+    fresh_workload, sre_user
+):
+    minutes = 120
+    counts = nasa_counts(minutes)
+    approve_envelope(fresh_workload, sre_user, replicas=3, on_demand=1)
+    services.enable_controller(workload=fresh_workload)
+
+    live = run_live(fresh_workload, counts)
+
+    bounds = Bounds(max_replicas=4, min_non_spot=1, options=("on_demand", "spot"))
+    assert_same(live, simulate(fresh_workload, counts, bounds), minutes)
+    assert live != simulate(fresh_workload, counts), "the envelope must bite"
+    assert all(
+        sum(d.values()) <= 4 and d.get(("c6i.xlarge", "on_demand"), 0) >= 1 for d in live.values()
+    )
 
 
 def test_a_step_is_never_decided_twice(fresh_workload):

@@ -209,3 +209,25 @@ def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
     assert polled["figure"]["layout"]["yaxis"]["title"]["text"] == "replicas"
     other = page_as("sre-b").get(f"/workloads/{online_workload.pk}/control/")
     assert other.status_code == 404
+
+
+def test_with_an_applied_plan_the_savings_replay_runs_ballast_inside_its_envelope(proposed):
+    from apps.control.services import hour_of_day_bounds
+
+    ScalingPlan.objects.filter(pk=proposed.pk).update(
+        status="applied", applied_at=proposed.start_at
+    )
+    plan = ScalingPlan.objects.get(pk=proposed.pk)
+    bounds = hour_of_day_bounds(plan)
+    assert len(bounds) == 24
+    workload = plan.workload
+    history = services.requests_history(workload.pk)
+    load = services.load_from_series("requests", history)
+
+    enveloped = services.replay_savings(load, workload)
+    ScalingPlan.objects.filter(pk=plan.pk).update(status="superseded")
+    free = services.replay_savings(load, workload)
+
+    assert f"applied plan {plan.pk}" in enveloped["envelope"] and "envelope" not in free
+    assert enveloped["policies"]["threshold"] == free["policies"]["threshold"]
+    assert enveloped["policies"]["ballast"] != free["policies"]["ballast"]
