@@ -293,6 +293,49 @@ def test_deployment_target_holds_a_reference_not_credentials(sre_a, workload_a):
     assert bad.status_code == 400 and "namespace/name" in str(bad.data["reference"])
 
 
+def test_a_kubernetes_target_may_carry_one_pool_and_an_auto_scaling_group_may_not(
+    sre_a, workload_a
+):
+    spot = sre_a.post(
+        "/api/v1/deployment-targets/",
+        {
+            "workload": workload_a.pk,
+            "kind": "k8s_deployment",
+            "reference": "ml/r-spot",
+            "pool": "spot",
+        },
+        format="json",
+    )
+    asg = sre_a.post(
+        "/api/v1/deployment-targets/",
+        {"workload": workload_a.pk, "kind": "aws_asg", "reference": "ranker", "pool": "spot"},
+        format="json",
+    )
+    odd = sre_a.post(
+        "/api/v1/deployment-targets/",
+        {"workload": workload_a.pk, "kind": "k8s_deployment", "reference": "ml/r", "pool": "cheap"},
+        format="json",
+    )
+
+    assert spot.status_code == 201 and spot.data["pool"] == "spot"
+    assert asg.status_code == 400 and "carries every pool" in str(asg.data["pool"])
+    assert odd.status_code == 400 and "pool" in odd.data
+    assert workload_a.targets.count() == 1
+
+
+def test_an_slas_accuracy_floor_is_a_share_between_0_and_1(ci_a, workload_a):
+    sla = {"workload": workload_a.pk, "latency_percentile": 99, "latency_target_ms": 100}
+    sla |= {"availability": 0.999}
+    bad = ci_a.post("/api/v1/slas/", sla | {"min_accuracy": 1.5}, format="json")
+    nan = ci_a.post("/api/v1/slas/", sla | {"min_accuracy": "NaN"}, format="json")
+    ok = ci_a.post("/api/v1/slas/", sla | {"min_accuracy": 0.92}, format="json")
+
+    assert bad.status_code == 400 and "min_accuracy" in bad.data
+    assert nan.status_code == 400 and "min_accuracy" in nan.data
+    assert ok.status_code == 201, ok.data
+    assert SLA.objects.get().min_accuracy == 0.92
+
+
 def test_lists_paginate_and_filter(sre_a, team_a):
     for i in range(3):
         WorkloadFactory(team=team_a, name=f"w{i}", kind="batch" if i else "online")
