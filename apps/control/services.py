@@ -8,18 +8,19 @@ A step (see `policies.live` for the clock, catch-up and observation rules the si
    and its forecast feed from their saved state, runs the due steps in order and saves the
    state again. Missing points are held at the previous value; metrics older than
    `STALE_STEPS` steps make the step hold (nothing decided, the reason kept in `message`).
-3. Converges every deployment target to the newest decision (`actuators.targets`, one
-   interval): dry-run targets always; live targets only inside an applied plan, whose hour
-   gives the most replicas two people approved (beyond it the decision is recorded, not
-   applied).
+3. Brings each decision inside the applied plan's envelope for its hour (`policies.envelope`:
+   the plan's replicas, non-spot floor and purchase options; the policy serves the plan's
+   variant) and converges every deployment target to the newest (`actuators.targets`, one
+   interval). Without an applied plan covering the hour only dry-run targets move. A policy
+   that wants more than the envelope allows asks for a new plan (`_needs_plan`).
 4. Writes one audit event per workload and hour, summing up the previous hour's decisions,
-   plus one whenever the controller restarts or holds, so that a day of minutes stays readable.
+   plus one whenever the controller is enabled, restarts, holds or needs a plan, so that a day
+   of minutes stays readable.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.control.models import ControlDecision, Controller
 from apps.control.world import WorldError, scenario_for
+from apps.plans.audit import actor_name
 from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
 from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
@@ -44,8 +46,6 @@ from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp, cost_per_rps
 from policies.forecasts import ForecastFeed
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
 from policies.scenario import Scenario
-
-log = logging.getLogger(__name__)
 
 MIN_STEP_S = 60  # the controller's default step; finer series are summed over it
 MAX_CATCH_UP_S = 86400  # a longer outage restarts the policy instead of replaying the gap
@@ -66,8 +66,8 @@ class StepReport:
     held: str = ""
 
 
-def enable_controller(*, workload: Workload, policy: str = "ballast") -> Controller:
-    """Create or re-enable the controller of an online workload (a fresh start)."""
+def enable_controller(*, workload: Workload, policy: str = "ballast", by=None) -> Controller:
+    """Create or re-enable the controller of an online workload (a fresh start), audited."""
     if workload.kind != Workload.Kind.ONLINE:
         raise ValueError("workload: the live controller runs online workloads only")
     if policy not in DEPLOYABLE:
@@ -85,7 +85,14 @@ def enable_controller(*, workload: Workload, policy: str = "ballast") -> Control
             "message": "",
         },
     )
+    _audit(controller, "control.enabled", f"{policy} controller (re)started", by=by)
     return controller
+
+
+def pause_controller(*, controller: Controller, by=None) -> None:
+    """Stop stepping a workload (its state is kept for a later fresh start), audited."""
+    Controller.objects.filter(pk=controller.pk).update(enabled=False)
+    _audit(controller, "control.paused", "paused: targets keep their last state", by=by)
 
 
 def run_step(workload_id: int, *, now: datetime | None = None) -> StepReport:
@@ -488,10 +495,12 @@ def _coalesce_audit(controller: Controller, newest: ControlDecision) -> None:
     )
 
 
-def _audit(controller: Controller, action: str, reason: str, detail: dict | None = None) -> None:
+def _audit(
+    controller: Controller, action: str, reason: str, detail: dict | None = None, *, by=None
+) -> None:
     workload = controller.workload
     AuditEvent.objects.create(
-        actor="system",
+        actor=actor_name(by),
         via="system",
         action=action,
         team_id=workload.team_id,

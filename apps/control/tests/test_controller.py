@@ -369,3 +369,19 @@ def test_the_controller_serves_the_variant_the_applied_plan_runs(fresh_workload,
     decision = ControlDecision.objects.get(workload=fresh_workload, step=1)
     assert {e["instance_type"] for e in decision.desired} == {"c5.xlarge"}
     assert decision.replicas > 0
+
+
+def test_starting_and_pausing_a_controller_are_audited_with_who_did_it(
+    fresh_workload, django_user_model
+):
+    operator = django_user_model.objects.create_user("operator")
+    controller = services.enable_controller(workload=fresh_workload, by=operator)
+    services.pause_controller(controller=controller, by=operator)
+
+    events = AuditEvent.objects.filter(workload_id=fresh_workload.pk).order_by("at", "pk")
+    assert [(e.action, e.actor) for e in events] == [
+        ("control.enabled", "operator"),
+        ("control.paused", "operator"),
+    ]
+    assert not Controller.objects.get(pk=controller.pk).enabled
+    assert "disabled" in services.run_step(fresh_workload.pk, now=START).held
