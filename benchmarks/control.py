@@ -75,8 +75,8 @@ def replay_both_ways(path: Path) -> dict:
     """
     from apps.control import services
     from apps.control.models import ControlDecision
-    from apps.control.world import scenario_for
     from apps.workloads.models import MetricObservation
+    from apps.workloads.world import scenario_for
     from policies import make_policy
     from simulation.compare import replay_context, replay_decisions
     from simulation.trace import Load, load_trace

@@ -282,6 +282,8 @@ PROMETHEUS_HOSTS = env_list("BALLAST_PROMETHEUS_HOSTS", "")
 
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
+# Each candidate of a plan is replayed over this much of the workload's newest history.
+PLAN_REPLAY_HOURS = env_int("BALLAST_PLAN_REPLAY_HOURS", 24)
 
 # /metrics: optional bearer token (see controlplane/metrics.py).
 METRICS_TOKEN = os.environ.get("BALLAST_METRICS_TOKEN", "")

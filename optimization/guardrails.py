@@ -144,9 +144,9 @@ def check_plan(shape: PlanShape, rules: Guardrails) -> list[Check]:
 
     The SLA is checked whenever the plan has one, whatever the rules: an SLA holds only when
     its percentile does (p99 under 100 ms allows at most 1 % of requests over 100 ms), and a
-    plan that breaks it never reads as passing. The check does not block yet: the allocation
-    problem's fronts (compute cost at a fixed utilization cap) rarely reach a p99, so blocking
-    would refuse nearly every plan; it will once fronts are measured by replaying the policy.
+    plan that breaks it never reads as passing. The check does not block yet: the risk it reads
+    is the replay's (or the allocation model's), and the replay's serverless share is a perfect
+    overflow, kinder than a real route.
     """
     checks = []
     if shape.sla_allowed_late is not None:

@@ -7,7 +7,7 @@ depend on the bounds) and applies `clamp`'s result, which the simulator can repl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,36 @@ class Clamped:
     def over(self) -> bool:
         """The policy wanted more replicas than the hour allows: the envelope is too tight."""
         return self.wanted > sum(self.decision.desired.values())
+
+
+def envelope_hours(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> list[Bounds]:
+    """A plan candidate's schedule as an envelope: one `Bounds` per interval.
+
+    Each interval's replicas are its ceiling and its non-spot replicas its floor; the purchase
+    options the whole schedule uses are the ones allowed. Entries are {"offer": "type/option",
+    "count": n}.
+    """
+    option_of = [
+        [(e["offer"].rsplit("/", 1)[-1], int(e["count"])) for e in row] for row in schedule
+    ]
+    used = {option for row in option_of for option, _ in row}
+    allowed = tuple(o for o in PURCHASE_OPTIONS if o in used) or PURCHASE_OPTIONS
+    return [
+        Bounds(
+            max_replicas=sum(n for _, n in row),
+            min_non_spot=sum(n for option, n in row if option != "spot"),
+            options=allowed,
+        )
+        for row in option_of
+    ]
+
+
+def by_hour_of_day(hours: Sequence[Bounds], first_hour_utc: int) -> dict[int, Bounds]:
+    """An hourly envelope keyed by hour of the day (0-23, UTC), its first hour at `first_hour_utc`.
+
+    How past days are replayed inside a day-ahead plan.
+    """
+    return {(first_hour_utc + h) % 24: bounds for h, bounds in enumerate(hours[:24])}
 
 
 def clamp(decision: Decision, bounds: Bounds, cost_per_rps: Mapping[Pool, float]) -> Clamped:

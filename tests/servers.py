@@ -180,6 +180,9 @@ def _start_redis(servers: Servers) -> None:
 def pytest_load_initial_conftests(early_config, parser, args):
     """Start the servers and point the settings at them before Django is set up."""
     os.environ.setdefault("BALLAST_SECRET_KEY", "test-only-" + os.urandom(16).hex())
+    # Plans replay each candidate over this much history (24 h in production): the same code,
+    # a shorter window, so that the suite's many plans stay quick.
+    os.environ.setdefault("BALLAST_PLAN_REPLAY_HOURS", "3")
     if os.environ.get("BALLAST_TEST_USE_ENV") == "true":
         return
     servers = start_servers()

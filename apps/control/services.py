@@ -35,14 +35,21 @@ from actuators.targets import desired_state
 from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.control.models import ControlDecision, Controller
-from apps.control.world import WorldError, scenario_for
 from apps.plans.audit import actor_name
 from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
 from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
+from apps.workloads.world import WorldError, scenario_for
 from policies import POLICIES, make_policy
 from policies.base import Context, Decision, Pool
-from policies.envelope import PURCHASE_OPTIONS, Bounds, clamp, cost_per_rps
+from policies.envelope import (
+    PURCHASE_OPTIONS,
+    Bounds,
+    by_hour_of_day,
+    clamp,
+    cost_per_rps,
+    envelope_hours,
+)
 from policies.forecasts import ForecastFeed
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
 from policies.scenario import Scenario
@@ -390,14 +397,9 @@ def hour_of_day_bounds(plan: ScalingPlan | None) -> dict[int, Bounds]:
 
     Only hourly plans map onto the clock this way; others give nothing.
     """
-    if plan is None or plan.start_at is None or plan.interval_s != 3600:
+    if plan is None or plan.chosen is None or plan.start_at is None or plan.interval_s != 3600:
         return {}
-    table = {}
-    for h in range(24):
-        bounds = _bounds_at(plan, plan.start_at + timedelta(hours=h))
-        if bounds is not None:
-            table[(plan.start_at.hour + h) % 24] = bounds
-    return table
+    return by_hour_of_day(envelope_hours(plan.chosen["schedule"]), plan.start_at.hour)
 
 
 def applied_plan(workload: Workload) -> ScalingPlan | None:
@@ -419,22 +421,13 @@ def _approved_variant(plan: ScalingPlan | None) -> str | None:
 def _bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:
     """What two people approved for the hour of `at`, or None outside the plan's horizon.
 
-    The plan's replicas that hour are the ceiling, its non-spot replicas the floor, and the
-    purchase options its schedule uses the options allowed.
+    The plan's chosen candidate as an envelope (`policies.envelope.envelope_hours`).
     """
     if plan is None or plan.chosen is None or plan.start_at is None:
         return None
-    schedule = plan.chosen["schedule"]
+    hours = envelope_hours(plan.chosen["schedule"])
     index = int((at - plan.start_at).total_seconds() // plan.interval_s)
-    if not 0 <= index < len(schedule):
-        return None
-    hour = [(e["offer"].rsplit("/", 1)[-1], int(e["count"])) for e in schedule[index]]
-    used = {e["offer"].rsplit("/", 1)[-1] for row in schedule for e in row}
-    return Bounds(
-        max_replicas=sum(n for _, n in hour),
-        min_non_spot=sum(n for option, n in hour if option != "spot"),
-        options=tuple(o for o in PURCHASE_OPTIONS if o in used) or PURCHASE_OPTIONS,
-    )
+    return hours[index] if 0 <= index < len(hours) else None
 
 
 def _needs_plan(controller: Controller, at: datetime) -> None:

@@ -30,13 +30,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.control import services as control
-from apps.control.world import WorldError, scenario_for
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
+from apps.workloads.world import WorldError, requests_history, scenario_for
 from controlplane.runs import claim_run, finish_run
-from forecasting.base import SeriesError
-from forecasting.history import RegularSeries, regularize
+from forecasting.history import RegularSeries
 from forecasting.trace import read_trace
 from optimization.queueing import erlang_c, response_quantile
 from policies import POLICIES, REFERENCES, make_policy
@@ -70,21 +69,6 @@ class DashboardError(ValueError):
 
 
 # ---- reads ---------------------------------------------------------------------------------
-
-
-def requests_history(workload_id: int, *, since: datetime | None = None) -> RegularSeries | None:
-    """The workload's `requests` series on its regular grid (short gaps filled), or None."""
-    rows = MetricObservation.objects.filter(workload_id=workload_id, series="requests")
-    if since is not None:
-        rows = rows.filter(ts__gte=since)
-    pairs = list(rows.order_by("ts").values_list("ts", "value"))
-    if len(pairs) < 2:
-        return None
-    epoch_s = np.fromiter((ts.timestamp() for ts, _ in pairs), dtype=np.int64, count=len(pairs))
-    try:
-        return regularize(epoch_s, np.fromiter((v for _, v in pairs), dtype=float))
-    except SeriesError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from apps.accounts import roles
 from apps.accounts.models import Role, TokenScope
 from apps.forecasts import services as forecast_services
 from apps.forecasts.models import ForecastRun
-from apps.plans import audit, planner
+from apps.plans import audit, measure, planner
 from apps.plans.models import (
     OptimizationRun,
     PlanSchedule,
@@ -367,14 +367,15 @@ def build_plan(plan_id: int) -> None:
         return
     current_cost = cost_per_day(live.allocation, problem.offers)
     problem_dict = problem_to_dict(problem)
-    verdicts = [check_plan(shape_of(c.to_dict(), live, problem_dict), rules) for c in options]
+    candidates_ = measured_front(plan, [c.to_dict() for c in options], run.start, problem)
+    verdicts = [check_plan(shape_of(c, live, problem_dict), rules) for c in candidates_]
     passing = [
         i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
     ]
     knee = front.index(knee_point(front))
     fields = {
         "problem": problem_dict,
-        "front": [c.to_dict() for c in options],
+        "front": candidates_,
         "start_at": run.start,
         "current_allocation": live.allocation,
         "current_cost_per_day_usd": round(current_cost, 6),
@@ -392,7 +393,7 @@ def build_plan(plan_id: int) -> None:
             **fields,
         )
         return
-    within_sla = [i for i in passing if options[i].meets_sla]
+    within_sla = [i for i in passing if candidates_[i]["meets_sla"]]
     pool = within_sla or passing  # the candidates meeting the SLA first, when there are any
     recommended = knee if knee in pool else knee_point_of(front, pool)
     fields.update(
@@ -401,14 +402,39 @@ def build_plan(plan_id: int) -> None:
         guardrail_checks=[c.to_dict() for c in verdicts[recommended]],
     )
     chosen = options[recommended]
+    measured = candidates_[recommended]["measured"]
     reason = (
         f"knee of {len(options)} candidates: ${chosen.cost_per_day_usd:.2f}/day at "
         f"{chosen.sla_risk:.3%} SLA risk, planned at the {chosen.demand_quantile:g} quantile"
-        + ("" if chosen.meets_sla else "; no candidate meets the SLA's percentile")
+        + (
+            f"; replayed: ${measured['cost_per_day_usd']:.2f}/day, "
+            f"{measured['sla_violation_rate']:.3%} over the target"
+            if measured
+            else ""
+        )
+        + ("" if candidates_[recommended]["meets_sla"] else "; no candidate meets the SLA")
     )
     plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
     supersede_older(plan)
     auto_approve(plan, rules)
+
+
+def measured_front(plan: ScalingPlan, candidates: list[dict], start_at, problem) -> list[dict]:
+    """The candidates with their figures measured by replay (`measure`); `meets_sla` follows.
+
+    A candidate meets its SLA when the replayed violation rate (else, without a replay, the
+    allocation model's risk) is within the share the percentile allows.
+    """
+    figures, note = measure.measure_candidates(
+        plan.workload, candidates, start_at=start_at, series=plan.series
+    )
+    allowed = problem.sla.allowed_late
+    for candidate, measured in zip(candidates, figures, strict=True):
+        candidate["measured"] = measured
+        candidate["measured_note"] = note
+        risk = measured["sla_violation_rate"] if measured else candidate["sla_risk"]
+        candidate["meets_sla"] = risk <= allowed + 1e-12
+    return candidates
 
 
 def knee_point_of(front, indices: list[int]) -> int:
@@ -423,12 +449,13 @@ def shape_of(candidate: dict, live: planner.LiveState, problem: dict | None) -> 
     `problem` is the plan's stored problem, whose SLA the candidate is held to.
     """
     sla = (problem or {}).get("sla")
+    measured = candidate.get("measured")
     return PlanShape(
         replicas=candidate["replicas"],
         purchase_options=candidate["purchase_options"],
         cost_per_day_usd=candidate["cost_per_day_usd"],
         current_replicas=sum(live.allocation.values()),
-        sla_risk=candidate.get("sla_risk", 0.0),
+        sla_risk=measured["sla_violation_rate"] if measured else candidate.get("sla_risk", 0.0),
         sla_allowed_late=1 - sla["latency_percentile"] / 100 if sla else None,
     )
 

@@ -15,9 +15,9 @@ import pytest
 
 from apps.control import services
 from apps.control.models import ControlDecision, Controller
-from apps.control.world import scenario_for
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
+from apps.workloads.world import scenario_for
 from policies import make_policy
 from policies.envelope import Bounds, Enveloped
 from simulation.compare import replay_context, replay_decisions

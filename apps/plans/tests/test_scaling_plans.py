@@ -358,21 +358,45 @@ def test_due_schedules_fan_out_as_one_group_of_chains(
     assert tasks == {"apps.plans.tasks.forecast_for_plan"}
 
 
-def test_a_plan_that_breaks_its_slas_percentile_says_so_and_is_never_auto_approved(
-    proposed, sre_a, ci_a, online_workload, build, team_a
+def test_each_candidate_is_replayed_inside_its_envelope_and_held_to_the_slas_percentile(
+    proposed, ci_a
 ):
+    plan = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
+    (sla,) = [c for c in plan["guardrail_checks"] if c["rule"] == "sla"]
+    for candidate in plan["front"]:
+        measured = candidate["measured"]
+        assert measured["policy"] == "ballast" and measured["replayed_h"] == pytest.approx(
+            3, abs=0.05
+        )
+        assert measured["cost_per_day_usd"] > 0 and 0 <= measured["sla_violation_rate"] < 1
+        assert candidate["meets_sla"] == (measured["sla_violation_rate"] <= 0.01)
+    chosen = plan["front"][plan["chosen_index"]]
+    assert sla["ok"] == chosen["meets_sla"] and "the SLA allows 1.00%" in sla["detail"]
+
+
+def test_a_plan_whose_replay_breaks_its_sla_says_so_and_is_never_auto_approved(
+    proposed, sre_a, ci_a, online_workload, build, team_a, monkeypatch
+):
+    from apps.plans import measure
+
     apply_and_turn_auto_approve_on(proposed, sre_a, team_a)
+    replayed = measure.measure_candidates
+
+    def breaking(*args, **kwargs):
+        figures, note = replayed(*args, **kwargs)
+        return [f | {"sla_violation_rate": 0.05} for f in figures], note
+
+    monkeypatch.setattr(measure, "measure_candidates", breaking)
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
 
     plan = ci_a.get(f"/api/v1/plans/{newer}/").data
     (sla,) = [c for c in plan["guardrail_checks"] if c["rule"] == "sla"]
     assert plan["status"] == "proposed" and not plan["auto_approved"]
-    assert plan["sla_risk"] > 0.01 and not sla["ok"] and not sla["blocking"]
-    assert "the SLA allows 1.00%" in sla["detail"]
+    assert not sla["ok"] and not sla["blocking"] and "5.00% of requests" in sla["detail"]
     assert not any(c["meets_sla"] for c in plan["front"])
     assert (
-        "no candidate meets the SLA's percentile"
+        "no candidate meets the SLA"
         in AuditEvent.objects.get(plan_id=newer, action="plan.proposed").reason
     )
 

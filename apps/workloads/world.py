@@ -16,9 +16,14 @@ The live controller runs a policy on this scenario, and a replay of the workload
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+
+import numpy as np
 
 from apps.catalog.models import InterruptionBand, Offer, PurchaseOption, ServerlessOffer
-from apps.workloads.models import Workload
+from apps.workloads.models import MetricObservation, Workload
+from forecasting.base import SeriesError
+from forecasting.history import RegularSeries, regularize
 from optimization.problem import CPU_BOOT_S, GPU_BOOT_S, SPOT_HAZARD_PER_HOUR
 from policies.scenario import Batch, InstanceType, Scenario, Serverless, Variant, VariantProfile
 
@@ -79,6 +84,23 @@ def scenario_for(workload: Workload, *, step_s: int, peak_rps: float) -> Scenari
         serverless=_serverless(memory_mb),
         batch=Batch(instance_type=online[0], work_replica_h=0.0),  # an online workload only
     )
+
+
+def requests_history(
+    workload_id: int, *, since: datetime | None = None, series: str = "requests"
+) -> RegularSeries | None:
+    """The workload's stored series on its regular grid (short gaps filled), or None."""
+    rows = MetricObservation.objects.filter(workload_id=workload_id, series=series)
+    if since is not None:
+        rows = rows.filter(ts__gte=since)
+    pairs = list(rows.order_by("ts").values_list("ts", "value"))
+    if len(pairs) < 2:
+        return None
+    epoch_s = np.fromiter((ts.timestamp() for ts, _ in pairs), dtype=np.int64, count=len(pairs))
+    try:
+        return regularize(epoch_s, np.fromiter((v for _, v in pairs), dtype=float))
+    except SeriesError:
+        return None
 
 
 def _profiles(workload: Workload) -> dict[str, tuple[float, list[tuple[str, int, float]], int]]:
