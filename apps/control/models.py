@@ -37,7 +37,8 @@ class Controller(models.Model):
 class ControlDecision(models.Model):
     """What the policy decided for one step, and what the controller did with it.
 
-    `desired` lists {"instance_type", "purchase_option", "replicas"}; `applied` says whether
+    `desired` lists {"instance_type", "purchase_option", "replicas"}, inside the applied plan's
+    envelope (`wanted` is what the policy asked for before it); `applied` says whether
     the targets were converged to it (the newest step of a run) or the step was only caught up.
     """
 
@@ -50,7 +51,10 @@ class ControlDecision(models.Model):
     policy = models.CharField(max_length=32)
     demand_rps = models.FloatField(help_text="the newest load the policy saw")
     desired = models.JSONField()
-    replicas = models.PositiveIntegerField(help_text="all pools together")
+    replicas = models.PositiveIntegerField(help_text="all pools together, as applied")
+    wanted = models.PositiveIntegerField(
+        null=True, blank=True, help_text="what the policy asked for before the plan's envelope"
+    )
     applied = models.BooleanField(default=False)
     outcome = models.TextField(blank=True)
     decided_at = models.DateTimeField(auto_now_add=True)

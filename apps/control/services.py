@@ -144,7 +144,10 @@ def _step(controller: Controller, now: datetime) -> StepReport:
         decisions.append((t, obs.demand_rps, decision, clamped, bounds is not None))
     controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
     _save(controller, read_step, due.steps, policy.state(), feed.state())
-    rows = [_record(controller, t, demand, d, policy.name) for t, demand, d, _, _ in decisions]
+    rows = [
+        _record(controller, t, demand, d, policy.name, c.wanted if c else None)
+        for t, demand, d, c, _ in decisions
+    ]
     _, _, newest, clamped, enveloped = decisions[-1]
     failure = _apply(controller, rows[-1], newest, enveloped, clamped.note if clamped else "")
     if any(c is not None and c.over for _, _, _, c, _ in decisions):
@@ -332,7 +335,14 @@ class StepConflict(Exception):
     """Another worker decided the step first; this one's work is rolled back."""
 
 
-def _record(controller: Controller, t: int, demand: float, decision: Decision, policy: str):
+def _record(
+    controller: Controller,
+    t: int,
+    demand: float,
+    decision: Decision,
+    policy: str,
+    wanted: int | None,
+):
     desired = [
         {"instance_type": pool[0], "purchase_option": pool[1], "replicas": int(n)}
         for pool, n in sorted(decision.desired.items())
@@ -346,6 +356,7 @@ def _record(controller: Controller, t: int, demand: float, decision: Decision, p
         demand_rps=demand,
         desired=desired,
         replicas=sum(e["replicas"] for e in desired),
+        wanted=wanted,
     )
 
 
@@ -515,6 +526,7 @@ def recent_decisions(workload: Workload, *, limit: int = 180) -> list[dict]:
             "policy": row.policy,
             "demand_rps": row.demand_rps,
             "replicas": row.replicas,
+            "wanted": row.wanted,
             "pools": {
                 f"{e['instance_type']} {e['purchase_option'].replace('_', '-')}": e["replicas"]
                 for e in row.desired

@@ -37,7 +37,12 @@ def workload_control(request, workload_id: int):
         {
             "step_at": f"{row['step_at']:%Y-%m-%d %H:%M}",
             "demand_rps": round(row["demand_rps"], 1),
-            "pools": ", ".join(f"{k}: {v}" for k, v in row["pools"].items() if v) or "none",
+            "pools": (", ".join(f"{k}: {v}" for k, v in row["pools"].items() if v) or "none")
+            + (
+                f" (wanted {row['wanted']})"
+                if row["wanted"] is not None and row["wanted"] != row["replicas"]
+                else ""
+            ),
             "replicas": row["replicas"],
             "applied": row["applied"],
             "outcome": row["outcome"],

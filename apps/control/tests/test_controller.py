@@ -230,7 +230,7 @@ def test_above_the_approved_envelope_the_controller_clamps_and_asks_for_a_plan(
         services.run_step(fresh_workload.pk, now=START + MINUTE)
 
     decision = ControlDecision.objects.get(workload=fresh_workload, step=1)
-    assert decision.replicas == 2 and decision.applied
+    assert decision.replicas == 2 and decision.applied and decision.wanted > 2
     assert "2 approved for the hour" in decision.outcome
     event = AuditEvent.objects.get(workload_id=fresh_workload.pk, action="control.needs_plan")
     assert "requested" in event.reason
