@@ -10,7 +10,8 @@ The live controller runs a policy on this scenario, and a replay of the workload
   so no policy puts replicas there. Reserved is the 1-year price, or on-demand without one.
 - A replica of a profile is an M/M/c queue: c = max_rps x service_time, rounded (at least 1).
 - The variant is the cheapest per request among those meeting the SLA's accuracy floor.
-- Functions: the cheapest serverless offer of the region that fits the variant's memory.
+- Functions: the cheapest serverless offer (any region: the catalog's function offers are few)
+  whose memory range fits the variant's memory; the scenario's defaults without one.
 """
 
 from __future__ import annotations
