@@ -68,6 +68,15 @@ def envelope_hours(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> list[Boun
     ]
 
 
+def main_variant(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> str | None:
+    """The model variant most of a schedule's replica-intervals run, or None when it has none."""
+    counts: dict[str, int] = {}
+    for row in schedule:
+        for entry in row:
+            counts[entry["variant"]] = counts.get(entry["variant"], 0) + int(entry["count"])
+    return max(counts, key=lambda name: (counts[name], name)) if counts else None
+
+
 def by_hour_of_day(hours: Sequence[Bounds], first_hour_utc: int) -> dict[int, Bounds]:
     """An hourly envelope keyed by hour of the day (0-23, UTC), its first hour at `first_hour_utc`.
 
@@ -153,6 +162,26 @@ class Enveloped:
         self.serverless_memory_mb = policy.serverless_memory_mb
         self.zero_boot = policy.zero_boot
         self.cost_per_rps = cost_per_rps(scenario, policy.variant)
+
+    @classmethod
+    def by_hour_of_day(
+        cls,
+        policy: Policy,
+        hours: Mapping[int, Bounds],
+        *,
+        start_s: float,
+        step_s: int,
+        scenario: Scenario,
+    ) -> Enveloped:
+        """`policy` inside a day-ahead envelope keyed by hour of the day (`by_hour_of_day`).
+
+        The load's first step starts `start_s` seconds after midnight UTC.
+        """
+
+        def bounds_at(t: int) -> Bounds | None:
+            return hours.get(int((start_s + t * step_s) // 3600) % 24)
+
+        return cls(policy, bounds_at, scenario)
 
     def decide(self, obs: Observation) -> Decision:
         """The inner policy's decision, clamped to the step's bounds."""

@@ -155,6 +155,13 @@ class Scenario:
         """The variant called `name`."""
         return next(v for v in self.variants if v.name == name)
 
+    def serving(self, variant: str) -> Scenario:
+        """This world serving `variant` on the types it has profiles on (itself if unknown)."""
+        if variant not in {v.name for v in self.variants} or variant == self.default_variant:
+            return self
+        types = tuple(p.instance_type for p in self.variant(variant).profiles)
+        return dataclasses.replace(self, default_variant=variant, online_types=types)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every parameter."""
         return dataclasses.asdict(self)

@@ -75,6 +75,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     types = {t.name: t for t in sc.instance_types}
     cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name))
     target_s = sc.latency_target_ms / 1000
+    router_late = router_max_late(sc, 1000.0 / float(mu_g[0]))  # the spill router's share
     rec = {k: np.zeros((T, U)) for k in ("servers", "mu", "lam", "fresh", "late", "wait", "drop")}
     ready_log = np.zeros((T, G), dtype=np.int64)
     vm_served, vm_capacity, to_serverless = np.zeros(T), np.zeros(T), np.zeros(T)
@@ -110,8 +111,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         if policy.spills:
             c_queue = int((n_g * workers).sum()) if pooled else int(workers[0])
             mu = float(mu_g[0])
-            late = router_max_late(sc, 1000.0 / mu)
-            safe = cap * safe_utilization(c_queue, mu, target_s, late) if cap else 0.0
+            safe = cap * safe_utilization(c_queue, mu, target_s, router_late) if cap else 0.0
             vm_rate = min(lam, safe)
         to_serverless[t] = lam - vm_rate
         if pooled:

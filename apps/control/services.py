@@ -49,6 +49,7 @@ from policies.envelope import (
     clamp,
     cost_per_rps,
     envelope_hours,
+    main_variant,
 )
 from policies.forecasts import ForecastFeed
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
@@ -212,12 +213,8 @@ def _rebuild(controller: Controller, loads: SeriesLoads, peak_rps: float, varian
         scenario = _world(controller.workload, step_s, peak_rps)
     except WorldError as exc:
         return str(exc)
-    if variant and variant in {v.name for v in scenario.variants}:
-        scenario = dataclasses.replace(
-            scenario,
-            default_variant=variant,
-            online_types=tuple(p.instance_type for p in scenario.variant(variant).profiles),
-        )
+    if variant:
+        scenario = scenario.serving(variant)
     feed = ForecastFeed(
         loads.rps,
         step_s,
@@ -420,13 +417,7 @@ def applied_plan(workload: Workload) -> ScalingPlan | None:
 
 def _approved_variant(plan: ScalingPlan | None) -> str | None:
     """The model variant the applied plan runs (the one most of its replica-hours use)."""
-    if plan is None or plan.chosen is None:
-        return None
-    hours: dict[str, int] = {}
-    for row in plan.chosen["schedule"]:
-        for entry in row:
-            hours[entry["variant"]] = hours.get(entry["variant"], 0) + int(entry["count"])
-    return max(hours, key=lambda name: (hours[name], name)) if hours else None
+    return main_variant(plan.chosen["schedule"]) if plan and plan.chosen else None
 
 
 def _bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from celery import group
 from django.conf import settings
 
-from apps.control import services
+from apps.control import demo, services
 from apps.control.models import Controller
 from controlplane.celery import Queue, row_task
 
@@ -40,9 +40,7 @@ def control_step(workload_id: int, now: str | None = None) -> str:
 @row_task(Queue.CONTROL)
 def feed_demo_metrics() -> int:
     """Every minute in `make demo` only: the sample traces replayed as live metrics."""
-    from apps.control.demo import feed_demo_metrics as feed
-
-    return feed()
+    return demo.feed_demo_metrics()
 
 
 @row_task(Queue.CONTROL)

@@ -290,11 +290,13 @@ def replay_savings(load: Load, workload) -> dict:
         return compare_policies(load, scenario, SAVINGS_POLICIES)
     result = compare_policies(load, scenario, ["threshold"])
     ctx, starts = replay_context(load, scenario, seed=result["seed"])
-
-    def bounds_at(t: int):
-        return by_hour.get(int((load.start_s + t * load.step_s) // 3600) % 24)
-
-    ballast = Enveloped(make_policy("ballast", ctx), bounds_at, scenario)
+    ballast = Enveloped.by_hour_of_day(
+        make_policy("ballast", ctx),
+        by_hour,
+        start_s=load.start_s,
+        step_s=load.step_s,
+        scenario=scenario,
+    )
     result["policies"]["ballast"], _ = run_policy(ballast, ctx, starts)
     result["envelope"] = f"ballast replayed inside applied plan {plan.pk}'s hourly envelope"
     return result

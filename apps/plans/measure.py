@@ -21,7 +21,7 @@ from django.conf import settings
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
 from policies import make_policy
-from policies.envelope import Bounds, Enveloped, by_hour_of_day, envelope_hours
+from policies.envelope import Enveloped, by_hour_of_day, envelope_hours, main_variant
 from simulation.compare import replay_context, run_policy
 from simulation.trace import Load, resample
 
@@ -41,30 +41,21 @@ def measure_candidates(
     except WorldError as exc:
         return [None] * len(candidates), str(exc)
     ctx, starts = replay_context(load, scenario, seed=0)
-    hours = len(load.rps) * STEP_S / 3600
+    replayed_h = len(load.rps) * STEP_S / 3600
     measured = []
     for candidate in candidates:
-        variant = _main_variant(candidate)
-        world = scenario
-        if variant in {v.name for v in scenario.variants} and variant != scenario.default_variant:
-            world = dataclasses.replace(
-                scenario,
-                default_variant=variant,
-                online_types=tuple(p.instance_type for p in scenario.variant(variant).profiles),
-            )
+        world = scenario.serving(main_variant(candidate["schedule"]) or scenario.default_variant)
         here = dataclasses.replace(ctx, scenario=world)
-        by_hour = by_hour_of_day(envelope_hours(candidate["schedule"]), start_at.hour)
-
-        def bounds_at(t: int, by_hour=by_hour) -> Bounds | None:
-            return by_hour.get(int((load.start_s + t * STEP_S) // 3600) % 24)
-
-        policy = Enveloped(make_policy(POLICY, here), bounds_at, world)
+        hours = by_hour_of_day(envelope_hours(candidate["schedule"]), start_at.hour)
+        policy = Enveloped.by_hour_of_day(
+            make_policy(POLICY, here), hours, start_s=load.start_s, step_s=STEP_S, scenario=world
+        )
         metrics, _ = run_policy(policy, here, starts)
         measured.append(
             {
                 "policy": POLICY,
-                "replayed_h": round(hours, 3),
-                "cost_per_day_usd": round(metrics["compute_cost_usd"] * 24 / hours, 6),
+                "replayed_h": round(replayed_h, 3),
+                "cost_per_day_usd": round(metrics["compute_cost_usd"] * 24 / replayed_h, 6),
                 "sla_violation_rate": metrics["sla_violation_rate"],
                 "p99_ms": metrics["p99_ms"],
             }
@@ -89,11 +80,3 @@ def _recent_load(workload: Workload, series: str) -> Load | None:
     if not len(rps) or not rps.max() > 0:
         return None
     return Load(series, rps, float(history.start_s % 86400), STEP_S, history.interval_s, 1.0)
-
-
-def _main_variant(candidate: dict[str, Any]) -> str:
-    hours: dict[str, int] = {}
-    for row in candidate["schedule"]:
-        for entry in row:
-            hours[entry["variant"]] = hours.get(entry["variant"], 0) + int(entry["count"])
-    return max(hours, key=lambda name: (hours[name], name)) if hours else ""
