@@ -13,6 +13,9 @@ the autoscalers by the whole horizon:
 - sagemaker_variant: `desired_instance_count` = the first interval's replicas.
 - lambda_alias: `provisioned_concurrency` = the first interval's function rate times its
   duration (Little's law), rounded up; 0 when nothing goes to functions.
+- aws_alb_route: `serverless_weight` = the share of requests the ALB listener (or rule) sends
+  to the Lambda target group, in whole percent, rounded up (`quantize_share`):
+  the live controller sets it every step; a plan's apply sets its first interval's.
 
 A Kubernetes object may carry one pool only (`pool`: a Deployment per capacity type, its pods
 pinned with Karpenter's `karpenter.sh/capacity-type`): it then counts that purchase option's
@@ -27,6 +30,8 @@ from typing import Any
 
 from actuators.base import State, Step
 
+WEIGHT_STEPS = 100  # ALB target-group weights are integers: Ballast writes whole percent
+
 KINDS = (
     "k8s_deployment",
     "k8s_hpa",
@@ -34,6 +39,7 @@ KINDS = (
     "aws_asg",
     "sagemaker_variant",
     "lambda_alias",
+    "aws_alb_route",
 )
 POOLED_KINDS = ("k8s_deployment", "k8s_hpa", "keda_scaled_object")  # may carry one pool
 
@@ -45,6 +51,7 @@ def desired_state(
     *,
     serverless_rps: Sequence[float] = (),
     serverless_duration_ms: float = 0.0,
+    serverless_share: float = 0.0,
     pool: str = "",
 ) -> dict[str, int]:
     """The settings `kind` needs for a candidate's `schedule` (see the module docstring).
@@ -55,6 +62,7 @@ def desired_state(
         purchase_option: offer name -> "on_demand" | "spot" | "reserved".
         serverless_rps: requests per second sent to functions, per interval.
         serverless_duration_ms: one request's duration on a function.
+        serverless_share: the share of requests routed to functions now, in [0, 1].
         pool: a Kubernetes object carrying one purchase option's replicas only (a Deployment
             pinned to a Karpenter capacity type); "" for every replica.
     """
@@ -84,7 +92,19 @@ def desired_state(
     if kind == "lambda_alias":
         rate = float(serverless_rps[0]) if serverless_rps else 0.0
         return {"provisioned_concurrency": math.ceil(rate * serverless_duration_ms / 1000)}
+    if kind == "aws_alb_route":
+        return {"serverless_weight": weight_percent(serverless_share)}
     raise ValueError(f"kind: unknown target kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def quantize_share(share: float) -> float:
+    """A serverless share as the ALB can route it: rounded up to whole percent, in [0, 1]."""
+    return min(1.0, max(0.0, math.ceil(share * WEIGHT_STEPS - 1e-9) / WEIGHT_STEPS))
+
+
+def weight_percent(share: float) -> int:
+    """The Lambda target group's weight, in percent of all requests."""
+    return round(quantize_share(share) * WEIGHT_STEPS)
 
 
 # Bounds move before the value they bound when growing, after it when shrinking, so that

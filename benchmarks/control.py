@@ -71,7 +71,7 @@ def replay_both_ways(path: Path) -> dict:
     The trace's shape at a PEAK_RPS peak, stored minute by minute as a pusher would, each
     minute's `run_step` rebuilding ballast from its saved state (a dry-run target); then the
     same load replayed by the simulator in the same workload's world. Counts the steps whose
-    replicas per pool agree.
+    replicas per pool and serverless share agree.
     """
     from apps.control import services
     from apps.control.models import ControlDecision
@@ -93,14 +93,17 @@ def replay_both_ways(path: Path) -> dict:
         )
         services.run_step(workload.pk, now=START + timedelta(minutes=t, seconds=5))
     live = {
-        row.step: {(e["instance_type"], e["purchase_option"]): e["replicas"] for e in row.desired}
+        row.step: (
+            {(e["instance_type"], e["purchase_option"]): e["replicas"] for e in row.desired},
+            row.serverless_share,
+        )
         for row in ControlDecision.objects.filter(workload=workload)
     }
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     ctx, _ = replay_context(Load(path.name, rps, 0.0, 60, 60, 1.0), scenario, seed=services.SEED)
     simulated = replay_decisions(make_policy("ballast", ctx), ctx)
     agree = sum(live.get(t) == decided for t, decided in enumerate(simulated))
-    moves = len({sum(d.values()) for d in simulated})
+    moves = len({sum(d.values()) for d, _ in simulated})
     workload.controller.delete()  # out of the cadence rounds' way
     return {"trace": path.name, "steps": len(simulated), "agree": agree, "counts": moves}
 
@@ -229,7 +232,7 @@ def write_document(rounds: list[dict], same: list[dict]) -> None:
         "would, `run_step` rebuilding ballast from its saved state each minute, a dry-run "
         "target) and through the simulator in the same workload's world:",
         "",
-        "| trace | steps | identical replicas per pool | distinct totals decided |",
+        "| trace | steps | same replicas per pool and serverless share | distinct totals decided |",
         "|---|---|---|---|",
         *(f"| {r['trace']} | {r['steps']} | {r['agree']} | {r['counts']} |" for r in same),
         "",

@@ -10,11 +10,16 @@ empirical distribution of its own recent errors (a margin learned online, confor
 the point moved by each error of the last three hours gives a sample of plausible loads.
 
 Replicas are then the count that minimises the expected bill of the step (the newsvendor
-problem with whole replicas): n replicas cost n replica-steps, and whatever the sampled load
-exceeds the rate n replicas carry within the SLA (exact M/M/c, `sizing.SlaTable`) the spill
-router sends to functions, at one replica-step per break-even rate (`serverless.break_even_rps`,
-about 18 rps for a c6i.xlarge spot replica). So a replica is kept while its expected carried
-load beats the break-even rate, which also leaves a nearly idle last replica to functions.
+problem with whole replicas): n replicas cost n replica-steps, and what the router sends to
+functions costs one replica-step per break-even rate (`serverless.break_even_rps`, about 18 rps
+for a c6i.xlarge spot replica). The router (`policies.routing`) sets each step's share before
+the step's load is known, so that the ready replicas get no more than they carry within the SLA
+(exact M/M/c, `sizing.SlaTable`) even if the load rises as far as it plausibly does in a step
+(a factor h, the recent rises' 99th percentile): of a load L it sends about L - c_n / h to
+functions, as if n replicas carried c_n / h. Ballast sizes against exactly that, so a noisy
+load buys replicas for its noise where functions would cost more. A replica is kept while its
+expected carried load beats the break-even rate, which also leaves a nearly idle last replica
+to functions.
 
 How the errors are modelled matters as much as how big they are: smooth load has noise that
 scales with it (ratios), sparse load noise that does not (differences), and request counts
@@ -35,12 +40,13 @@ base is bought only where it pays: after a day, reserved replicas for the day's 
 need are committed when a reserved replica-hour costs less than the pool's (reserved is paid
 every hour of the term, and the floor's replicas are busy every hour). With the default catalog
 reserved costs 1.65x spot (0.1125 vs 0.068 USD/h on c6i.xlarge), so no floor is bought: the
-non-spot base under online traffic is the serverless spill itself, which takes whatever ready
-replicas cannot carry, a correlated reclaim wave included (Lambda's default 1,000 concurrency
-carries ~33,000 rps of this model, 6.7x the scenario's peak). The simulator's reclaims are
-independent and replaced inside the notice, so it cannot show what a floor buys beyond that;
-`reserved_fraction` forces a floor of that fraction of the 5th-percentile need (0.25 was the
-earlier default) for operators who require reserved capacity regardless.
+non-spot base under online traffic is the serverless share, which the router raises at the
+next step to what the ready replicas cannot carry, a correlated reclaim wave included (Lambda's
+default 1,000 concurrency carries ~33,000 rps of this model, 6.7x the scenario's peak). The
+simulator's reclaims are independent and replaced inside the notice, so it cannot show what a
+floor buys beyond that; `reserved_fraction` forces a floor of that fraction of the
+5th-percentile need (0.25 was the earlier default) for operators who require reserved capacity
+regardless.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from policies.base import (
     cheapest_pool,
     decision_lead,
 )
+from policies.routing import LoadRise
 from policies.serverless import break_even_rps, size_memory
 from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
 
@@ -150,6 +157,8 @@ class Ballast:
         max_replicas = int(sc.peak_rps * 2 / self.profile.capacity_rps) + 16
         self.table = SlaTable(self.profile, sc, max_late, max_replicas)
         self.carried = np.append(0.0, self.table.max_rate_rps)  # carried[n]: n replicas carry
+        self.rise = LoadRise(step_s)  # what the router's share will allow for (routing.py)
+        self.headroom = self.rise.headroom()
 
     def carried_upto(self, top: int) -> np.ndarray:
         """What 0..top replicas carry within the SLA (the spill router's limit), from the table."""
@@ -159,16 +168,24 @@ class Ballast:
         return self.carried[: top + 1]
 
     def bill(self, n: int, load_rps: float) -> float:
-        """The step's bill in replica-steps: n replicas plus the spill to functions.
+        """The step's bill in replica-steps: n replicas plus what the router sends to functions.
 
-        `n` is a count `cheapest_replicas` chose, so the table already reaches it.
+        The router sends a share 1 - c_n / (L' h) of a step's load L, where L' is the step
+        before and h the plausible rise (`routing.LoadRise`): about L - c_n / h requests, as
+        if n replicas carried c_n / h. `n` is a count `cheapest_replicas` chose, so the table
+        already reaches it.
         """
-        return n + max(0.0, load_rps - float(self.carried[n])) / self.break_even_rps
+        carried = float(self.carried[n]) / self.headroom
+        return n + max(0.0, load_rps - carried) / self.break_even_rps
 
     def cheapest_replicas(self, loads: np.ndarray) -> int:
-        """Replicas minimising n + E[(L - c_n)+] / break-even rate over the sampled `loads`."""
-        top = self.table.replicas(float(loads.max())) + 1
-        spill = expected_excess(loads, self.carried_upto(top))
+        """Replicas minimising n + E[(L - c_n / h)+] / break-even rate over the `loads` sampled.
+
+        No count above the all-functions bill (E[L] / break-even rate, in replica-steps) can be
+        cheapest, so the search stops there, whatever the plausible rise h.
+        """
+        top = math.ceil(float(loads.mean()) / self.break_even_rps) + 1
+        spill = expected_excess(loads, self.carried_upto(top) / self.headroom)
         return int(np.argmin(np.arange(top + 1) + spill / self.break_even_rps))
 
     def replicas(self, need: float) -> int:
@@ -210,6 +227,8 @@ class Ballast:
     def decide(self, obs: Observation) -> Decision:
         """Every candidate sizes the lead time; the recent leader's count is the decision."""
         t, history = obs.t, obs.history_rps
+        self.rise.observe(history)
+        self.headroom = self.rise.headroom()
         if t > 0:
             self.score(t - 1, float(history[-1]))
         leader = self.leader()
@@ -236,6 +255,7 @@ class Ballast:
         """Each candidate's recent errors, bills and pending predictions, and the floor flag."""
         return {
             "committed": self.committed,
+            "changes": self.rise.state(),
             "candidates": [
                 {
                     "residuals": list(c.residuals),
@@ -254,6 +274,7 @@ class Ballast:
                 f"state: {len(saved)} candidates saved, this ballast has {len(self.candidates)}"
             )
         self.committed = bool(state["committed"])
+        self.rise.restore(state["changes"])
         for c, row in zip(self.candidates, saved, strict=True):
             c.residuals = deque(row["residuals"], c.residuals.maxlen)
             c.bills = deque(row["bills"], c.bills.maxlen)

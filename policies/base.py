@@ -86,7 +86,7 @@ class Policy(Protocol):
 
     name: str
     variant: str  # the model variant it serves
-    spills: bool  # sends what exceeds the VMs' safe rate to serverless functions
+    spills: bool  # routes a share of requests to serverless functions (policies.routing)
     batch_option: str  # "on_demand" or "spot" (with checkpoints) for the nightly batch
     serverless_memory_mb: int
     zero_boot: bool  # the oracle's clairvoyance: replicas serve the step they are asked for

@@ -1,8 +1,9 @@
 """What two people approved for an hour, and a policy's decision brought inside it.
 
-An envelope bounds the live controller: per hour, the most replicas, a non-spot floor and the
-purchase options allowed. The controller runs the policy unbounded (so what it learns does not
-depend on the bounds) and applies `clamp`'s result, which the simulator can replay alike.
+An envelope bounds the live controller: per hour, the most replicas, a non-spot floor, the
+purchase options allowed and a ceiling on what the replicas cost per hour. The controller runs
+the policy unbounded (so what it learns does not depend on the bounds) and applies `clamp`'s
+result, which the simulator can replay alike.
 """
 
 from __future__ import annotations
@@ -24,12 +25,46 @@ class Bounds:
     max_replicas: int
     min_non_spot: int = 0
     options: tuple[str, ...] = PURCHASE_OPTIONS
+    max_usd_per_hour: float | None = None  # the replicas' spend; None: no ceiling
 
     def __post_init__(self) -> None:
         if self.max_replicas < 0 or self.min_non_spot < 0:
             raise ValueError("max_replicas and min_non_spot must be >= 0")
+        if self.max_usd_per_hour is not None and not 0 <= self.max_usd_per_hour < float("inf"):
+            raise ValueError(
+                f"max_usd_per_hour must be finite and >= 0, got {self.max_usd_per_hour}"
+            )
         if not self.options or set(self.options) - set(PURCHASE_OPTIONS):
             raise ValueError(f"options must be a non-empty subset of {PURCHASE_OPTIONS}")
+
+
+def envelope_json(bounds: Sequence[Bounds], variant: str | None) -> dict[str, Any]:
+    """An envelope as a plan stores and the API shows it: the variant, and each hour's bounds."""
+    return {
+        "variant": variant,
+        "hours": [
+            {
+                "max_replicas": b.max_replicas,
+                "min_non_spot": b.min_non_spot,
+                "max_usd_per_hour": b.max_usd_per_hour,
+                "options": list(b.options),
+            }
+            for b in bounds
+        ],
+    }
+
+
+def envelope_from_json(data: Mapping[str, Any]) -> list[Bounds]:
+    """The hours of an envelope stored by `envelope_json`."""
+    return [
+        Bounds(
+            max_replicas=int(h["max_replicas"]),
+            min_non_spot=int(h["min_non_spot"]),
+            options=tuple(h["options"]),
+            max_usd_per_hour=h.get("max_usd_per_hour"),
+        )
+        for h in data["hours"]
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +81,34 @@ class Clamped:
         return self.wanted > sum(self.decision.desired.values())
 
 
-def envelope_hours(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> list[Bounds]:
+def envelope_hours(
+    schedule: Sequence[Sequence[Mapping[str, Any]]], prices: Mapping[str, float] | None = None
+) -> list[Bounds]:
     """A plan candidate's schedule as an envelope: one `Bounds` per interval.
 
     Each interval's replicas are its ceiling and its non-spot replicas its floor; the purchase
-    options the whole schedule uses are the ones allowed. Entries are {"offer": "type/option",
-    "count": n}.
+    options the whole schedule uses are the ones allowed; with `prices` (offer name -> USD per
+    replica-hour, as planned) what the interval's replicas cost is its spend ceiling. Entries
+    are {"offer": "type/option", "count": n}.
     """
     option_of = [
         [(e["offer"].rsplit("/", 1)[-1], int(e["count"])) for e in row] for row in schedule
     ]
     used = {option for row in option_of for option, _ in row}
     allowed = tuple(o for o in PURCHASE_OPTIONS if o in used) or PURCHASE_OPTIONS
+    priced = prices is not None and all(e["offer"] in prices for row in schedule for e in row)
     return [
         Bounds(
             max_replicas=sum(n for _, n in row),
             min_non_spot=sum(n for option, n in row if option != "spot"),
             options=allowed,
+            max_usd_per_hour=(
+                round(sum(prices[e["offer"]] * int(e["count"]) for e in entries), 6)
+                if priced and prices is not None
+                else None
+            ),
         )
-        for row in option_of
+        for row, entries in zip(option_of, schedule, strict=True)
     ]
 
 
@@ -85,12 +129,19 @@ def by_hour_of_day(hours: Sequence[Bounds], first_hour_utc: int) -> dict[int, Bo
     return {(first_hour_utc + h) % 24: bounds for h, bounds in enumerate(hours[:24])}
 
 
-def clamp(decision: Decision, bounds: Bounds, cost_per_rps: Mapping[Pool, float]) -> Clamped:
+def clamp(
+    decision: Decision,
+    bounds: Bounds,
+    cost_per_rps: Mapping[Pool, float],
+    price_per_hour: Mapping[Pool, float] | None = None,
+) -> Clamped:
     """`decision` inside `bounds`; `cost_per_rps` ranks pools (USD per hour per rps carried).
 
     Replicas in a pool whose option is not allowed move to the cheapest allowed pool; spot
     replicas become non-spot up to the floor (more only if the policy asked for fewer in all);
-    above the ceiling, the dearest pools give replicas back first, never below the floor.
+    above the ceiling, the dearest pools give replicas back first, never below the floor; then,
+    with `price_per_hour` (USD per replica-hour now), above the spend ceiling the dearest
+    replicas go first, never below the floor (the floor is the SRE's: it wins over the spend).
     """
     desired = {pool: n for pool, n in decision.desired.items() if n > 0}
     wanted = sum(desired.values())
@@ -121,6 +172,18 @@ def clamp(decision: Decision, bounds: Bounds, cost_per_rps: Mapping[Pool, float]
             desired[pool] -= give
             excess -= give
         notes.append(f"wanted {wanted} replicas, {bounds.max_replicas} approved for the hour")
+    ceiling = bounds.max_usd_per_hour
+    if ceiling is not None and price_per_hour is not None:
+        spend = sum(n * price_per_hour[pool] for pool, n in desired.items())
+        if spend > ceiling + 1e-9:
+            before = spend
+            for pool in sorted(desired, key=price_per_hour.__getitem__, reverse=True):
+                while spend > ceiling + 1e-9 and desired[pool] > _floor_share(
+                    pool, desired, bounds.min_non_spot
+                ):
+                    desired[pool] -= 1
+                    spend -= price_per_hour[pool]
+            notes.append(f"${before:.2f}/h wanted, ${ceiling:.2f}/h approved")
     clamped = {pool: desired.get(pool, 0) for pool in {*decision.desired, *desired}}
     return Clamped(Decision(clamped, decision.reserve), wanted, "; ".join(notes))
 
@@ -133,13 +196,20 @@ def _floor_share(pool: Pool, desired: Mapping[Pool, int], min_non_spot: int) -> 
     return max(0, min(desired[pool], min_non_spot - others))
 
 
-def cost_per_rps(scenario: Scenario, variant: str) -> dict[Pool, float]:
-    """USD per hour per rps carried, for every pool of `variant` (how `clamp` ranks pools)."""
+def price_per_hour(scenario: Scenario, variant: str) -> dict[Pool, float]:
+    """USD per replica-hour now, for every pool of `variant` (the spend ceiling's prices)."""
     return {
         (p.instance_type, option): scenario.instance(p.instance_type).price_per_hour_usd(option)
-        / p.capacity_rps
         for p in scenario.variant(variant).profiles
         for option in PURCHASE_OPTIONS
+    }
+
+
+def cost_per_rps(scenario: Scenario, variant: str) -> dict[Pool, float]:
+    """USD per hour per rps carried, for every pool of `variant` (how `clamp` ranks pools)."""
+    capacity = {p.instance_type: p.capacity_rps for p in scenario.variant(variant).profiles}
+    return {
+        pool: price / capacity[pool[0]] for pool, price in price_per_hour(scenario, variant).items()
     }
 
 
@@ -161,7 +231,9 @@ class Enveloped:
         self.batch_option = policy.batch_option
         self.serverless_memory_mb = policy.serverless_memory_mb
         self.zero_boot = policy.zero_boot
+        self.routes_on_the_draw = getattr(policy, "routes_on_the_draw", False)
         self.cost_per_rps = cost_per_rps(scenario, policy.variant)
+        self.price_per_hour = price_per_hour(scenario, policy.variant)
 
     @classmethod
     def by_hour_of_day(
@@ -187,7 +259,9 @@ class Enveloped:
         """The inner policy's decision, clamped to the step's bounds."""
         decision = self.inner.decide(obs)
         bounds = self.bounds_at(obs.t)
-        return clamp(decision, bounds, self.cost_per_rps).decision if bounds else decision
+        if bounds is None:
+            return decision
+        return clamp(decision, bounds, self.cost_per_rps, self.price_per_hour).decision
 
     def state(self) -> dict[str, Any]:
         """The inner policy's state (the bounds hold none)."""

@@ -21,5 +21,5 @@ class Mixed(UtilAware):
         super().__init__(ctx, target=0.8)
 
     def decide(self, obs: Observation) -> Decision:
-        """As util_aware; the replay router sends the overflow to functions."""
+        """As util_aware; the router sends a share of requests to functions."""
         return super().decide(obs)

@@ -24,6 +24,7 @@ from policies.base import (
     cheapest_pool,
     decision_lead,
 )
+from policies.routing import trace_rise
 from policies.scenario import Scenario, VariantProfile
 from policies.serverless import break_even_rps, size_memory
 from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
@@ -37,6 +38,7 @@ class Oracle(PlainState):
     batch_option = "spot"
     serverless_memory_mb = 2048
     zero_boot = True
+    routes_on_the_draw = True  # its serverless share is the perfect overflow (policies.routing)
 
     def __init__(self, ctx: Context):
         sc = ctx.scenario
@@ -83,17 +85,21 @@ class RateOracle(Oracle):
     """
 
     name = "rate_oracle"
+    routes_on_the_draw = False
 
     def __init__(self, ctx: Context, window: int = 5, neighbours: int = 400):
         sc = ctx.scenario
         profile, even = self.buy_cheapest(sc)
         rps = ctx.clairvoyant_rps()
         rate = self.known_rate(ctx, window)
-        top = math.ceil(2 * rps.max(initial=0.0) / (0.5 * profile.capacity_rps)) + 2
-        table = SlaTable(
-            profile, sc, router_max_late(sc, profile.service_ms), top
-        )  # any sample (<= 2 peak)
-        carried = np.append(0.0, table.max_rate_rps)  # carried[n]: what n replicas carry
+        headroom = trace_headroom(rps)
+        # any sample (<= 2 peak) at the rise; no more than the all-functions bill of 2 peaks
+        top = min(
+            math.ceil(2 * rps.max(initial=0.0) * headroom / (0.5 * profile.capacity_rps)),
+            math.ceil(2 * rps.max(initial=0.0) / even),
+        )
+        table = SlaTable(profile, sc, router_max_late(sc, profile.service_ms), top + 2)
+        carried = np.append(0.0, table.max_rate_rps) / headroom  # carried[n]: n replicas carry
         order = np.argsort(rate, kind="stable")
         rank = np.empty(len(rate), dtype=np.int64)
         rank[order] = np.arange(len(rate))
@@ -131,6 +137,11 @@ class TrailingRate(RateOracle):
         """The mean of the `window` loads up to `lead` steps before each step."""
         lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.step_s)
         return trailing_mean(ctx.clairvoyant_rps(), window, lead)
+
+
+def trace_headroom(rps: np.ndarray) -> float:
+    """The plausible one-step rise over the whole trace, as `routing.LoadRise` measures it."""
+    return trace_rise(rps)
 
 
 def mean_around(values: np.ndarray, window: int) -> np.ndarray:

@@ -90,8 +90,8 @@ def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[d
     return summarize_run(record, functions, batch, scenario), batch.note
 
 
-def replay_decisions(policy: Policy, ctx: Context) -> list[dict[Pool, int]]:
-    """Replay `policy` on `ctx`'s load; what it decided at each step, in replicas per pool.
+def replay_decisions(policy: Policy, ctx: Context) -> list[tuple[dict[Pool, int], float]]:
+    """Replay `policy` on `ctx`'s load; per step, its replicas per pool and serverless share.
 
     The simulator's side of the live controller's proof (it must decide the same).
     """
@@ -105,10 +105,10 @@ def replay_decisions(policy: Policy, ctx: Context) -> list[dict[Pool, int]]:
 
     policy.decide = recording  # type: ignore[method-assign]
     try:
-        replay(policy, ctx)
+        record = replay(policy, ctx)
     finally:
         policy.decide = decide  # type: ignore[method-assign]
-    return decided
+    return list(zip(decided, record.serverless_share.tolist(), strict=True))
 
 
 def flat_note(load: Load) -> str:

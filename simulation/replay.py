@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from optimization.queueing import erlang_c, response_survival
 from policies.base import Context, Observation, Policy
 from policies.live import history_for
-from policies.sizing import router_max_late
+from policies.routing import Router
 from simulation.cluster import BillingRules, Cluster
 
 
@@ -30,6 +28,8 @@ class ReplayRecord:
         late, late_wait_s: requests served behind a backlog or in overload, and their wait.
         dropped: requests dropped after the queue timeout (or with no replica at all), (T, U).
         serverless_rps: requests per second sent to serverless functions, (T,).
+        serverless_share: the share of each step's requests routed to functions, set at the
+            step's start (`policies.routing`), (T,).
         cost_by_option: VM bill per purchase option.
         interruptions: spot interruption notices received.
         scaling_actions: changes of a pool's desired count plus reserved commitments.
@@ -47,6 +47,7 @@ class ReplayRecord:
     late_wait_s: np.ndarray
     dropped: np.ndarray
     serverless_rps: np.ndarray
+    serverless_share: np.ndarray
     cost_by_option: dict[str, float]
     interruptions: int
     scaling_actions: int
@@ -74,8 +75,8 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     )
     types = {t.name: t for t in sc.instance_types}
     cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name))
-    target_s = sc.latency_target_ms / 1000
-    router_late = router_max_late(sc, 1000.0 / float(mu_g[0]))  # the spill router's share
+    router = Router(sc, policy.variant, step_s, policy.zero_boot) if policy.spills else None
+    shares = np.zeros(T)
     rec = {k: np.zeros((T, U)) for k in ("servers", "mu", "lam", "fresh", "late", "wait", "drop")}
     ready_log = np.zeros((T, G), dtype=np.int64)
     vm_served, vm_capacity, to_serverless = np.zeros(T), np.zeros(T), np.zeros(T)
@@ -97,6 +98,9 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
             reserved={name: cluster.reserved_count(name) for name in sc.online_types},
         )
         decision = policy.decide(obs)
+        if router is not None:
+            known = float(rps[t]) if getattr(policy, "routes_on_the_draw", False) else None
+            shares[t] = router.share(history, decision.desired, obs.reserved, known)
         for name, count in decision.reserve.items():
             cluster.commit_reserved(t, name, count)
         cluster.reconcile(t, decision.desired, warm=t == 0)
@@ -107,13 +111,8 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         cap_g = n_g * cap_rep
         cap = float(cap_g.sum())
         lam = float(rps[t])
-        vm_rate = lam
-        if policy.spills:
-            c_queue = int((n_g * workers).sum()) if pooled else int(workers[0])
-            mu = float(mu_g[0])
-            safe = cap * safe_utilization(c_queue, mu, target_s, router_late) if cap else 0.0
-            vm_rate = min(lam, safe)
-        to_serverless[t] = lam - vm_rate
+        vm_rate = lam * (1 - shares[t])
+        to_serverless[t] = lam * shares[t]
         if pooled:
             c_pool = max(1, int((n_g * workers).sum()))
             units = [(vm_rate, cap, c_pool, cap / c_pool, 1)]
@@ -171,30 +170,8 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         late_wait_s=rec["wait"],
         dropped=rec["drop"],
         serverless_rps=to_serverless,
+        serverless_share=shares,
         cost_by_option=dict(cluster.cost_by_option),
         interruptions=cluster.interruptions,
         scaling_actions=cluster.actions,
     )
-
-
-def safe_utilization(servers: int, mu: float, target_s: float, max_late: float) -> float:
-    """Highest utilization of an M/M/`servers` pool with <= `max_late` over `target_s`.
-
-    `max_late` is `policies.sizing.router_max_late`: the spill router's share.
-    """
-    return _safe_table(max(64, 1 << (servers - 1).bit_length()), mu, target_s, max_late)[servers]
-
-
-@lru_cache(maxsize=16)
-def _safe_table(c_max: int, mu: float, target_s: float, max_late: float) -> np.ndarray:
-    c = np.arange(c_max + 1)
-    c[0] = 1
-    lo, hi = np.zeros(c_max + 1), np.ones(c_max + 1)
-    for _ in range(30):
-        rho = (lo + hi) / 2
-        lam = rho * c * mu
-        late = response_survival(target_s, c, mu, lam, erlang_c(c, lam / mu))
-        ok = late <= max_late
-        lo, hi = np.where(ok, rho, lo), np.where(ok, hi, rho)
-    lo[0] = 0.0
-    return lo

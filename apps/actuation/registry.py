@@ -24,7 +24,12 @@ from apps.workloads.models import DeploymentTarget
 
 K = DeploymentTarget.Kind
 KUBERNETES = {K.K8S_DEPLOYMENT, K.K8S_HPA, K.KEDA_SCALED_OBJECT}
-AWS_SERVICE = {K.AWS_ASG: "autoscaling", K.SAGEMAKER_VARIANT: "sagemaker", K.LAMBDA_ALIAS: "lambda"}
+AWS_SERVICE = {
+    K.AWS_ASG: "autoscaling",
+    K.SAGEMAKER_VARIANT: "sagemaker",
+    K.LAMBDA_ALIAS: "lambda",
+    K.AWS_ALB_ROUTE: "elbv2",
+}
 
 
 def target_name(target: DeploymentTarget) -> str:
@@ -103,6 +108,7 @@ def _real_actuator(target: DeploymentTarget, connection):
         K.AWS_ASG: aws.AutoScalingGroup,
         K.SAGEMAKER_VARIANT: aws.SageMakerVariant,
         K.LAMBDA_ALIAS: aws.LambdaProvisionedConcurrency,
+        K.AWS_ALB_ROUTE: aws.AlbWeightedRoute,
     }
     options = {"capacity_type": target.pool} if target.kind == K.K8S_DEPLOYMENT else {}
     return classes[target.kind](connection, target.reference, dry_run=target.dry_run, **options)

@@ -27,12 +27,16 @@ def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
     chosen = plan.chosen
     options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
     serverless = plan.problem.get("serverless") or {}
+    to_functions = chosen.get("serverless_rps", [])
+    planned = (plan.problem.get("demand") or {}).get("rps", [[]])[-1]  # its highest quantile
+    share = to_functions[0] / planned[0] if to_functions and planned and planned[0] > 0 else 0.0
     return desired_state(
         kind,
         chosen["schedule"],
         options,
-        serverless_rps=chosen.get("serverless_rps", []),
+        serverless_rps=to_functions,
         serverless_duration_ms=serverless.get("duration_ms", 0.0),
+        serverless_share=share,
         pool=pool,
     )
 

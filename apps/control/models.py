@@ -23,6 +23,9 @@ class Controller(models.Model):
     last_step = models.IntegerField(null=True, blank=True)
     policy_state = models.JSONField(default=dict, blank=True)
     feed_state = models.JSONField(default=dict, blank=True)
+    router_state = models.JSONField(
+        default=dict, blank=True, help_text="the serverless router's recent decisions and loads"
+    )
     last_desired = models.JSONField(
         default=list, blank=True, help_text="the newest decision: [[type, option, replicas], ...]"
     )
@@ -52,6 +55,9 @@ class ControlDecision(models.Model):
     demand_rps = models.FloatField(help_text="the newest load the policy saw")
     desired = models.JSONField()
     replicas = models.PositiveIntegerField(help_text="all pools together, as applied")
+    serverless_share = models.FloatField(
+        default=0.0, help_text="share of the step's requests routed to functions (ALB weight)"
+    )
     wanted = models.PositiveIntegerField(
         null=True, blank=True, help_text="what the policy asked for before the plan's envelope"
     )

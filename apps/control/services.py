@@ -10,9 +10,11 @@ A step (see `policies.live` for the clock, catch-up and observation rules the si
    `STALE_STEPS` steps make the step hold (nothing decided, the reason kept in `message`).
 3. Brings each decision inside the applied plan's envelope for its hour (`policies.envelope`:
    the plan's replicas, non-spot floor and purchase options; the policy serves the plan's
-   variant) and converges every deployment target to the newest (`actuators.targets`, one
-   interval). Without an applied plan covering the hour only dry-run targets move. A policy
-   that wants more than the envelope allows asks for a new plan (`_needs_plan`).
+   variant), sizes the serverless share the load balancer sends to functions
+   (`policies.routing`, as the simulator does) and converges every deployment target to the
+   newest (`actuators.targets`, one interval: replicas per pool, the ALB's function weight).
+   Without an applied plan covering the hour only dry-run targets move. A policy that wants
+   more than the envelope allows asks for a new plan (`_needs_plan`).
 4. Writes one audit event per workload and hour, summing up the previous hour's decisions,
    plus one whenever the controller is enabled, restarts, holds or needs a plan, so that a day
    of minutes stays readable.
@@ -48,11 +50,12 @@ from policies.envelope import (
     by_hour_of_day,
     clamp,
     cost_per_rps,
-    envelope_hours,
     main_variant,
+    price_per_hour,
 )
 from policies.forecasts import ForecastFeed
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
+from policies.routing import Router
 from policies.scenario import Scenario
 
 MIN_STEP_S = 60  # the controller's default step; finer series are summed over it
@@ -132,26 +135,31 @@ def _step(controller: Controller, now: datetime) -> StepReport:
     built = _rebuild(controller, loads, peak, _approved_variant(plan))
     if isinstance(built, str):
         return _hold(controller, built)
-    policy, feed, pools = built
+    policy, feed, pools, router = built
     counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
     decisions = []
     for t in due.steps:
         obs = observe(t, step_s, history_for(t, rps, first), pools.capacity_rps, counts)
         bounds = _bounds_at(plan, controller.origin_at + timedelta(seconds=t * step_s))
         decided = policy.decide(obs)
-        clamped = clamp(decided, bounds, pools.cost_per_rps) if bounds else None
+        clamped = (
+            clamp(decided, bounds, pools.cost_per_rps, pools.price_per_hour) if bounds else None
+        )
         decision = clamped.decision if clamped else decided
+        share = router.share(obs.history_rps, decision.desired, obs.reserved) if router else 0.0
         counts = dict(decision.desired)
-        decisions.append((t, obs.demand_rps, decision, clamped, bounds is not None))
+        decisions.append((t, obs.demand_rps, decision, share, clamped, bounds is not None))
     controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
-    _save(controller, read_step, due.steps, policy.state(), feed.state())
+    router_state = router.state() if router else {}
+    _save(controller, read_step, due.steps, policy.state(), feed.state(), router_state)
     rows = [
-        _record(controller, t, demand, d, policy.name, c.wanted if c else None)
-        for t, demand, d, c, _ in decisions
+        _record(controller, t, demand, d, share, policy.name, c.wanted if c else None)
+        for t, demand, d, share, c, _ in decisions
     ]
-    _, _, newest, clamped, enveloped = decisions[-1]
-    failure = _apply(controller, rows[-1], newest, enveloped, clamped.note if clamped else "")
-    if any(c is not None and c.over for _, _, _, c, _ in decisions):
+    _, _, newest, share, clamped, enveloped = decisions[-1]
+    note = clamped.note if clamped else ""
+    failure = _apply(controller, rows[-1], newest, share, enveloped, note)
+    if any(c is not None and c.over for *_, c, _ in decisions):
         _needs_plan(controller, rows[-1].step_at)
     _coalesce_audit(controller, rows[-1])
     return StepReport(decided=len(rows), applied=failure is None)
@@ -189,6 +197,7 @@ def _due(controller: Controller, now: datetime) -> DueSteps | str:
         _audit(controller, "control.restarted", f"{due.steps.start} steps were missed: restarted")
         controller.origin_at += timedelta(seconds=due.steps.start * step_s)
         controller.last_step, controller.policy_state, controller.feed_state = None, {}, {}
+        controller.router_state = {}
         controller.last_desired = []
         now_step = step_at(now.timestamp(), controller.origin_at.timestamp(), step_s)
         due = due_steps(None, now_step, len(due.steps))
@@ -200,11 +209,15 @@ class PoolTable:
     """Per pool of the policy's variant: what a replica carries and what a carried rps costs."""
 
     capacity_rps: dict[Pool, float]
+    price_per_hour: dict[Pool, float]  # USD per replica-hour now
     cost_per_rps: dict[Pool, float]  # USD per hour per rps
 
 
 def _rebuild(controller: Controller, loads: SeriesLoads, peak_rps: float, variant: str | None):
-    """(policy, forecast feed, pool table) as they were after the last step, or why not.
+    """(policy, forecast feed, pool table, router) as they were after the last step, or why not.
+
+    The router (`policies.routing`) sizes the serverless share of a policy that spills; None
+    for one that does not.
 
     `variant` is the applied plan's: the policy serves it when the workload still has it.
     """
@@ -237,9 +250,13 @@ def _rebuild(controller: Controller, loads: SeriesLoads, peak_rps: float, varian
         capacity_rps={
             (p.instance_type, o): p.capacity_rps for p in profiles for o in PURCHASE_OPTIONS
         },
+        price_per_hour=price_per_hour(scenario, policy.variant),
         cost_per_rps=cost_per_rps(scenario, policy.variant),
     )
-    return policy, feed, table
+    router = Router(scenario, policy.variant, step_s, policy.zero_boot) if policy.spills else None
+    if router is not None and controller.router_state:
+        router.restore(controller.router_state)
+    return policy, feed, table, router
 
 
 class SeriesLoads:
@@ -311,6 +328,7 @@ def _save(
     steps: range,
     policy_state: dict,
     feed_state: dict,
+    router_state: dict,
 ) -> None:
     """Claim the steps: only if no other worker moved `last_step` from `read_step` meanwhile."""
     won = Controller.objects.filter(pk=controller.pk, last_step=read_step).update(
@@ -319,6 +337,7 @@ def _save(
         step_s=controller.step_s,
         policy_state=policy_state,
         feed_state=feed_state,
+        router_state=router_state,
         last_desired=controller.last_desired,
         message="",
         updated_at=timezone.now(),
@@ -337,6 +356,7 @@ def _record(
     t: int,
     demand: float,
     decision: Decision,
+    share: float,
     policy: str,
     wanted: int | None,
 ):
@@ -353,14 +373,20 @@ def _record(
         demand_rps=demand,
         desired=desired,
         replicas=sum(e["replicas"] for e in desired),
+        serverless_share=share,
         wanted=wanted,
     )
 
 
 def _apply(
-    controller: Controller, row: ControlDecision, decision: Decision, enveloped: bool, note: str
+    controller: Controller,
+    row: ControlDecision,
+    decision: Decision,
+    share: float,
+    enveloped: bool,
+    note: str,
 ) -> str | None:
-    """Converge every target to `decision`; None when all got there, else what stopped it.
+    """Converge every target to `decision` and `share`; None when all got there, else why not.
 
     Without an applied plan covering the step (`enveloped` False) only dry-run targets move.
     """
@@ -377,7 +403,9 @@ def _apply(
         try:
             failure = converge(
                 target,
-                desired_state(target.kind, schedule, options, pool=target.pool),
+                desired_state(
+                    target.kind, schedule, options, serverless_share=share, pool=target.pool
+                ),
                 purpose=ApplyStep.Purpose.CONTROL,
                 key_prefix=f"control/workload-{workload.pk}/{row.step_at:%Y%m%dT%H%M%S}",
             )
@@ -407,7 +435,7 @@ def hour_of_day_bounds(plan: ScalingPlan | None) -> dict[int, Bounds]:
     """
     if plan is None or plan.chosen is None or plan.start_at is None or plan.interval_s != 3600:
         return {}
-    return by_hour_of_day(envelope_hours(plan.chosen["schedule"]), plan.start_at.hour)
+    return by_hour_of_day(plan.envelope_hours(), plan.start_at.hour)
 
 
 def applied_plan(workload: Workload) -> ScalingPlan | None:
@@ -416,18 +444,22 @@ def applied_plan(workload: Workload) -> ScalingPlan | None:
 
 
 def _approved_variant(plan: ScalingPlan | None) -> str | None:
-    """The model variant the applied plan runs (the one most of its replica-hours use)."""
-    return main_variant(plan.chosen["schedule"]) if plan and plan.chosen else None
+    """The model variant the applied plan runs (its envelope's, else most of its replicas')."""
+    if plan is None or plan.chosen is None:
+        return None
+    if "envelope" in plan.chosen:
+        return plan.chosen["envelope"]["variant"]
+    return main_variant(plan.chosen["schedule"])
 
 
 def _bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:
     """What two people approved for the hour of `at`, or None outside the plan's horizon.
 
-    The plan's chosen candidate as an envelope (`policies.envelope.envelope_hours`).
+    The plan's chosen candidate's envelope (`ScalingPlan.envelope_hours`).
     """
     if plan is None or plan.chosen is None or plan.start_at is None:
         return None
-    hours = envelope_hours(plan.chosen["schedule"])
+    hours = plan.envelope_hours()
     index = int((at - plan.start_at).total_seconds() // plan.interval_s)
     return hours[index] if 0 <= index < len(hours) else None
 
@@ -518,6 +550,7 @@ def recent_decisions(workload: Workload, *, limit: int = 180) -> list[dict]:
             "demand_rps": row.demand_rps,
             "replicas": row.replicas,
             "wanted": row.wanted,
+            "serverless_percent": round(100 * row.serverless_share),
             "pools": {
                 f"{e['instance_type']} {e['purchase_option'].replace('_', '-')}": e["replicas"]
                 for e in row.desired

@@ -44,6 +44,7 @@ def workload_control(request, workload_id: int):
                 else ""
             ),
             "replicas": row["replicas"],
+            "serverless_percent": row["serverless_percent"],
             "applied": row["applied"],
             "outcome": row["outcome"],
         }

@@ -4,6 +4,8 @@ The forms post to these views (CSRF-protected) and go through the same services 
 the rules (four eyes, roles, states, guardrails) are the same; a refusal is shown as a message.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -49,6 +51,27 @@ def request_plan(request, workload_id: int):
     return redirect("dashboard:plan", plan_id=plan.pk)
 
 
+def _envelope_rows(plan: ScalingPlan) -> list[dict]:
+    """The chosen candidate's envelope per interval, with its clock time (UTC) when known."""
+    rows = []
+    for i, (hour, entries) in enumerate(
+        zip(plan.envelope_hours(), plan.chosen["schedule"], strict=False)
+    ):
+        start = plan.start_at + timedelta(seconds=i * plan.interval_s) if plan.start_at else None
+        rows.append(
+            {
+                "start": start,
+                "index": i,
+                "planned": ", ".join(
+                    f"{e['count']} × {e['offer'].replace('_', '-')}" for e in entries if e["count"]
+                )
+                or "none",
+                "bounds": hour,
+            }
+        )
+    return rows
+
+
 @login_required
 def plan_detail(request, plan_id: int):
     """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms."""
@@ -67,6 +90,8 @@ def plan_detail(request, plan_id: int):
                 allowed_late=_allowed_late(plan),
             ),
             "schedule_figure": figures.schedule_figure(plan.chosen["schedule"]),
+            "envelope_rows": _envelope_rows(plan),
+            "envelope_variant": (plan.chosen.get("envelope") or {}).get("variant"),
         }
     return render(
         request,

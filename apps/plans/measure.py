@@ -5,8 +5,9 @@ its purchase options the ones allowed). What it costs and how often it breaks th
 the simulator counts when `ballast` (the code the live controller runs) replays the workload's
 newest traffic (`BALLAST_PLAN_REPLAY_HOURS`, a day) inside it, hour by hour of the day, in the
 workload's own world (`apps.workloads.world`), clamped as the controller clamps
-(`policies.envelope`). The figures are the simulator's, with its limits: the serverless share
-there is a perfect overflow.
+(`policies.envelope`), its serverless share routed as the controller routes it
+(`policies.routing`). The figures are the simulator's, with its limits: spot reclaims are
+independent and functions never start cold.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.conf import settings
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
 from policies import make_policy
-from policies.envelope import Enveloped, by_hour_of_day, envelope_hours, main_variant
+from policies.envelope import Enveloped, by_hour_of_day, envelope_from_json
 from simulation.compare import replay_context, run_policy
 from simulation.trace import Load, resample
 
@@ -44,9 +45,10 @@ def measure_candidates(
     replayed_h = len(load.rps) * STEP_S / 3600
     measured = []
     for candidate in candidates:
-        world = scenario.serving(main_variant(candidate["schedule"]) or scenario.default_variant)
+        envelope = candidate["envelope"]
+        world = scenario.serving(envelope["variant"] or scenario.default_variant)
         here = dataclasses.replace(ctx, scenario=world)
-        hours = by_hour_of_day(envelope_hours(candidate["schedule"]), start_at.hour)
+        hours = by_hour_of_day(envelope_from_json(envelope), start_at.hour)
         policy = Enveloped.by_hour_of_day(
             make_policy(POLICY, here), hours, start_s=load.start_s, step_s=STEP_S, scenario=world
         )

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from apps.workloads.models import WorkloadChildQuerySet
 from controlplane.runs import Run
+from policies.envelope import Bounds, envelope_from_json, envelope_hours
 
 
 class OptimizationRun(Run):
@@ -126,6 +127,17 @@ class ScalingPlan(models.Model):
         if self.chosen_index is None or self.chosen_index >= len(self.front):
             return None
         return self.front[self.chosen_index]
+
+    def envelope_hours(self) -> list[Bounds]:
+        """The chosen candidate's envelope, interval by interval (`policies.envelope`).
+
+        A plan from before envelopes were stored has its schedule read as one, without a
+        spend ceiling.
+        """
+        chosen = self.chosen or {}
+        if "envelope" in chosen:
+            return envelope_from_json(chosen["envelope"])
+        return envelope_hours(chosen.get("schedule", []))
 
     @property
     def expected_cost_per_day_usd(self) -> float | None:

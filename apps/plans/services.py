@@ -37,6 +37,7 @@ from optimization.pareto import knee_point, pareto_front
 from optimization.planning import candidates, cost_per_day, demand_from_forecast
 from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
+from policies.envelope import envelope_hours, envelope_json, main_variant
 
 log = logging.getLogger(__name__)
 
@@ -420,11 +421,21 @@ def build_plan(plan_id: int) -> None:
 
 
 def measured_front(plan: ScalingPlan, candidates: list[dict], start_at, problem) -> list[dict]:
-    """The candidates with their figures measured by replay (`measure`); `meets_sla` follows.
+    """The candidates as envelopes, measured by replay (`measure`); `meets_sla` follows.
+
+    Each candidate's `envelope` is what an approval approves and the controller acts inside:
+    its model variant and, per interval, the most replicas, the non-spot floor, the purchase
+    options and the replicas' spend ceiling at the planned prices (`policies.envelope`).
 
     A candidate meets its SLA when the replayed violation rate (else, without a replay, the
     allocation model's risk) is within the share the percentile allows.
     """
+    prices = {offer.name: offer.price_per_hour_usd for offer in problem.offers}
+    for candidate in candidates:
+        schedule = candidate["schedule"]
+        candidate["envelope"] = envelope_json(
+            envelope_hours(schedule, prices), main_variant(schedule)
+        )
     figures, note = measure.measure_candidates(
         plan.workload, candidates, start_at=start_at, series=plan.series
     )

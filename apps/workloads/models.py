@@ -172,6 +172,7 @@ class DeploymentTarget(models.Model):
         AWS_ASG = "aws_asg"
         SAGEMAKER_VARIANT = "sagemaker_variant"
         LAMBDA_ALIAS = "lambda_alias"
+        AWS_ALB_ROUTE = "aws_alb_route"
 
     workload = models.ForeignKey(Workload, models.CASCADE, related_name="targets")
     kind = models.CharField(max_length=24, choices=Kind)

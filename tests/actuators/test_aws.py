@@ -14,6 +14,9 @@ What moto 5.2.5's server covers, and what it does not (checked in its installed 
   them are marked xfail(strict=True), NOT RUN AGAINST MOTO: they run, fail on that 404 as a
   PermanentError, and start failing the suite (XPASS) the day moto adds the routes. What runs
   without those routes (local validation, error mapping over the fault server) is tested.
+- ELBv2: load balancers, target groups of type ip and lambda, listeners and rules whose forward
+  action carries weighted target groups (ForwardConfig), modify_listener / modify_rule, tags on
+  listeners and rules: covered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from actuators.aws import (
+    AlbWeightedRoute,
     AutoScalingGroup,
     DryRunViolation,
     LambdaProvisionedConcurrency,
@@ -338,6 +342,110 @@ def test_lambda_refuses_bad_steps_before_calling_aws(alias):
         dry._set("provisioned_concurrency", 1)
     arn = "arn:aws:lambda:us-east-1:123456789012:function:ranker:live"
     assert LambdaProvisionedConcurrency(alias, arn, dry_run=True).alias == "live"
+
+
+# ALB weighted routing: the serverless share
+
+
+def forward(*weights):
+    """A forward action over (target group ARN, weight) pairs."""
+    groups = [{"TargetGroupArn": arn, "Weight": w} for arn, w in weights]
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
+
+
+@pytest.fixture
+def alb(aws):
+    """A listener forwarding 100/0 to VMs (ip targets) and a Lambda target group; a rule too."""
+    ec2, elb = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    lb = elb.create_load_balancer(Name="ranker", Subnets=subnets)["LoadBalancers"][0]
+    vms = elb.create_target_group(
+        Name="ranker-vms", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    fn = elb.create_target_group(Name="ranker-fn", TargetType="lambda")["TargetGroups"][0][
+        "TargetGroupArn"
+    ]
+    listener = elb.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=forward((vms, 100), (fn, 0)),
+    )["Listeners"][0]["ListenerArn"]
+    rule = elb.create_rule(
+        ListenerArn=listener,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/rank*"]}],
+        Actions=forward((vms, 3), (fn, 1)),
+    )["Rules"][0]["RuleArn"]
+    return {"client": elb, "listener": listener, "rule": rule, "vms": vms, "fn": fn}
+
+
+def weights(alb, arn):
+    elb = alb["client"]
+    if ":listener-rule/" in arn:
+        actions = elb.describe_rules(RuleArns=[arn])["Rules"][0]["Actions"]
+    else:
+        actions = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"]
+    groups = actions[0]["ForwardConfig"]["TargetGroups"]
+    return {g["TargetGroupArn"]: g["Weight"] for g in groups}
+
+
+def test_alb_route_reads_sets_and_verifies_the_function_weight(alb):
+    route = AlbWeightedRoute(alb["client"], alb["listener"], dry_run=False)
+    assert route.describe() == {"serverless_weight": 0}
+    step = Step(route.target, "serverless_weight", 0, 30)
+
+    assert route.apply(step, "control/w-1/20261206T0000").applied and route.verify(step)
+
+    assert weights(alb, alb["listener"]) == {alb["vms"]: 70, alb["fn"]: 30}
+    assert not route.apply(step, "control/w-1/20261206T0000").applied  # a redelivery
+    back = Step(route.target, "serverless_weight", 30, 0)
+    assert route.apply(back, "control/w-1/20261206T0001").applied
+    assert weights(alb, alb["listener"]) == {alb["vms"]: 100, alb["fn"]: 0}
+
+
+def test_alb_route_on_a_rule_reads_its_weights_as_a_share(alb):
+    route = AlbWeightedRoute(alb["client"], alb["rule"], dry_run=False)
+    assert route.describe() == {"serverless_weight": 25}  # 3:1
+
+    route.apply(Step(route.target, "serverless_weight", 25, 100), "k-1")
+
+    assert weights(alb, alb["rule"]) == {alb["vms"]: 0, alb["fn"]: 100}
+    assert weights(alb, alb["listener"]) == {alb["vms"]: 100, alb["fn"]: 0}  # untouched
+
+
+def test_alb_route_dry_run_changes_nothing_and_refuses_over_100(alb):
+    dry = AlbWeightedRoute(alb["client"], alb["listener"], dry_run=True)
+    result = dry.apply(Step(dry.target, "serverless_weight", 0, 40), "k-1")
+    assert result.dry_run and "would set" in result.detail
+    assert weights(alb, alb["listener"]) == {alb["vms"]: 100, alb["fn"]: 0}
+    with pytest.raises(PermanentError, match="must be <= 100"):
+        dry.apply(Step(dry.target, "serverless_weight", 0, 101), "k-2")
+
+
+def test_alb_route_refuses_a_forward_without_one_lambda_group(alb):
+    elb = alb["client"]
+    elb.modify_listener(ListenerArn=alb["listener"], DefaultActions=forward((alb["vms"], 1)))
+    with pytest.raises(PermanentError, match="must name two"):
+        AlbWeightedRoute(elb, alb["listener"], dry_run=False).describe()
+    other = elb.create_target_group(
+        Name="other-vms", Protocol="HTTP", Port=80, VpcId=_vpc_of(elb, alb["vms"]), TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.modify_listener(
+        ListenerArn=alb["listener"], DefaultActions=forward((alb["vms"], 1), (other, 1))
+    )
+    with pytest.raises(PermanentError, match="type lambda"):
+        AlbWeightedRoute(elb, alb["listener"], dry_run=False).describe()
+
+
+def _vpc_of(elb, arn):
+    return elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]["VpcId"]
 
 
 # Faults over the wire

@@ -49,6 +49,12 @@ def test_provisioned_concurrency_follows_littles_law():
     assert state == {"provisioned_concurrency": 4}  # 12.5 rps x 0.3 s = 3.75 -> 4
 
 
+def test_the_alb_route_gets_the_serverless_share_as_a_whole_percent_weight():
+    state = desired_state("aws_alb_route", SCHEDULE, OPTIONS, serverless_share=0.231)
+    assert state == {"serverless_weight": 24}
+    assert desired_state("aws_alb_route", SCHEDULE, OPTIONS) == {"serverless_weight": 0}
+
+
 def test_an_unknown_kind_is_named():
     with pytest.raises(ValueError, match="kind: unknown target kind 'nomad_job'"):
         desired_state("nomad_job", SCHEDULE, OPTIONS)

@@ -3,7 +3,7 @@
 import pytest
 
 from policies.base import Decision
-from policies.envelope import Bounds, clamp
+from policies.envelope import Bounds, clamp, envelope_from_json, envelope_hours, envelope_json
 
 SPOT, OD, OD_M5 = ("c6i.xlarge", "spot"), ("c6i.xlarge", "on_demand"), ("m5.large", "on_demand")
 COST = {SPOT: 0.0002, OD: 0.0006, OD_M5: 0.0008}  # USD per hour per rps carried
@@ -35,6 +35,32 @@ def test_replicas_of_an_option_not_approved_move_to_the_cheapest_approved_pool()
     result = clamp(Decision({SPOT: 4}), Bounds(max_replicas=10, options=("on_demand",)), COST)
     assert result.decision.desired == {SPOT: 0, OD: 4}
     assert "spot is not approved: moved to on_demand" in result.note
+
+
+PRICE = {SPOT: 0.068, OD: 0.17, OD_M5: 0.096}  # USD per replica-hour
+
+
+def test_above_the_spend_ceiling_the_dearest_replicas_go_first_never_below_the_floor():
+    bounds = Bounds(max_replicas=10, min_non_spot=1, max_usd_per_hour=0.5)
+    result = clamp(Decision({SPOT: 4, OD: 2}), bounds, COST, PRICE)  # 0.612 $/h wanted
+    assert result.decision.desired == {SPOT: 4, OD: 1}  # 0.442 $/h: the floor's one stays
+    assert result.over and "$0.61/h wanted, $0.50/h approved" in result.note
+    tight = clamp(Decision({OD: 3}), Bounds(10, min_non_spot=3, max_usd_per_hour=0.1), COST, PRICE)
+    assert tight.decision.desired == {OD: 3}  # the floor wins over the spend
+
+
+def test_a_schedule_priced_as_planned_gives_each_hour_its_spend_ceiling():
+    schedule = [
+        [{"offer": "c6i.xlarge/spot", "count": 3}, {"offer": "c6i.xlarge/on_demand", "count": 1}],
+        [{"offer": "c6i.xlarge/spot", "count": 1}],
+    ]
+    prices = {"c6i.xlarge/spot": 0.068, "c6i.xlarge/on_demand": 0.17}
+    hours = envelope_hours(schedule, prices)
+    assert [h.max_usd_per_hour for h in hours] == [pytest.approx(0.374), pytest.approx(0.068)]
+    assert [(h.max_replicas, h.min_non_spot) for h in hours] == [(4, 1), (1, 0)]
+    assert envelope_hours(schedule)[0].max_usd_per_hour is None  # unpriced: no ceiling
+    stored = envelope_json(hours, "ranker-small")
+    assert stored["variant"] == "ranker-small" and envelope_from_json(stored) == hours
 
 
 def test_bounds_refuse_negative_counts_and_unknown_options():

@@ -18,10 +18,12 @@ from policies.oracle import (
     RateOracle,
     TrailingRate,
     mean_around,
+    trace_headroom,
     trailing_mean,
 )
 from policies.paragon import Paragon, choose_variant
 from policies.predictive import Predictive
+from policies.routing import WARMUP_RISE
 from policies.rule_based import RuleBased
 from policies.scenario import VariantProfile, default_scenario
 from policies.serverless import size_memory
@@ -230,6 +232,7 @@ def test_ballast_forced_floor_takes_its_fraction_of_the_5th_percentile(scenario)
 
 def test_ballast_keeps_a_replica_while_its_expected_load_beats_break_even(ctx):
     p = Ballast(ctx)
+    p.headroom = 1.0  # a load that never rises within a step: the router spills no more
     # one load in four is 200 rps, the rest 0: a first replica carries 50 rps on average,
     # more than the ~17.8 rps break-even, so it pays; at 40 rps it would carry 10: functions win
     assert p.cheapest_replicas(np.array([0.0, 0.0, 0.0, 200.0])) == 1
@@ -238,6 +241,16 @@ def test_ballast_keeps_a_replica_while_its_expected_load_beats_break_even(ctx):
     one = float(p.table.max_rate_rps[0])
     assert p.cheapest_replicas(np.array([one + 50.0])) == 2
     assert p.cheapest_replicas(np.array([one + 5.0])) == 1
+
+
+def test_ballast_buys_replicas_for_the_rise_the_router_allows_for(ctx):
+    """The router's share covers a step's plausible rise h: n replicas carry c_n / h of L."""
+    p = Ballast(ctx)
+    one = float(p.table.max_rate_rps[0])
+    p.headroom = 1.0
+    assert p.cheapest_replicas(np.array([one])) == 1
+    p.headroom = 1.5  # the router would send a third of `one` to functions: a replica is cheaper
+    assert p.cheapest_replicas(np.array([one])) == 2
 
 
 def test_expected_excess_is_the_mean_spill_over_the_samples():
@@ -271,6 +284,7 @@ def test_ballast_follows_the_candidate_with_the_lowest_recent_bill(ctx):
 
 def test_ballast_scores_each_candidate_by_the_bill_of_its_own_decision(ctx):
     p = Ballast(ctx)
+    p.headroom = 1.0
     one = float(p.table.max_rate_rps[0])
     c = p.candidates[0]
     c.pending[7] = (500.0, 1)  # predicted 500 rps, decided 1 replica
@@ -302,7 +316,8 @@ def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
     p = Ballast(ctx)
     d = p.decide(observe(5, 1000, history=np.full(5, 1000.0), pool=p.pool))
     profile = scenario.variant("ranker-large").profile("c6i.xlarge")
-    assert d.desired[p.pool] == replicas_for_sla(np.array([1300.0]), profile, scenario, 0.002)[0]
+    high = 1300.0 * math.exp(WARMUP_RISE)  # what the router's share lets the replicas carry
+    assert d.desired[p.pool] == replicas_for_sla(np.array([high]), profile, scenario, 0.002)[0]
 
 
 def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
@@ -379,24 +394,23 @@ def test_rate_oracle_sizes_a_steady_load_exactly(scenario):
 
 
 def test_rate_oracle_covers_the_spread_it_cannot_foresee(scenario):
-    # One step in five carries 3200 rps, the others 200. Around a 200 step the other four
-    # average 950, around a 3200 step 200: either way the trace's spread says one step in five
-    # lies 3000 above its neighbours' mean, so knowing the rate but not the draw, each step
-    # buys the replicas for that (spilling ~3000 rps one step in five would cost about
-    # 3000 / 18 / 5 = 33 replica-steps), where the exact oracle needs them one step in five.
-    rps = np.tile([200.0, 200.0, 200.0, 200.0, 3200.0], 16)
+    # One step in five carries 1250 rps, the others 1000. Knowing the rate but not the draw,
+    # the rate oracle buys at every step what carries a spike when the router's share allows
+    # for the trace's plausible one-step rise h (a spike's own jump over its level); the exact
+    # oracle knows each draw and routes on it, so replicas for 1250 rps do.
+    rps = np.tile([1000.0, 1000.0, 1000.0, 1000.0, 1250.0], 16)
     ctx = make_context(scenario, rps)
     p, exact = RateOracle(ctx), Oracle(ctx)
     table = SlaTable(scenario.variant("ranker-large").profile("c6i.xlarge"), scenario, 0.002, 20)
-    spike = rps == 3200.0
-    assert set(p.plan[spike].tolist()) == {table.replicas(3200.0)}
-    inner = ~spike & (np.arange(len(rps)) >= 5)  # the first two steps have only 200s around
-    assert p.plan[inner].min() > table.replicas(3200.0)  # ready for 950 + 3000 at any step
-    assert exact.plan[~spike].max() < table.replicas(3200.0) and p.plan.sum() > exact.plan.sum()
+    h = trace_headroom(rps)  # a spike over the level of the six steps before it
+    assert 1251 / (np.mean([1000] * 5 + [1250]) + 1) <= h <= 1251 / 1001
+    assert set(p.plan.tolist()) == {table.replicas(1250.0 * h)}
+    assert set(exact.plan.tolist()) == {table.replicas(1250.0)} != {table.replicas(1250.0 * h)}
 
 
 def test_ballast_leaves_a_nearly_idle_last_replica_to_functions(ctx):
     p = Ballast(ctx)
+    p.headroom = 1.0
     assert p.replicas(5.0) == 0 and p.replicas(100.0) == 1
     one = float(p.table.max_rate_rps[0])  # what one replica carries within the SLA
     assert p.replicas(one + 5.0) == 1 and p.replicas(one + 50.0) == 2

@@ -26,6 +26,7 @@ class Resumed:
         for attr in ("name", "variant", "spills", "batch_option", "serverless_memory_mb"):
             setattr(self, attr, getattr(self.inner, attr))
         self.zero_boot = self.inner.zero_boot
+        self.routes_on_the_draw = getattr(self.inner, "routes_on_the_draw", False)
 
     def decide(self, obs):
         if obs.t == self.at:

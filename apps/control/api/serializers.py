@@ -21,5 +21,5 @@ class ControlDecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ControlDecision
         fields = ["id", "workload", "step", "step_at", "policy", "demand_rps", "desired"]
-        fields += ["replicas", "wanted", "applied", "outcome", "decided_at"]
+        fields += ["replicas", "serverless_share", "wanted", "applied", "outcome", "decided_at"]
         read_only_fields = fields

@@ -1,8 +1,10 @@
-"""The actuation tests' Kubernetes API test server serves the controller's tests too."""
+"""The actuation tests' Kubernetes API test server and moto's ALB serve the controller's too."""
 
 import pytest
 
 from apps.actuation.tests.conftest import cluster  # noqa: F401  (a fixture)
+from apps.actuation.tests.test_apply_aws import aws_connected  # noqa: F401  (a fixture)
+from tests.actuators.test_aws import alb  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -13,15 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from apps.actuation.models import ApplyStep
 from apps.control import services
 from apps.control.models import ControlDecision, Controller
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
 from apps.workloads.world import scenario_for
 from policies import make_policy
-from policies.envelope import Bounds, Enveloped
+from policies.envelope import Bounds, Enveloped, envelope_json
 from simulation.compare import replay_context, replay_decisions
 from simulation.trace import Load
+from tests.actuators.test_aws import weights
 
 NASA = Path(__file__).resolve().parents[3] / "data" / "traces" / "nasa_http_1995-07_1min.csv"
 START = datetime(2026, 11, 2, tzinfo=UTC)  # after the fixture's four days of history
@@ -75,8 +77,13 @@ def approve_envelope(workload, user, replicas: int, on_demand: int = 0) -> Scali
     )
 
 
-def simulate(workload, counts: np.ndarray, bounds: Bounds | None = None) -> dict[int, dict]:
-    """The simulator's decisions on the same load and world (inside `bounds` every step)."""
+def simulate(
+    workload, counts: np.ndarray, bounds: Bounds | None = None
+) -> dict[int, tuple[dict, float]]:
+    """Per step, the simulator's replicas per pool and serverless share.
+
+    On the same load and world (inside `bounds` every step).
+    """
     rps = counts / 60
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
@@ -87,7 +94,7 @@ def simulate(workload, counts: np.ndarray, bounds: Bounds | None = None) -> dict
     return dict(enumerate(replay_decisions(policy, ctx)))
 
 
-def run_live(workload, counts: np.ndarray) -> dict[int, dict]:
+def run_live(workload, counts: np.ndarray) -> dict[int, tuple[dict, float]]:
     """Push the counts minute by minute and step the controller after each, as in production."""
     for t in range(1, len(counts)):
         push(workload, t - 1, counts[t - 1])
@@ -95,7 +102,10 @@ def run_live(workload, counts: np.ndarray) -> dict[int, dict]:
         assert report.decided == (2 if t == 1 else 1), (t, report)
         assert report.applied, ControlDecision.objects.filter(workload=workload).first()
     return {
-        row.step: {(e["instance_type"], e["purchase_option"]): e["replicas"] for e in row.desired}
+        row.step: (
+            {(e["instance_type"], e["purchase_option"]): e["replicas"] for e in row.desired},
+            row.serverless_share,
+        )
         for row in ControlDecision.objects.filter(workload=workload)
     }
 
@@ -104,7 +114,8 @@ def assert_same(live: dict, simulated: dict, minutes: int) -> None:
     assert sorted(live) == list(range(minutes))
     mismatches = [t for t in live if live[t] != simulated[t]]
     assert not mismatches, [(t, live[t], simulated[t]) for t in mismatches[:5]]
-    assert len({sum(d.values()) for d in live.values()}) > 1, "the trace must make it move"
+    assert len({sum(d.values()) for d, _ in live.values()}) > 1, "the trace must make it move"
+    assert len({share for _, share in live.values()}) > 1, "and move its serverless share"
 
 
 def test_the_live_path_decides_as_the_simulator_step_by_step(fresh_workload, cluster, sre_user):
@@ -119,7 +130,7 @@ def test_the_live_path_decides_as_the_simulator_step_by_step(fresh_workload, clu
 
     assert_same(live, simulate(fresh_workload, counts), minutes)
     deployed = cluster.get("deployments", "prod", "ranker")["spec"]["replicas"]
-    assert deployed == sum(live[minutes - 1].values())
+    assert deployed == sum(live[minutes - 1][0].values())
 
 
 def test_inside_a_tight_envelope_the_live_path_still_decides_as_the_simulator(
@@ -127,16 +138,17 @@ def test_inside_a_tight_envelope_the_live_path_still_decides_as_the_simulator(
 ):
     minutes = 120
     counts = nasa_counts(minutes)
-    approve_envelope(fresh_workload, sre_user, replicas=3, on_demand=1)
+    approve_envelope(fresh_workload, sre_user, replicas=8, on_demand=1)
     services.enable_controller(workload=fresh_workload)
 
     live = run_live(fresh_workload, counts)
 
-    bounds = Bounds(max_replicas=4, min_non_spot=1, options=("on_demand", "spot"))
+    bounds = Bounds(max_replicas=9, min_non_spot=1, options=("on_demand", "spot"))
     assert_same(live, simulate(fresh_workload, counts, bounds), minutes)
     assert live != simulate(fresh_workload, counts), "the envelope must bite"
     assert all(
-        sum(d.values()) <= 4 and d.get(("c6i.xlarge", "on_demand"), 0) >= 1 for d in live.values()
+        sum(d.values()) <= 9 and d.get(("c6i.xlarge", "on_demand"), 0) >= 1
+        for d, _ in live.values()
     )
 
 
@@ -238,6 +250,26 @@ def test_above_the_approved_envelope_the_controller_clamps_and_asks_for_a_plan(
     assert cluster.get("deployments", "prod", "ranker")["spec"]["replicas"] == 2
 
 
+def test_the_envelopes_spend_ceiling_holds_at_todays_prices_and_asks_for_a_plan(
+    fresh_workload, sre_user
+):
+    plan = approve_envelope(fresh_workload, sre_user, replicas=50)
+    spot = scenario_for(fresh_workload, step_s=60, peak_rps=1.0).instance("c6i.xlarge")
+    price = spot.price_per_hour_usd("spot")
+    hours = [Bounds(max_replicas=50, options=("spot",), max_usd_per_hour=3 * price)] * 24
+    plan.front[0]["envelope"] = envelope_json(hours, "ranker-small")
+    plan.save(update_fields=["front"])
+    services.enable_controller(workload=fresh_workload)
+    push(fresh_workload, 0, 600000.0)
+
+    services.run_step(fresh_workload.pk, now=START + MINUTE)
+
+    decision = ControlDecision.objects.get(workload=fresh_workload, step=1)
+    assert decision.replicas == 3 and decision.wanted > 3
+    assert f"${3 * price:.2f}/h approved" in decision.outcome
+    assert AuditEvent.objects.filter(workload_id=fresh_workload.pk, action="control.needs_plan")
+
+
 def test_dry_run_targets_follow_the_decisions(fresh_workload):
     DeploymentTarget.objects.filter(workload=fresh_workload).update(dry_run=True)
     services.enable_controller(workload=fresh_workload)
@@ -322,6 +354,35 @@ def test_pools_are_real_objects_one_deployment_per_capacity_type(fresh_workload,
         "on_demand", 0
     )
     assert by_option.get("spot", 0) > 0
+
+
+def test_the_serverless_share_is_set_on_a_real_alb_listener_every_step(
+    fresh_workload, alb, aws_connected, sre_user
+):
+    """The share the simulator routes is the weight the controller writes, through elbv2."""
+    fresh_workload.targets.all().delete()
+    DeploymentTarget.objects.create(
+        workload=fresh_workload, kind="aws_alb_route", reference=alb["listener"], dry_run=False
+    )
+    approve_envelope(fresh_workload, sre_user, replicas=1000)
+    services.enable_controller(workload=fresh_workload)
+    minutes = 40
+    counts = nasa_counts(minutes)
+
+    live = run_live(fresh_workload, counts)
+
+    assert live == simulate(fresh_workload, counts)
+    shares = [share for _, share in live.values()]
+    assert max(shares) > 0 and len(set(shares)) > 1
+    newest = ControlDecision.objects.get(workload=fresh_workload, step=minutes - 1)
+    assert weights(alb, alb["listener"]) == {
+        alb["vms"]: 100 - round(100 * newest.serverless_share),
+        alb["fn"]: round(100 * newest.serverless_share),
+    }
+    applied = [share for step, (_, share) in sorted(live.items()) if step >= 1]  # step 0 caught up
+    changes = sum(a != b for a, b in zip([0.0, *applied], applied, strict=False))
+    moved = ApplyStep.objects.filter(setting="serverless_weight", status=ApplyStep.Status.APPLIED)
+    assert moved.count() == changes > 1  # one elbv2 write per change of the weight
 
 
 def test_a_pool_deployment_not_pinned_to_its_capacity_type_is_refused(

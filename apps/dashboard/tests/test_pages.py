@@ -81,6 +81,13 @@ def test_the_workload_page_draws_traffic_forecast_and_planned_latency(proposed, 
     assert f'href="/plans/{proposed.pk}/"' in page
 
 
+def test_the_plan_page_shows_the_envelope_an_approval_approves(proposed, sre_a, page_as):
+    page = page_as("sre-a").get(f"/plans/{proposed.pk}/").content.decode()
+    first = proposed.front[proposed.chosen_index]["envelope"]["hours"][0]
+    assert "<h2>Envelope</h2>" in page and "Spend ceiling ($/h)" in page
+    assert f"<td>{first['max_usd_per_hour']:.3f}</td>" in page
+
+
 def test_another_teams_workload_page_is_not_found(online_workload, sre_b, page_as):
     assert page_as("sre-b").get(f"/workloads/{online_workload.pk}/").status_code == 404
 

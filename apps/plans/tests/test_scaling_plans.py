@@ -374,6 +374,20 @@ def test_each_candidate_is_replayed_inside_its_envelope_and_held_to_the_slas_per
     assert sla["ok"] == chosen["meets_sla"] and "the SLA allows 1.00%" in sla["detail"]
 
 
+def test_each_candidate_is_an_envelope_with_a_spend_ceiling_at_the_planned_prices(proposed, ci_a):
+    plan = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
+    prices = {o["name"]: o["price_per_hour_usd"] for o in proposed.problem["offers"]}
+    for candidate in plan["front"]:
+        envelope = candidate["envelope"]
+        assert len(envelope["hours"]) == len(candidate["schedule"])
+        assert envelope["variant"] in {e["variant"] for row in candidate["schedule"] for e in row}
+        for hour, row in zip(envelope["hours"], candidate["schedule"], strict=True):
+            assert hour["max_replicas"] == sum(e["count"] for e in row)
+            assert hour["max_usd_per_hour"] == pytest.approx(
+                sum(prices[e["offer"]] * e["count"] for e in row), abs=1e-6
+            )
+
+
 def test_a_plan_whose_replay_breaks_its_sla_says_so_and_is_never_auto_approved(
     proposed, sre_a, ci_a, online_workload, build, team_a, monkeypatch
 ):

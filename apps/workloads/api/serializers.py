@@ -1,5 +1,7 @@
 """Serializers for workloads and what belongs to them."""
 
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -222,6 +224,11 @@ class ModelVariantSerializer(WorkloadChildSerializer):
         return save_variant(variant=instance, profiles=profiles)
 
 
+ALB_ROUTE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener(-rule)?/app/[\w./-]+$"
+)
+
+
 class DeploymentTargetSerializer(WorkloadChildSerializer):
     """A reference to where the workload runs; never credentials."""
 
@@ -239,6 +246,16 @@ class DeploymentTargetSerializer(WorkloadChildSerializer):
         if kind in self.K8S_KINDS and reference.count("/") != 1:
             raise serializers.ValidationError(
                 {"reference": [f"a {kind} reference is namespace/name, got {reference!r}"]}
+            )
+        if kind == "aws_alb_route" and not ALB_ROUTE_ARN.match(reference):
+            raise serializers.ValidationError(
+                {
+                    "reference": [
+                        "an aws_alb_route reference is an ELBv2 listener or listener-rule ARN "
+                        f"(arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/...), "
+                        f"got {reference!r}"
+                    ]
+                }
             )
         if pool and kind not in self.K8S_KINDS:
             raise serializers.ValidationError(

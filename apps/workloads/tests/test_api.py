@@ -293,6 +293,26 @@ def test_deployment_target_holds_a_reference_not_credentials(sre_a, workload_a):
     assert bad.status_code == 400 and "namespace/name" in str(bad.data["reference"])
 
 
+def test_an_alb_route_target_is_a_listener_or_rule_arn(sre_a, workload_a):
+    arn = (
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/ranker/"
+        "50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+    )
+
+    def post(reference):
+        return sre_a.post(
+            "/api/v1/deployment-targets/",
+            {"workload": workload_a.pk, "kind": "aws_alb_route", "reference": reference},
+            format="json",
+        )
+
+    ok, bad = post(arn), post("ranker-listener")
+
+    assert ok.status_code == 201 and ok.data["kind"] == "aws_alb_route"
+    assert bad.status_code == 400 and "listener or listener-rule ARN" in str(bad.data["reference"])
+    assert workload_a.targets.count() == 1
+
+
 def test_a_kubernetes_target_may_carry_one_pool_and_an_auto_scaling_group_may_not(
     sre_a, workload_a
 ):

@@ -48,7 +48,15 @@ WORKLOADS = [
             ("ranker-small", 0.905, 2048, [("c6i.xlarge", 60, 30), ("g4dn.xlarge", 400, 8)]),
             ("ranker-large", 0.931, 6144, [("g5.xlarge", 260, 14), ("g6.xlarge", 230, 15)]),
         ],
-        "target": ("k8s_deployment", "ml/ranker"),
+        "targets": [
+            ("k8s_deployment", "ml/ranker"),
+            # the serverless share: the ALB listener's weight on its Lambda target group
+            (
+                "aws_alb_route",
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/ranker/"
+                "6d0ecf831eec9f09/3b8ec5c8a4b06f5e",
+            ),
+        ],
         "trace": "nasa_http_1995-07_1min.csv",
         "plan_every_minutes": 60,
     },
@@ -61,7 +69,7 @@ WORKLOADS = [
         "variants": [
             ("embedder-base", 0.88, 4096, [("g4dn.xlarge", 900, None), ("g5.xlarge", 1500, None)])
         ],
-        "target": ("aws_asg", "embedding-refresh-spot"),
+        "targets": [("aws_asg", "embedding-refresh-spot")],
         "trace": None,
     },
     {
@@ -71,7 +79,7 @@ WORKLOADS = [
         "description": "Diffusion image generation; traffic: Alibaba GenAI trace 2024 (real).",
         "sla": {"latency_percentile": 95, "latency_target_ms": 30000, "availability": 0.99},
         "variants": [("sd-lora", 0.8, 16384, [("g5.2xlarge", 0.05, 20000)])],
-        "target": ("sagemaker_variant", "image-gen/AllTraffic"),
+        "targets": [("sagemaker_variant", "image-gen/AllTraffic")],
         "trace": "alibaba_genai_sd_requests_2024_1min.csv",
     },
 ]
@@ -148,8 +156,8 @@ class Command(BaseCommand):
                     service_time_ms=service_time_ms,
                     **{measure: capacity},
                 )
-        kind, reference = spec["target"]
-        DeploymentTarget.objects.create(workload=workload, kind=kind, reference=reference)
+        for kind, reference in spec["targets"]:
+            DeploymentTarget.objects.create(workload=workload, kind=kind, reference=reference)
         if spec.get("plan_every_minutes"):
             # The first scheduled plan comes ~5 minutes after start, once the trace is in.
             every = spec["plan_every_minutes"]
