@@ -160,6 +160,8 @@ class Router:
         self.rise.observe(history_rps)
         self.asked.append({pool: int(n) for pool, n in desired.items()})
         carried = sum(self.carried(name, n) for name, n in self.ready(reserved).items() if n > 0)
+        if carried <= 0:  # nothing ready: whatever comes (a wake from idle, too) goes to functions
+            return 1.0
         load = known_rps if known_rps is not None else self.rise.high(history_rps)
         if load <= carried:
             return 0.0

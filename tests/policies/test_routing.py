@@ -57,6 +57,14 @@ def test_no_replica_sends_everything_to_functions(router):
     assert router.share(np.array([50.0]), {}, {}) == 1.0
 
 
+def test_a_wake_from_idle_with_nothing_ready_goes_to_functions(router):
+    idle = np.zeros(MIN_CHANGES + 5)
+    for t in range(1, len(idle)):
+        router.share(idle[:t], {POOL: 0}, {})
+    assert router.rise.headroom() == 1.0  # an idle load never rose: its plausible high is 0
+    assert router.share(idle, {POOL: 0}, {}) == 1.0  # yet the first requests must land
+
+
 def test_a_clairvoyant_share_is_the_exact_overflow(router):
     rate = carried(router, 3)
     assert router.share(np.array([1.0]), {POOL: 3}, {}, known_rps=rate) == 0.0
