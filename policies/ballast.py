@@ -274,7 +274,7 @@ class Ballast:
                 f"state: {len(saved)} candidates saved, this ballast has {len(self.candidates)}"
             )
         self.committed = bool(state["committed"])
-        self.rise.restore(state["changes"])
+        self.rise.restore(state.get("changes", {}))  # saved before the router: learn afresh
         for c, row in zip(self.candidates, saved, strict=True):
             c.residuals = deque(row["residuals"], c.residuals.maxlen)
             c.bills = deque(row["bills"], c.bills.maxlen)

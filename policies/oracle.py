@@ -92,7 +92,7 @@ class RateOracle(Oracle):
         profile, even = self.buy_cheapest(sc)
         rps = ctx.clairvoyant_rps()
         rate = self.known_rate(ctx, window)
-        headroom = trace_headroom(rps)
+        headroom = trace_rise(rps)
         # any sample (<= 2 peak) at the rise; no more than the all-functions bill of 2 peaks
         top = min(
             math.ceil(2 * rps.max(initial=0.0) * headroom / (0.5 * profile.capacity_rps)),
@@ -137,11 +137,6 @@ class TrailingRate(RateOracle):
         """The mean of the `window` loads up to `lead` steps before each step."""
         lead = decision_lead(ctx.scenario.instance(self.pool[0]).boot_s, ctx.step_s)
         return trailing_mean(ctx.clairvoyant_rps(), window, lead)
-
-
-def trace_headroom(rps: np.ndarray) -> float:
-    """The plausible one-step rise over the whole trace, as `routing.LoadRise` measures it."""
-    return trace_rise(rps)
 
 
 def mean_around(values: np.ndarray, window: int) -> np.ndarray:

@@ -77,6 +77,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name))
     router = Router(sc, policy.variant, step_s, policy.zero_boot) if policy.spills else None
     shares = np.zeros(T)
+    clairvoyant = getattr(policy, "routes_on_the_draw", False)  # the oracle's perfect overflow
     rec = {k: np.zeros((T, U)) for k in ("servers", "mu", "lam", "fresh", "late", "wait", "drop")}
     ready_log = np.zeros((T, G), dtype=np.int64)
     vm_served, vm_capacity, to_serverless = np.zeros(T), np.zeros(T), np.zeros(T)
@@ -99,7 +100,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         )
         decision = policy.decide(obs)
         if router is not None:
-            known = float(rps[t]) if getattr(policy, "routes_on_the_draw", False) else None
+            known = float(rps[t]) if clairvoyant else None
             shares[t] = router.share(history, decision.desired, obs.reserved, known)
         for name, count in decision.reserve.items():
             cluster.commit_reserved(t, name, count)

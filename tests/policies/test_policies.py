@@ -18,12 +18,11 @@ from policies.oracle import (
     RateOracle,
     TrailingRate,
     mean_around,
-    trace_headroom,
     trailing_mean,
 )
 from policies.paragon import Paragon, choose_variant
 from policies.predictive import Predictive
-from policies.routing import WARMUP_RISE
+from policies.routing import WARMUP_RISE, trace_rise
 from policies.rule_based import RuleBased
 from policies.scenario import VariantProfile, default_scenario
 from policies.serverless import size_memory
@@ -402,7 +401,7 @@ def test_rate_oracle_covers_the_spread_it_cannot_foresee(scenario):
     ctx = make_context(scenario, rps)
     p, exact = RateOracle(ctx), Oracle(ctx)
     table = SlaTable(scenario.variant("ranker-large").profile("c6i.xlarge"), scenario, 0.002, 20)
-    h = trace_headroom(rps)  # a spike over the level of the six steps before it
+    h = trace_rise(rps)  # a spike over the level of the six steps before it
     assert 1251 / (np.mean([1000] * 5 + [1250]) + 1) <= h <= 1251 / 1001
     assert set(p.plan.tolist()) == {table.replicas(1250.0 * h)}
     assert set(exact.plan.tolist()) == {table.replicas(1250.0)} != {table.replicas(1250.0 * h)}

@@ -120,3 +120,13 @@ def test_a_surge_beyond_the_plausible_high_overloads_the_vms_not_the_functions(s
     )
     assert vm_rate > routed.vm_capacity[surge] / 60  # more than the ready replicas can serve
     assert routed.dropped[surge].sum() + routed.late[surge].sum() > 0
+
+
+def test_ballast_restores_a_state_saved_before_the_router(scenario):
+    """A live controller's saved state from before the router keeps working after an upgrade."""
+    ctx = make_context(scenario, np.full(60, 1000.0))
+    saved = make_policy("ballast", ctx).state()
+    del saved["changes"]
+    fresh = make_policy("ballast", ctx)
+    fresh.restore(saved)
+    assert fresh.rise.headroom() == pytest.approx(math.exp(WARMUP_RISE))
