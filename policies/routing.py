@@ -13,9 +13,9 @@ The share is sized so that the VMs get at most what their ready replicas carry w
 is as high as recent history says it plausibly gets: the recent level (the mean of the last
 1, 3, 6 or 12 steps, whichever gives the tightest bound) moved by the 99th percentile of how far
 a step has recently risen over the level before it (`LoadRise`; log ratios of the load plus
-one, over three hours; a fixed +30 % until 30 are seen). A clairvoyant reference passes the
-step's true load instead, which makes its share the perfect overflow: a bound, not a deployable
-router.
+one, over three hours; until 30 are seen, the larger of +30 % and the largest seen). A
+clairvoyant reference passes the step's true load instead, which makes its share the perfect
+overflow: a bound, not a deployable router.
 
 Ready replicas are those asked for in every decision since a boot before the step (a replica
 launched at step s serves from s + ceil(boot / step)), plus committed reserved ones; the first
@@ -49,10 +49,13 @@ LEVEL_SPANS = (1, 3, 6, 12)  # a rise is measured over the mean of this many ste
 def rise_factor(changes: np.ndarray, min_changes: int = MIN_CHANGES) -> float:
     """The plausible rise as a factor (>= 1) on the load plus one, from log changes.
 
-    The changes' 99th percentile; a fixed +30 % while fewer than `min_changes` are known.
+    The changes' 99th percentile. While fewer than `min_changes` are known a percentile says
+    little (a few draws' largest sits below the tail it stands for), so the rise is the larger
+    of +30 % and the largest change seen: a new workload's first steps on noisy load otherwise
+    overload its replicas.
     """
     if len(changes) < max(1, min_changes):
-        return math.exp(WARMUP_RISE)
+        return math.exp(max(WARMUP_RISE, float(np.max(changes, initial=0.0))))
     return math.exp(max(0.0, float(np.quantile(changes, QUANTILE))))
 
 
@@ -79,11 +82,11 @@ class LoadRise:
 
     A change is the log ratio of a step's load plus one over the mean of the loads of the
     `span` steps before it (plus one), kept over the last three hours; until 30 are seen the
-    rise is a fixed 30 %. A level rather than the last step keeps one step's noise from counting
-    twice; a long span lags a ramp. So one series of changes is kept per span in `LEVEL_SPANS`
-    and the span whose recent 99th percentile is the lowest is used: each is that span's own
-    empirical bound, and the tightest tells the most about the next step. Feed it every step's
-    history, in order.
+    rise is the larger of 30 % and the largest change seen. A level rather than the last step
+    keeps one step's noise from counting twice; a long span lags a ramp. So one series of
+    changes is kept per span in `LEVEL_SPANS` and the span whose recent 99th percentile is the
+    lowest is used: each is that span's own empirical bound, and the tightest tells the most
+    about the next step. Feed it every step's history, in order.
     """
 
     def __init__(self, step_s: int):

@@ -81,6 +81,15 @@ def test_a_rise_is_measured_over_the_mean_of_the_steps_before():
     assert rise.high(rps) == pytest.approx((rps[-1] + 1) * math.exp(WARMUP_RISE) - 1)
 
 
+def test_before_the_warmup_ends_the_rise_is_at_least_the_largest_change_seen():
+    """A new workload's first steps: a few draws' largest is no tail, so nothing under it."""
+    rise = LoadRise(60)
+    rise.observe(np.array([99.0, 109.0]))  # +10 %: the warmup's +30 % stands
+    assert rise.headroom() == pytest.approx(math.exp(WARMUP_RISE))
+    rise.observe(np.array([99.0, 109.0, 219.0]))  # +100 % over the last step
+    assert rise.best() == (1, pytest.approx(220 / 110))
+
+
 def test_the_rise_is_the_tightest_spans_recent_percentile_after_a_warmup():
     rise = LoadRise(60)
     flat = np.full(MIN_CHANGES + 2, 99.0)
