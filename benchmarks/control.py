@@ -78,7 +78,7 @@ def replay_both_ways(path: Path) -> dict:
     from apps.workloads.models import MetricObservation
     from apps.workloads.world import scenario_for
     from policies import make_policy
-    from simulation.compare import replay_context, replay_decisions
+    from simulation.run import replay_context, replay_decisions
     from simulation.trace import Load, load_trace
 
     load = load_trace(path, step_s=60, peak_rps=PEAK_RPS)
@@ -101,7 +101,7 @@ def replay_both_ways(path: Path) -> dict:
     }
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     ctx, _ = replay_context(Load(path.name, rps, 0.0, 60, 60, 1.0), scenario, seed=services.SEED)
-    simulated = replay_decisions(make_policy("ballast", ctx), ctx)
+    simulated = replay_decisions(make_policy("ballast_controller", ctx), ctx)
     agree = sum(live.get(t) == decided for t, decided in enumerate(simulated))
     moves = len({sum(d.values()) for d, _ in simulated})
     workload.controller.delete()  # out of the cadence rounds' way

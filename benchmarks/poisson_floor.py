@@ -10,7 +10,8 @@ which nothing before the minute can tell. This script measures what that scatter
 for each request-count trace in data/traces it smooths the per-step counts into a rate (a
 centred mean over `SMOOTH_STEPS` steps), draws new counts from Poisson(rate) (so the rate is
 known exactly and every deviation from it is counting noise), and replays on the redraw the
-oracle, the references and ballast, plus `KnownRate`: the rate oracle told the exact rate.
+oracle, the references and ballast_controller (ballast's per-step controller alone, without
+its plans), plus `KnownRate`: the rate oracle told the exact rate.
 Traces of CPU levels are not counts and are left out. Seeds `SEEDS`; medians reported.
 """
 
@@ -32,7 +33,7 @@ from policies import make_policy
 from policies.base import Context
 from policies.oracle import RateOracle
 from policies.scenario import default_scenario
-from simulation.compare import replay_context, run_policy
+from simulation.run import replay_context, run_policy
 from simulation.trace import Load, load_trace, resample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,7 @@ OUTPUT = ROOT / "docs" / "benchmarks" / "poisson-floor.md"
 COMMAND = ".venv/bin/python -m benchmarks.poisson_floor"
 SEEDS = (0, 1, 2)
 SMOOTH_STEPS = 31
-REPLAYED = ("oracle", "known_rate", "rate_oracle", "trailing_rate", "ballast")
+REPLAYED = ("oracle", "known_rate", "rate_oracle", "trailing_rate", "ballast_controller")
 TARGET = TARGETS["oracle_ratio"]
 
 
@@ -105,8 +106,8 @@ def run_trace(path: Path) -> dict[str, float] | None:
     row = {name: float(np.median([run[name] for run in runs])) for name in REPLAYED}
     row["spread"] = max(run["known_rate"] for run in runs) - min(run["known_rate"] for run in runs)
     row["mean_count"] = float(counts.mean())
-    real = cost_ratios(load, SEEDS[0], names=("oracle", "rate_oracle", "ballast"))
-    row["real_ballast"], row["real_rate_oracle"] = real["ballast"], real["rate_oracle"]
+    real = cost_ratios(load, SEEDS[0], names=("oracle", "rate_oracle", "ballast_controller"))
+    row["real_ballast"], row["real_rate_oracle"] = real["ballast_controller"], real["rate_oracle"]
     return row
 
 
@@ -148,8 +149,8 @@ def render(rows: dict[str, dict[str, float] | None]) -> str:
         "where the load may scatter more than Poisson (bursts).",
         "",
         "| trace | requests per step (mean) | known rate / oracle | (spread) "
-        "| rate oracle / oracle | trailing rate / oracle | ballast / oracle "
-        "| real trace: rate oracle / oracle | real trace: ballast / oracle |",
+        "| rate oracle / oracle | trailing rate / oracle | ballast_controller / oracle "
+        "| real trace: rate oracle / oracle | real trace: ballast_controller / oracle |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
@@ -159,7 +160,8 @@ def render(rows: dict[str, dict[str, float] | None]) -> str:
         lines.append(
             f"| {name} | {row['mean_count']:.1f} | {row['known_rate']:.2f} "
             f"| {row['spread']:.2f} | {row['rate_oracle']:.2f} | {row['trailing_rate']:.2f} "
-            f"| {row['ballast']:.2f} | {row['real_rate_oracle']:.2f} | {row['real_ballast']:.2f} |"
+            f"| {row['ballast_controller']:.2f} | {row['real_rate_oracle']:.2f} "
+            f"| {row['real_ballast']:.2f} |"
         )
     return "\n".join([*lines, "", *findings(rows)]) + "\n"
 
@@ -170,9 +172,9 @@ def findings(rows: dict[str, dict[str, float] | None]) -> list[str]:
     for name, row in rows.items():
         if row is None:
             continue
-        best = min(row["known_rate"], row["ballast"])
+        best = min(row["known_rate"], row["ballast_controller"])
         if best > TARGET:
-            who = "ballast" if row["ballast"] <= row["known_rate"] else "the known rate"
+            who = "ballast" if row["ballast_controller"] <= row["known_rate"] else "the known rate"
             lines.append(
                 f"- {name}: not reached on the redraw, where all scatter is Poisson "
                 f"({row['mean_count']:.1f} requests a step): the better of the known rate and "
@@ -180,9 +182,10 @@ def findings(rows: dict[str, dict[str, float] | None]) -> list[str]:
                 f"oracle, which knows the load around each step, pays "
                 f"{row['real_rate_oracle']:.2f}, ballast {row['real_ballast']:.2f}."
             )
-        elif row["ballast"] <= TARGET < row["real_ballast"]:
+        elif row["ballast_controller"] <= TARGET < row["real_ballast"]:
             lines.append(
-                f"- {name}: ballast is within {TARGET:g} on the redraw ({row['ballast']:.2f}), "
+                f"- {name}: ballast is within {TARGET:g} on the redraw "
+                f"({row['ballast_controller']:.2f}), "
                 f"not on the real trace ({row['real_ballast']:.2f}): the difference is the "
                 "real load's scatter beyond Poisson (bursts), which costs the rate oracle, "
                 f"knowing the load around each step, too: {row['real_rate_oracle']:.2f} on the "
@@ -190,7 +193,7 @@ def findings(rows: dict[str, dict[str, float] | None]) -> list[str]:
             )
         else:
             lines.append(
-                f"- {name}: ballast {row['ballast']:.2f} on the redraw, "
+                f"- {name}: ballast {row['ballast_controller']:.2f} on the redraw, "
                 f"{row['real_ballast']:.2f} on the real trace."
             )
     return lines

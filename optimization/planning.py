@@ -20,6 +20,7 @@ from optimization.pareto import ParetoPoint
 from optimization.problem import AllocationProblem, DemandForecast, Offer
 
 DAY_S = 86_400
+COST_BAND = 0.02  # candidates this close to the cheapest count as costing the same
 
 
 def demand_from_forecast(
@@ -124,3 +125,35 @@ def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list
 def first_interval(candidate: Candidate) -> dict[str, int]:
     """Offer name -> replicas in the candidate's first interval: what an apply sets first."""
     return {entry["offer"]: int(entry["count"]) for entry in candidate.schedule[0]}
+
+
+def recommend(
+    candidates: Sequence[Mapping[str, Any]], passing: Sequence[int], allowed_late: float
+) -> int:
+    """The index of the candidate a plan proposes: the cheapest that meets its SLA, roomiest.
+
+    Cost and lateness are the replay's (`measured`: `cost_per_day_usd`, `sla_violation_rate`)
+    where a candidate was measured, else the allocation model's (`cost_per_day_usd`,
+    `sla_risk`). Of the candidates that pass the guardrails (`passing`), those within
+    `allowed_late` (when none is, the least late, within a tenth of it) are kept; of those
+    costing within `COST_BAND` of the cheapest, the one with the widest ceilings (`margin`)
+    and then the cheapest. A ceiling that did not bind in the replay costs nothing there and
+    keeps the controller free tomorrow, when the load need not repeat today's.
+    """
+    if not passing:
+        raise ValueError("passing must name at least one candidate")
+
+    def figures(i: int) -> tuple[float, float]:
+        c = candidates[i]
+        measured = c.get("measured")
+        if measured:
+            return measured["cost_per_day_usd"], measured["sla_violation_rate"]
+        return c["cost_per_day_usd"], c["sla_risk"]
+
+    kept = [i for i in passing if figures(i)[1] <= allowed_late + 1e-12]
+    if not kept:
+        least = min(figures(i)[1] for i in passing)
+        kept = [i for i in passing if figures(i)[1] <= least * 1.1 + 1e-12]
+    cheapest = min(figures(i)[0] for i in kept)
+    near = [i for i in kept if figures(i)[0] <= cheapest * (1 + COST_BAND) + 1e-9]
+    return min(near, key=lambda i: (-candidates[i].get("margin", 1.0), figures(i)[0], i))

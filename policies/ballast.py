@@ -110,7 +110,7 @@ class Candidate:
 class Ballast:
     """Expected-cost sizing on spot, over the best recent predictor, with serverless spill."""
 
-    name = "ballast"
+    name = "ballast_controller"
     spills = True
     batch_option = "spot"
     serverless_memory_mb = 2048

@@ -8,14 +8,21 @@ result, which the simulator can replay alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from optimization.pareto import ParetoPoint, knee_point
+from optimization.planning import candidates
+from optimization.problem import AllocationProblem
 from policies.base import Decision, Observation, Policy, Pool
 from policies.scenario import Scenario
 
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
+# What a candidate's ceilings may add to its planned replicas (and spend): the controller sizes
+# each step for the load it sees, which an hourly forecast quantile does not bound.
+MARGINS = (1.0, 2.0, 3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,46 @@ def envelope_hours(
         )
         for row, entries in zip(option_of, schedule, strict=True)
     ]
+
+
+def widen(hours: Sequence[Bounds], margin: float) -> list[Bounds]:
+    """`hours` with each ceiling (replicas, rounded up, and spend) `margin` times as high."""
+    return [
+        replace(
+            b,
+            max_replicas=math.ceil(b.max_replicas * margin - 1e-9),
+            max_usd_per_hour=(
+                None if b.max_usd_per_hour is None else round(b.max_usd_per_hour * margin, 6)
+            ),
+        )
+        for b in hours
+    ]
+
+
+def envelope_candidates(
+    problem: AllocationProblem,
+    front: Sequence[ParetoPoint],
+    margins: Sequence[float] = MARGINS,
+) -> list[dict[str, Any]]:
+    """A plan's candidates: the front's cheapest, knee and safest points, each as envelopes.
+
+    Each point's schedule (`optimization.planning.candidates`) is one envelope per margin: its
+    ceilings widened by the margin (`widen`), its floor and options as planned. A candidate is
+    the point's JSON plus `margin` and `envelope` (`envelope_json`); which one pays is for the
+    replay to say (`simulation.measure`).
+    """
+    options = candidates(problem, front)
+    picks = sorted({0, front.index(knee_point(front)), len(front) - 1})
+    prices = {offer.name: offer.price_per_hour_usd for offer in problem.offers}
+    out = []
+    for i in picks:
+        point = options[i].to_dict()
+        hours = envelope_hours(point["schedule"], prices)
+        variant = main_variant(point["schedule"])
+        for margin in margins:
+            envelope = envelope_json(widen(hours, margin), variant)
+            out.append({**point, "margin": margin, "envelope": envelope})
+    return out
 
 
 def main_variant(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> str | None:

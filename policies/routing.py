@@ -92,19 +92,23 @@ class LoadRise:
     def __init__(self, step_s: int):
         window = max(MIN_CHANGES, WINDOW_S // step_s)
         self.changes: dict[int, deque[float]] = {span: deque(maxlen=window) for span in LEVEL_SPANS}
+        self._best: tuple[int, float] | None = None  # until the next change is seen
 
     def observe(self, history_rps: np.ndarray) -> None:
         """Take the newest completed step's change (nothing before two steps are known)."""
         if len(history_rps) < 2:
             return
+        self._best = None
         for span, changes in self.changes.items():
             changes.append(float(log_changes(history_rps[-1 - span :], span)[-1]))
 
     def best(self) -> tuple[int, float]:
         """(the span, its rise factor) of the tightest plausible rise."""
-        rises = {span: rise_factor(np.fromiter(c, float)) for span, c in self.changes.items()}
-        span = min(rises, key=lambda s: (rises[s], s))
-        return span, rises[span]
+        if self._best is None:
+            rises = {span: rise_factor(np.fromiter(c, float)) for span, c in self.changes.items()}
+            span = min(rises, key=lambda s: (rises[s], s))
+            self._best = span, rises[span]
+        return self._best
 
     def headroom(self) -> float:
         """The plausible rise as a factor (>= 1) on the load plus one (`rise_factor`)."""
@@ -124,6 +128,7 @@ class LoadRise:
         """Continue from `state` (what `state()` returned)."""
         for span, changes in self.changes.items():
             self.changes[span] = deque(state.get(str(span), []), changes.maxlen)
+        self._best = None
 
 
 class Router:

@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from policies import POLICIES
 from policies.scenario import load_scenario
-from simulation.compare import compare_policies
+from simulation.compare import POLICY_NAMES, compare_policies
 from simulation.trace import load_trace
 
 
@@ -23,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument(
         "--policies",
-        default=",".join(POLICIES),
+        default=",".join(POLICY_NAMES),
         help="comma-separated names (default: every policy; the references, rate_oracle and "
         "trailing_rate, if named)",
     )

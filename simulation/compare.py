@@ -6,19 +6,39 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from policies import POLICIES, Context, Decision, Observation, Policy, check_policies, make_policy
-from policies.base import Pool
-from policies.forecasts import ForecastFeed
+from policies import POLICIES, REFERENCES, Context, Policy, make_policy
 from policies.scenario import Scenario
-from simulation.batch import night_starts_s, run_nights
-from simulation.metrics import summarize_run
-from simulation.replay import policy_rng, replay
-from simulation.serverless import serve_serverless
+from simulation.deployed import NAME as DEPLOYED
+from simulation.deployed import Deployed
+from simulation.run import replay_context, run_policy
 from simulation.trace import Load
+
+# Every policy the simulator replays: the library's, and `ballast` as deployed (its controller
+# inside plans made and approved at their cadence), listed beside its per-step controller.
+POLICY_NAMES = (*(name for name in POLICIES if name != "oracle"), DEPLOYED, "oracle")
+
+
+def check_policies(names: Sequence[str]) -> None:
+    """Refuse any name that is neither a policy nor a reference.
+
+    Raises:
+        ValueError: naming the first unknown name and the known ones.
+    """
+    known = (*POLICY_NAMES, *REFERENCES)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(known)}")
+
+
+def build_policy(name: str, ctx: Context, load: Load) -> Policy:
+    """A fresh policy called `name` for one replay of `load`."""
+    if name == DEPLOYED:
+        return Deployed(ctx, start_s=load.start_s)
+    return make_policy(name, ctx)
 
 
 def compare_policies(
-    load: Load, scenario: Scenario, policies: Sequence[str] = tuple(POLICIES), seed: int = 0
+    load: Load, scenario: Scenario, policies: Sequence[str] = POLICY_NAMES, seed: int = 0
 ) -> dict[str, Any]:
     """Replay each policy on `load` under `scenario`; the JSON of `python -m simulation compare`.
 
@@ -30,7 +50,7 @@ def compare_policies(
     results: dict[str, Any] = {}
     batch_note = ""
     for name in policies:
-        results[name], batch_note = run_policy(make_policy(name, ctx), ctx, starts)
+        results[name], batch_note = run_policy(build_policy(name, ctx, load), ctx, starts)
     return {
         "trace": load.name,
         "interval_s": load.source_interval_s,
@@ -39,76 +59,6 @@ def compare_policies(
         "scenario": describe(scenario, load, len(starts), batch_note),
         "policies": results,
     }
-
-
-def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, list[float]]:
-    """What every policy's replay shares: (the context with its forecast feed, night starts)."""
-    lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
-    feed = ForecastFeed(
-        load.rps,
-        load.step_s,
-        refit_s=scenario.forecast_refit_s,
-        model=scenario.forecast_model,
-        lead_steps=lead,
-        seed=seed,
-    )
-    ctx = Context(
-        scenario=scenario,
-        step_s=load.step_s,
-        forecasts=feed,
-        seed=seed,
-        name=load.name,
-        future_rps=load.rps,
-    )
-    starts = night_starts_s(
-        load.start_day, load.start_s, len(load.rps) * load.step_s, scenario.batch
-    )
-    return ctx, starts
-
-
-def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[dict[str, Any], str]:
-    """Replay one policy, its functions and its nightly batch: (its metrics, the batch note).
-
-    `starts` are the nights' window starts (`night_starts_s`).
-    """
-    scenario = ctx.scenario
-    record = replay(policy, ctx)
-    functions = serve_serverless(
-        record.serverless_rps,
-        ctx.step_s,
-        scenario.serverless,
-        scenario.variant(policy.variant),
-        policy.serverless_memory_mb,
-    )
-    batch = run_nights(
-        starts,
-        scenario.batch,
-        scenario.instance(scenario.batch.instance_type),
-        policy.batch_option,
-        policy_rng(ctx.seed + 1, policy.name),
-    )
-    return summarize_run(record, functions, batch, scenario), batch.note
-
-
-def replay_decisions(policy: Policy, ctx: Context) -> list[tuple[dict[Pool, int], float]]:
-    """Replay `policy` on `ctx`'s load; per step, its replicas per pool and serverless share.
-
-    The simulator's side of the live controller's proof (it must decide the same).
-    """
-    decided: list[dict[Pool, int]] = []
-    decide = policy.decide
-
-    def recording(obs: Observation) -> Decision:
-        decision = decide(obs)
-        decided.append(dict(decision.desired))
-        return decision
-
-    policy.decide = recording  # type: ignore[method-assign]
-    try:
-        record = replay(policy, ctx)
-    finally:
-        policy.decide = decide  # type: ignore[method-assign]
-    return list(zip(decided, record.serverless_share.tolist(), strict=True))
 
 
 def flat_note(load: Load) -> str:

@@ -16,7 +16,7 @@ class Controller(models.Model):
 
     workload = models.OneToOneField("workloads.Workload", models.CASCADE, related_name="controller")
     enabled = models.BooleanField(default=True)
-    policy = models.CharField(max_length=32, default="ballast")
+    policy = models.CharField(max_length=32, default="ballast_controller")
     series = models.CharField(max_length=64, default="requests")
     step_s = models.PositiveIntegerField(null=True, blank=True, help_text="the series' interval")
     origin_at = models.DateTimeField(null=True, blank=True, help_text="step 0's start")

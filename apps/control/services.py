@@ -77,7 +77,9 @@ class StepReport:
     held: str = ""
 
 
-def enable_controller(*, workload: Workload, policy: str = "ballast", by=None) -> Controller:
+def enable_controller(
+    *, workload: Workload, policy: str = "ballast_controller", by=None
+) -> Controller:
     """Create or re-enable the controller of an online workload (a fresh start), audited."""
     if workload.kind != Workload.Kind.ONLINE:
         raise ValueError("workload: the live controller runs online workloads only")

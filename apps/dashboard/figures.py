@@ -42,30 +42,39 @@ def pareto_figure(
     budget_per_day: float | None,
     allowed_late: float | None = None,
 ) -> Figure:
-    """Cost per day against SLA risk for every candidate of a plan's front.
+    """Cost per day against the share of requests late for every candidate of a plan.
+
+    Each candidate is placed where its replay put it (`measured`), else where the allocation
+    model did (`cost_per_day_usd`, `sla_risk`).
 
     Args:
-        front: the plan's candidates, each with `cost_per_day_usd` and `sla_risk`.
+        front: the plan's candidates.
         chosen_index: the candidate that would be applied (a filled diamond).
-        recommended_index: the knee (an open circle around the point).
+        recommended_index: the one proposed (an open circle around the point).
         current_cost_per_day: what runs now, USD/day (a dashed horizontal line), or None.
         budget_per_day: the guardrail budget, USD/day (a solid vermillion line), or None.
         allowed_late: the share over target the SLA's percentile allows (a dotted vertical line:
             candidates right of it break the SLA), or None.
     """
-    cost = [_finite(c["cost_per_day_usd"]) for c in front]
-    risk = [_finite(c["sla_risk"]) for c in front]
+    placed = [
+        (m["cost_per_day_usd"], m["sla_violation_rate"], "replayed")
+        if (m := c.get("measured"))
+        else (c["cost_per_day_usd"], c["sla_risk"], "planned")
+        for c in front
+    ]
+    cost = [_finite(p[0]) for p in placed]
+    risk = [_finite(p[1]) for p in placed]
     labels = [
-        f"candidate {i}: ${c['cost_per_day_usd']:.2f}/day, risk {c['sla_risk']:.4f}, "
-        f"q{c.get('demand_quantile', '')}"
+        f"candidate {i} ({how}): ${usd:.2f}/day, {late:.3%} late, "
+        f"q{c.get('demand_quantile', '')}, ceilings x{c.get('margin', 1.0):g}"
         + ("" if c.get("meets_sla", True) else ", breaks the SLA")
-        for i, c in enumerate(front)
+        for i, (c, (usd, late, how)) in enumerate(zip(front, placed, strict=True))
     ]
     data: list[dict[str, Any]] = [
-        _scatter(risk, cost, "candidates", colour(0), mode="lines+markers", text=labels)
+        _scatter(risk, cost, "candidates", colour(0), mode="markers", text=labels)
     ]
     for index, name, symbol, col in (
-        (recommended_index, "recommended (knee)", "circle-open", colour(2)),
+        (recommended_index, "recommended", "circle-open", colour(2)),
         (chosen_index, "chosen", "diamond", colour(1)),
     ):
         if index is not None and 0 <= index < len(front):
@@ -106,7 +115,11 @@ def pareto_figure(
                 "font": {"color": colour(3)},
             }
         )
-    layout = _layout("Cost against SLA risk", "SLA risk (share of requests over target)", "USD/day")
+    layout = _layout(
+        "Cost against SLA risk (replayed where measured)",
+        "share of requests over the target",
+        "USD/day",
+    )
     layout.update(shapes=shapes, annotations=annotations)
     return {"data": data, "layout": layout}
 

@@ -38,10 +38,11 @@ from controlplane.runs import claim_run, finish_run
 from forecasting.history import RegularSeries
 from forecasting.trace import read_trace
 from optimization.queueing import erlang_c, response_quantile
-from policies import POLICIES, REFERENCES, make_policy
+from policies import REFERENCES, make_policy
 from policies.envelope import Enveloped
 from policies.scenario import default_scenario
-from simulation.compare import compare_policies, replay_context, run_policy
+from simulation.compare import POLICY_NAMES, compare_policies
+from simulation.run import replay_context, run_policy
 from simulation.trace import Load, resample
 
 log = logging.getLogger(__name__)
@@ -280,8 +281,10 @@ def execute_savings_replay(run_id: int) -> None:
 def replay_savings(load: Load, workload) -> dict:
     """Threshold and ballast on `load` in the workload's world; ballast as deployed.
 
-    With an applied (hourly) plan, ballast replays inside its envelope hour by hour of the day,
-    clamped as the live controller clamps (`policies.envelope`); `result["envelope"]` says so.
+    With an applied (hourly) plan, ballast's controller replays inside that plan's envelope hour
+    by hour of the day, clamped as the live controller clamps (`policies.envelope`), and
+    `result["envelope"]` says so; without one, `ballast` makes, approves and re-makes its own
+    plans at their cadence as the control plane would (`simulation.deployed`).
     """
     scenario = _scenario(load, workload)
     plan = control.applied_plan(workload)
@@ -291,7 +294,7 @@ def replay_savings(load: Load, workload) -> dict:
     result = compare_policies(load, scenario, ["threshold"])
     ctx, starts = replay_context(load, scenario, seed=result["seed"])
     ballast = Enveloped.by_hour_of_day(
-        make_policy("ballast", ctx),
+        make_policy("ballast_controller", ctx),
         by_hour,
         start_s=load.start_s,
         step_s=load.step_s,
@@ -339,7 +342,7 @@ def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> Wha
     """
     from apps.dashboard import tasks
 
-    unknown = [p for p in policies if p not in POLICIES and p not in REFERENCES]
+    unknown = [p for p in policies if p not in POLICY_NAMES and p not in REFERENCES]
     if not policies or unknown:
         raise DashboardError(
             "policies",

@@ -25,7 +25,8 @@ from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import Workload
-from policies import POLICIES, REFERENCES
+from policies import REFERENCES
+from simulation.compare import POLICY_NAMES
 
 SPEND_DAYS = 30
 TRAFFIC_WINDOW = timedelta(days=30)
@@ -238,7 +239,7 @@ class WhatIfForm(forms.Form):
         required=False, help_text="CSV with header timestamp,value; at most 2 MB"
     )
     policies = forms.MultipleChoiceField(
-        choices=[(name, name) for name in POLICIES]
+        choices=[(name, name) for name in POLICY_NAMES]
         + [(name, f"{name} (reference)") for name in REFERENCES],
         widget=forms.CheckboxSelectMultiple,
     )

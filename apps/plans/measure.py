@@ -1,18 +1,12 @@
-"""A plan's candidates measured by replay: the controller's policy inside each one's envelope.
+"""A plan's candidates measured by replay over the workload's newest traffic.
 
-A candidate is an envelope (per hour: its replicas the ceiling, its non-spot replicas the floor,
-its purchase options the ones allowed). What it costs and how often it breaks the SLA is what
-the simulator counts when `ballast` (the code the live controller runs) replays the workload's
-newest traffic (`BALLAST_PLAN_REPLAY_HOURS`, a day) inside it, hour by hour of the day, in the
-workload's own world (`apps.workloads.world`), clamped as the controller clamps
-(`policies.envelope`), its serverless share routed as the controller routes it
-(`policies.routing`). The figures are the simulator's, with its limits: spot reclaims are
-independent and functions never start cold.
+The workload's newest day (`BALLAST_PLAN_REPLAY_HOURS`) of its series is replayed in its own
+world (`apps.workloads.world`) with each candidate's envelope by `simulation.measure`, the code
+the simulator's deployed `ballast` measures its plans with.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,13 +15,10 @@ from django.conf import settings
 
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
-from policies import make_policy
-from policies.envelope import Enveloped, by_hour_of_day, envelope_from_json
-from simulation.compare import replay_context, run_policy
+from simulation.measure import measure_envelopes
 from simulation.trace import Load, resample
 
 STEP_S = 60
-POLICY = "ballast"
 
 
 def measure_candidates(
@@ -41,28 +32,8 @@ def measure_candidates(
         scenario = scenario_for(workload, step_s=STEP_S, peak_rps=float(load.rps.max()))
     except WorldError as exc:
         return [None] * len(candidates), str(exc)
-    ctx, starts = replay_context(load, scenario, seed=0)
-    replayed_h = len(load.rps) * STEP_S / 3600
-    measured = []
-    for candidate in candidates:
-        envelope = candidate["envelope"]
-        world = scenario.serving(envelope["variant"] or scenario.default_variant)
-        here = dataclasses.replace(ctx, scenario=world)
-        hours = by_hour_of_day(envelope_from_json(envelope), start_at.hour)
-        policy = Enveloped.by_hour_of_day(
-            make_policy(POLICY, here), hours, start_s=load.start_s, step_s=STEP_S, scenario=world
-        )
-        metrics, _ = run_policy(policy, here, starts)
-        measured.append(
-            {
-                "policy": POLICY,
-                "replayed_h": round(replayed_h, 3),
-                "cost_per_day_usd": round(metrics["compute_cost_usd"] * 24 / replayed_h, 6),
-                "sla_violation_rate": metrics["sla_violation_rate"],
-                "p99_ms": metrics["p99_ms"],
-            }
-        )
-    return measured, ""
+    envelopes = [candidate["envelope"] for candidate in candidates]
+    return measure_envelopes(load, scenario, envelopes, first_hour_utc=start_at.hour), ""
 
 
 def _recent_load(workload: Workload, series: str) -> Load | None:

@@ -64,10 +64,11 @@ class PlanQuerySet(WorkloadChildQuerySet):
 class ScalingPlan(models.Model):
     """A proposed schedule of capacity for one workload, from request to apply.
 
-    `front` holds every candidate of the Pareto front (cost against SLA risk), each with its
-    schedule per interval; `recommended_index` is the knee among those that pass the
-    guardrails, `chosen_index` the one that will be applied (the recommendation unless an SRE
-    picked another, with `choice_reason`). Money is in USD per day.
+    `front` holds the candidate envelopes made from the Pareto front (cost against SLA risk),
+    each with its schedule per interval, its envelope and its replayed figures;
+    `recommended_index` is the cheapest that passes the guardrails and meets the SLA as replayed
+    (`optimization.planning.recommend`), `chosen_index` the one that will be applied (the
+    recommendation unless an SRE picked another, with `choice_reason`). Money is in USD per day.
     """
 
     Status = PlanStatus

@@ -34,10 +34,10 @@ from optimization.guardrails import (
     check_window,
 )
 from optimization.pareto import knee_point, pareto_front
-from optimization.planning import candidates, cost_per_day, demand_from_forecast
+from optimization.planning import cost_per_day, demand_from_forecast, recommend
 from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
-from policies.envelope import envelope_hours, envelope_json, main_variant
+from policies.envelope import envelope_candidates
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ def build_plan(plan_id: int) -> None:
         )
         problem = planner.build_problem(plan, demand, rules, live)
         front = pareto_front(problem, method="exact")
-        options = candidates(problem, front)
+        options = envelope_candidates(problem, front)
     except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
         fail_plan(plan_id, str(exc))
         return
@@ -368,12 +368,12 @@ def build_plan(plan_id: int) -> None:
         return
     current_cost = cost_per_day(live.allocation, problem.offers)
     problem_dict = problem_to_dict(problem)
-    candidates_ = measured_front(plan, [c.to_dict() for c in options], run.start, problem)
+    candidates_ = measured_front(plan, options, run.start, problem)
     verdicts = [check_plan(shape_of(c, live, problem_dict), rules) for c in candidates_]
     passing = [
         i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
     ]
-    knee = front.index(knee_point(front))
+    allowed = problem.sla.allowed_late
     fields = {
         "problem": problem_dict,
         "front": candidates_,
@@ -383,8 +383,9 @@ def build_plan(plan_id: int) -> None:
         "live_fingerprint": live.fingerprint,
     }
     if not passing:
-        broken = [c for c in verdicts[knee] if not c.ok and c.blocking]
-        fields["guardrail_checks"] = [c.to_dict() for c in verdicts[knee]]
+        best = verdicts[recommend(candidates_, range(len(candidates_)), allowed)]
+        broken = [c for c in best if not c.ok and c.blocking]
+        fields["guardrail_checks"] = [c.to_dict() for c in best]
         reason = "; ".join(f"{c.rule}: {c.detail}" for c in broken)
         transition(
             plan_id,
@@ -394,26 +395,25 @@ def build_plan(plan_id: int) -> None:
             **fields,
         )
         return
-    within_sla = [i for i in passing if candidates_[i]["meets_sla"]]
-    pool = within_sla or passing  # the candidates meeting the SLA first, when there are any
-    recommended = knee if knee in pool else knee_point_of(front, pool)
+    recommended = recommend(candidates_, passing, allowed)
     fields.update(
         recommended_index=recommended,
         chosen_index=recommended,
         guardrail_checks=[c.to_dict() for c in verdicts[recommended]],
     )
-    chosen = options[recommended]
-    measured = candidates_[recommended]["measured"]
+    chosen = candidates_[recommended]
+    measured = chosen["measured"]
     reason = (
-        f"knee of {len(options)} candidates: ${chosen.cost_per_day_usd:.2f}/day at "
-        f"{chosen.sla_risk:.3%} SLA risk, planned at the {chosen.demand_quantile:g} quantile"
+        f"cheapest of {len(candidates_)} candidate envelopes within the SLA: planned at the "
+        f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
+        f"{chosen['sla_risk']:.3%} SLA risk, ceilings x{chosen['margin']:g}"
         + (
             f"; replayed: ${measured['cost_per_day_usd']:.2f}/day, "
             f"{measured['sla_violation_rate']:.3%} over the target"
             if measured
             else ""
         )
-        + ("" if candidates_[recommended]["meets_sla"] else "; no candidate meets the SLA")
+        + ("" if chosen["meets_sla"] else "; no candidate meets the SLA")
     )
     plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
     supersede_older(plan)
@@ -421,21 +421,14 @@ def build_plan(plan_id: int) -> None:
 
 
 def measured_front(plan: ScalingPlan, candidates: list[dict], start_at, problem) -> list[dict]:
-    """The candidates as envelopes, measured by replay (`measure`); `meets_sla` follows.
+    """The candidate envelopes (`policies.envelope.envelope_candidates`) measured by replay.
 
     Each candidate's `envelope` is what an approval approves and the controller acts inside:
     its model variant and, per interval, the most replicas, the non-spot floor, the purchase
-    options and the replicas' spend ceiling at the planned prices (`policies.envelope`).
-
-    A candidate meets its SLA when the replayed violation rate (else, without a replay, the
-    allocation model's risk) is within the share the percentile allows.
+    options and the replicas' spend ceiling. It is replayed over the workload's newest traffic
+    (`measure`); a candidate meets its SLA when the replayed violation rate (else, without a
+    replay, the allocation model's risk) is within the share the percentile allows.
     """
-    prices = {offer.name: offer.price_per_hour_usd for offer in problem.offers}
-    for candidate in candidates:
-        schedule = candidate["schedule"]
-        candidate["envelope"] = envelope_json(
-            envelope_hours(schedule, prices), main_variant(schedule)
-        )
     figures, note = measure.measure_candidates(
         plan.workload, candidates, start_at=start_at, series=plan.series
     )
@@ -446,12 +439,6 @@ def measured_front(plan: ScalingPlan, candidates: list[dict], start_at, problem)
         risk = measured["sla_violation_rate"] if measured else candidate["sla_risk"]
         candidate["meets_sla"] = risk <= allowed + 1e-12
     return candidates
-
-
-def knee_point_of(front, indices: list[int]) -> int:
-    """The knee among the candidates at `indices` (those that pass the guardrails)."""
-    subset = [front[i] for i in indices]
-    return indices[subset.index(knee_point(subset))]
 
 
 def shape_of(candidate: dict, live: planner.LiveState, problem: dict | None) -> PlanShape:

@@ -58,7 +58,7 @@ class SeasonalNaive:
         h, levels = check_horizon(h), check_quantiles(quantiles)
         m, y = self.season_, self.y_
         seasons_back = np.arange(h) // m + 1
-        mean = y[len(y) - m * seasons_back + np.arange(h) % m]
+        mean = y[len(y) - m + np.arange(h) % m]  # k seasons back is the last season again
         distinct, index = np.unique(seasons_back, return_inverse=True)
         table = np.vstack([quantiles_of_change(y, m * k, levels) for k in distinct])[index]
         quantiles = {q: mean + table[:, i] for i, q in enumerate(levels)}

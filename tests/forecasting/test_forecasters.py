@@ -125,9 +125,11 @@ def test_forecast_does_not_depend_on_the_unit_of_the_series(name, unit, nasa_min
 @pytest.mark.parametrize("name", NAMES)
 def test_a_count_series_gets_whole_number_quantiles(name, genai_minutes, forecast_of):
     # Two days of sparse GenAI requests per minute: a 5 % quantile of 0.3 requests would call
-    # every idle minute a miss, as no count lies between 0 and 1.
+    # every idle minute a miss, as no count lies between 0 and 1. The window ends on a quiet
+    # minute (one request), so a forecast that repeats the last value has low quantiles too.
     y, interval_s = genai_minutes
-    counts = fitted_forecast(name, 0, y[-2880:].tobytes(), interval_s)
+    assert y[-2] == 1
+    counts = fitted_forecast(name, 0, y[-2881:-1].tobytes(), interval_s)
     assert counts.whole
     for values in counts.quantiles.values():
         np.testing.assert_array_equal(values, np.round(values))
@@ -181,3 +183,14 @@ def test_lstm_interval_covers_most_of_the_next_days(nasa_minutes):
         actual = hourly[origin : origin + 24]
         inside += list((actual >= forecast.quantiles[0.05]) & (actual <= forecast.quantiles[0.95]))
     assert np.mean(inside) >= 0.72
+
+
+def test_seasonal_naive_forecasts_past_its_history_by_repeating_its_last_season():
+    """A day ahead of 48 minutes of history (the simulator's first plan) repeats the last value."""
+    from forecasting.models.seasonal_naive import SeasonalNaive
+
+    y = np.arange(48.0)
+    forecast = SeasonalNaive(season_length=1, interval_s=60).fit(y).predict(1440, (0.5,))
+    assert forecast.mean.tolist() == [47.0] * 1440
+    weekly = SeasonalNaive(season_length=4, interval_s=60).fit(y).predict(100, (0.5,))
+    assert weekly.mean.tolist() == [44.0, 45.0, 46.0, 47.0] * 25

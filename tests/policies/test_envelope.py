@@ -1,9 +1,22 @@
 """The envelope: a decision brought inside what two people approved for the hour."""
 
+import math
+
 import pytest
 
+from optimization.pareto import knee_point, pareto_front
+from optimization.suite import bench_suite
 from policies.base import Decision
-from policies.envelope import Bounds, clamp, envelope_from_json, envelope_hours, envelope_json
+from policies.envelope import (
+    MARGINS,
+    Bounds,
+    clamp,
+    envelope_candidates,
+    envelope_from_json,
+    envelope_hours,
+    envelope_json,
+    widen,
+)
 
 SPOT, OD, OD_M5 = ("c6i.xlarge", "spot"), ("c6i.xlarge", "on_demand"), ("m5.large", "on_demand")
 COST = {SPOT: 0.0002, OD: 0.0006, OD_M5: 0.0008}  # USD per hour per rps carried
@@ -76,11 +89,36 @@ def test_an_enveloped_policy_decides_as_its_inner_one_then_clamps_and_keeps_its_
     from tests.simulation.conftest import make_context, observe
 
     ctx = make_context(scenario, [9000.0] * 5)
-    inner = make_policy("ballast", ctx)
+    inner = make_policy("ballast_controller", ctx)
     bounded = Enveloped(inner, lambda t: Bounds(max_replicas=2) if t else None, scenario)
 
     free = bounded.decide(observe(0, 9000.0, history=[9000.0]))
     capped = bounded.decide(observe(1, 9000.0, history=[9000.0]))
 
     assert sum(free.desired.values()) > 2 and sum(capped.desired.values()) == 2
-    assert bounded.state() == inner.state() and bounded.name == "ballast"
+    assert bounded.state() == inner.state() and bounded.name == "ballast_controller"
+
+
+def test_a_margin_widens_the_ceilings_and_keeps_the_floor_and_options():
+    hours = [Bounds(4, 1, ("on_demand", "spot"), 1.2), Bounds(3, 0, ("spot",), None)]
+    wide = widen(hours, 1.5)
+    assert wide == [Bounds(6, 1, ("on_demand", "spot"), 1.8), Bounds(5, 0, ("spot",), None)]
+    assert widen(hours, 1.0) == hours
+
+
+def test_a_plans_candidates_are_its_fronts_ends_and_knee_at_every_margin():
+    problem = next(p for p in bench_suite() if p.name == "small-6x8x2")
+    front = pareto_front(problem)
+    out = envelope_candidates(problem, front)
+    points = sorted({0, front.index(knee_point(front)), len(front) - 1})
+    assert len(out) == len(points) * len(MARGINS)
+    for point in points:
+        planned = [c for c in out if c["demand_quantile"] == front[point].demand_quantile]
+        assert [c["margin"] for c in planned] == list(MARGINS)
+        base = envelope_from_json(planned[0]["envelope"])
+        for c in planned:
+            hours = envelope_from_json(c["envelope"])
+            assert [h.max_replicas for h in hours] == [
+                math.ceil(b.max_replicas * c["margin"] - 1e-9) for b in base
+            ]
+            assert [h.min_non_spot for h in hours] == [b.min_non_spot for b in base]

@@ -52,7 +52,7 @@ def test_every_design_policy_is_registered():
         "paragon",
         "gapso",
         "cost_aware",
-        "ballast",
+        "ballast_controller",
         "oracle",
     }
 

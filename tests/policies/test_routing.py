@@ -121,7 +121,7 @@ def test_a_surge_beyond_the_plausible_high_overloads_the_vms_not_the_functions(s
     """The simulator no longer spills a surprise: the VMs take their share of it, late."""
     rps = np.concatenate([np.full(60, 2000.0), np.full(10, 6000.0)])
     ctx = make_context(dataclasses.replace(scenario, peak_rps=6000.0), rps)
-    routed = replay(make_policy("ballast", ctx), ctx)
+    routed = replay(make_policy("ballast_controller", ctx), ctx)
     surge = 60  # the first surge step: set on the steady past, before the load was seen
     vm_rate = rps[surge] * (1 - routed.serverless_share[surge])
     assert routed.serverless_rps[surge] == pytest.approx(
@@ -134,8 +134,8 @@ def test_a_surge_beyond_the_plausible_high_overloads_the_vms_not_the_functions(s
 def test_ballast_restores_a_state_saved_before_the_router(scenario):
     """A live controller's saved state from before the router keeps working after an upgrade."""
     ctx = make_context(scenario, np.full(60, 1000.0))
-    saved = make_policy("ballast", ctx).state()
+    saved = make_policy("ballast_controller", ctx).state()
     del saved["changes"]
-    fresh = make_policy("ballast", ctx)
+    fresh = make_policy("ballast_controller", ctx)
     fresh.restore(saved)
     assert fresh.rise.headroom() == pytest.approx(math.exp(WARMUP_RISE))

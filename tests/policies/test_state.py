@@ -7,8 +7,8 @@ import pytest
 
 from policies import POLICIES, REFERENCES, make_policy
 from policies.scenario import default_scenario
-from simulation.compare import replay_context
 from simulation.replay import replay
+from simulation.run import replay_context
 from simulation.trace import load_trace
 from tests.simulation.conftest import TRACES
 
@@ -61,13 +61,13 @@ def test_ballast_without_its_state_decides_otherwise(nasa_context):
                 self.inner = self.make()
             return self.inner.decide(obs)
 
-    whole = replay(make_policy("ballast", nasa_context), nasa_context)
-    forgetful = replay(Forgetful("ballast", nasa_context, RESUME_AT), nasa_context)
+    whole = replay(make_policy("ballast_controller", nasa_context), nasa_context)
+    forgetful = replay(Forgetful("ballast_controller", nasa_context, RESUME_AT), nasa_context)
     assert not np.array_equal(forgetful.ready, whole.ready)
 
 
 def test_ballast_refuses_a_state_of_another_shape(nasa_context):
-    policy = make_policy("ballast", nasa_context)
+    policy = make_policy("ballast_controller", nasa_context)
     saved = policy.state()
     saved["candidates"] = saved["candidates"][:3]
     with pytest.raises(ValueError, match="state: 3 candidates saved"):

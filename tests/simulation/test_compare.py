@@ -6,11 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies import POLICIES
 from policies.scenario import default_scenario, load_scenario
 from simulation.__main__ import main
 from simulation.batch import night_starts_s, run_nights
-from simulation.compare import compare_policies
+from simulation.compare import POLICY_NAMES, compare_policies
 from simulation.metrics import METRIC_KEYS
 from simulation.trace import load_trace
 from tests.simulation.conftest import TRACES, write_trace
@@ -24,12 +23,12 @@ def llm_result():
     """All policies over the 1-second, 58-minute Azure LLM trace (resampled to 60 s)."""
     scenario = default_scenario()
     load = load_trace(TRACES / "azure_llm_conv_2023-11-16_1s.csv", step_s=60, peak_rps=2000)
-    return compare_policies(load, scenario, tuple(POLICIES), seed=3)
+    return compare_policies(load, scenario, POLICY_NAMES, seed=3)
 
 
 def test_every_policy_reports_every_design_metric(llm_result):
     assert set(llm_result) == {"trace", "interval_s", "duration_h", "seed", "scenario", "policies"}
-    assert set(llm_result["policies"]) == set(POLICIES)
+    assert set(llm_result["policies"]) == set(POLICY_NAMES)
     for metrics in llm_result["policies"].values():
         assert set(METRIC_KEYS) <= set(metrics)
         assert set(metrics["cost_by_option"]) == OPTIONS
@@ -87,15 +86,16 @@ def test_oracle_is_cheapest_online(llm_result):
 def test_same_seed_gives_identical_json(tmp_path):
     trace = write_trace(tmp_path / "t.csv", (100 + 50 * np.sin(np.arange(180) / 9)).round(3))
     load = load_trace(trace, step_s=60, peak_rps=3000)
-    first = compare_policies(load, default_scenario(), tuple(POLICIES), seed=7)
-    second = compare_policies(load, default_scenario(), tuple(POLICIES), seed=7)
+    first = compare_policies(load, default_scenario(), POLICY_NAMES, seed=7)
+    second = compare_policies(load, default_scenario(), POLICY_NAMES, seed=7)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
 
 
 def test_month_long_five_minute_trace_runs():
     scenario = default_scenario(step_s=300)
     load = load_trace(TRACES / "azure_vm2019_cpu_5min.csv", step_s=300, peak_rps=5000)
-    out = compare_policies(load, scenario, ("threshold", "hpa", "ballast", "oracle"), seed=0)
+    policies = ("threshold", "hpa", "ballast_controller", "oracle")
+    out = compare_policies(load, scenario, policies, seed=0)
     assert out["duration_h"] == pytest.approx(720)
     assert out["scenario"]["batch"]["nights"] == 30
     assert all(m["batch_deadline_misses"] == 0 for m in out["policies"].values())

@@ -21,7 +21,7 @@ from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObser
 from apps.workloads.world import scenario_for
 from policies import make_policy
 from policies.envelope import Bounds, Enveloped, envelope_json
-from simulation.compare import replay_context, replay_decisions
+from simulation.run import replay_context, replay_decisions
 from simulation.trace import Load
 from tests.actuators.test_aws import weights
 
@@ -88,7 +88,7 @@ def simulate(
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
     ctx, _ = replay_context(load, scenario, seed=services.SEED)
-    policy = make_policy("ballast", ctx)
+    policy = make_policy("ballast_controller", ctx)
     if bounds is not None:
         policy = Enveloped(policy, lambda t: bounds, scenario)
     return dict(enumerate(replay_decisions(policy, ctx)))
@@ -304,7 +304,7 @@ def test_the_api_shows_a_teams_decisions_and_hides_other_teams(fresh_workload, v
     assert mine.status_code == 200 and mine.data["count"] == 2
     assert mine.data["results"][0]["step"] == 1 and mine.data["results"][0]["applied"]
     assert theirs.status_code == 200 and theirs.data["count"] == 0
-    assert controllers.data["results"][0]["policy"] == "ballast"
+    assert controllers.data["results"][0]["policy"] == "ballast_controller"
     assert viewer_a.post("/api/v1/control-decisions/", {}).status_code == 405
 
 

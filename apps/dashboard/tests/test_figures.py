@@ -19,11 +19,20 @@ def names(figure):
 
 def test_pareto_figure_marks_every_candidate_the_knee_the_choice_now_and_the_budget():
     fig = figures.pareto_figure(FRONT, 2, 1, current_cost_per_day=12.0, budget_per_day=18.0)
-    assert names(fig) == ["candidates", "recommended (knee)", "chosen"]
+    assert names(fig) == ["candidates", "recommended", "chosen"]
     assert fig["data"][0]["y"] == [10.0, 14.0, 20.0]
     assert fig["data"][1]["x"] == [0.01] and fig["data"][2]["y"] == [20.0]
     assert [s["y0"] for s in fig["layout"]["shapes"]] == [12.0, 18.0]
     json.dumps(fig, allow_nan=False)
+
+
+def test_a_replayed_candidate_is_placed_where_its_replay_put_it():
+    replayed = {"cost_per_day_usd": 16.5, "sla_violation_rate": 0.004}
+    front = [FRONT[0] | {"measured": replayed, "margin": 2.0}, FRONT[1]]
+    fig = figures.pareto_figure(front, None, None, None, None)
+    assert fig["data"][0]["y"] == [16.5, 14.0] and fig["data"][0]["x"] == [0.004, 0.01]
+    assert "(replayed)" in fig["data"][0]["text"][0] and "x2" in fig["data"][0]["text"][0]
+    assert "(planned)" in fig["data"][0]["text"][1]
 
 
 def test_pareto_figure_leaves_out_what_is_unknown():

@@ -211,8 +211,8 @@ def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
     page = page_as("sre-a").get(f"/workloads/{online_workload.pk}/").content.decode()
     polled = page_as("sre-a").get(f"/workloads/{online_workload.pk}/control/").json()
 
-    assert 'id="control-figure"' in page and "Policy <strong>ballast</strong>" in page
-    assert polled["controller"]["policy"] == "ballast" and polled["rows"]
+    assert 'id="control-figure"' in page and "Policy <strong>ballast_controller</strong>" in page
+    assert polled["controller"]["policy"] == "ballast_controller" and polled["rows"]
     assert polled["figure"]["layout"]["yaxis"]["title"]["text"] == "replicas"
     other = page_as("sre-b").get(f"/workloads/{online_workload.pk}/control/")
     assert other.status_code == 404

@@ -1,6 +1,7 @@
 """Scaling plans: request, build, four eyes, states, guardrails, apply, audit trail."""
 
 import json
+import math
 from datetime import timedelta
 
 import pytest
@@ -365,9 +366,8 @@ def test_each_candidate_is_replayed_inside_its_envelope_and_held_to_the_slas_per
     (sla,) = [c for c in plan["guardrail_checks"] if c["rule"] == "sla"]
     for candidate in plan["front"]:
         measured = candidate["measured"]
-        assert measured["policy"] == "ballast" and measured["replayed_h"] == pytest.approx(
-            3, abs=0.05
-        )
+        assert measured["policy"] == "ballast_controller"
+        assert measured["replayed_h"] == pytest.approx(3, abs=0.05)
         assert measured["cost_per_day_usd"] > 0 and 0 <= measured["sla_violation_rate"] < 1
         assert candidate["meets_sla"] == (measured["sla_violation_rate"] <= 0.01)
     chosen = plan["front"][plan["chosen_index"]]
@@ -377,14 +377,19 @@ def test_each_candidate_is_replayed_inside_its_envelope_and_held_to_the_slas_per
 def test_each_candidate_is_an_envelope_with_a_spend_ceiling_at_the_planned_prices(proposed, ci_a):
     plan = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
     prices = {o["name"]: o["price_per_hour_usd"] for o in proposed.problem["offers"]}
+    assert {c["margin"] for c in plan["front"]} == {1.0, 2.0, 3.0}
     for candidate in plan["front"]:
-        envelope = candidate["envelope"]
+        envelope, margin = candidate["envelope"], candidate["margin"]
         assert len(envelope["hours"]) == len(candidate["schedule"])
         assert envelope["variant"] in {e["variant"] for row in candidate["schedule"] for e in row}
         for hour, row in zip(envelope["hours"], candidate["schedule"], strict=True):
-            assert hour["max_replicas"] == sum(e["count"] for e in row)
+            planned = sum(e["count"] for e in row)
+            assert hour["max_replicas"] == math.ceil(planned * margin - 1e-9)
+            assert hour["min_non_spot"] == sum(
+                e["count"] for e in row if not e["offer"].endswith("/spot")
+            )
             assert hour["max_usd_per_hour"] == pytest.approx(
-                sum(prices[e["offer"]] * e["count"] for e in row), abs=1e-6
+                margin * sum(prices[e["offer"]] * e["count"] for e in row), abs=1e-5
             )
 
 

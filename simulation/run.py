@@ -1,0 +1,90 @@
+"""One policy over one load: the shared context, the replay with its functions and batch.
+
+Also the decisions step by step: the simulator's side of the live controller's proof.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from policies import Context, Decision, Observation, Policy
+from policies.base import Pool
+from policies.forecasts import ForecastFeed
+from policies.scenario import Scenario
+from simulation.batch import night_starts_s, run_nights
+from simulation.metrics import summarize_run
+from simulation.replay import policy_rng, replay
+from simulation.serverless import serve_serverless
+from simulation.trace import Load
+
+
+def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, list[float]]:
+    """What every policy's replay shares: (the context with its forecast feed, night starts)."""
+    lead = max(math.ceil(t.boot_s / load.step_s) for t in scenario.instance_types) + 8
+    feed = ForecastFeed(
+        load.rps,
+        load.step_s,
+        refit_s=scenario.forecast_refit_s,
+        model=scenario.forecast_model,
+        lead_steps=lead,
+        seed=seed,
+    )
+    ctx = Context(
+        scenario=scenario,
+        step_s=load.step_s,
+        forecasts=feed,
+        seed=seed,
+        name=load.name,
+        future_rps=load.rps,
+    )
+    starts = night_starts_s(
+        load.start_day, load.start_s, len(load.rps) * load.step_s, scenario.batch
+    )
+    return ctx, starts
+
+
+def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[dict[str, Any], str]:
+    """Replay one policy, its functions and its nightly batch: (its metrics, the batch note).
+
+    `starts` are the nights' window starts (`night_starts_s`).
+    """
+    scenario = ctx.scenario
+    record = replay(policy, ctx)
+    functions = serve_serverless(
+        record.serverless_rps,
+        ctx.step_s,
+        scenario.serverless,
+        scenario.variant(policy.variant),
+        policy.serverless_memory_mb,
+    )
+    batch = run_nights(
+        starts,
+        scenario.batch,
+        scenario.instance(scenario.batch.instance_type),
+        policy.batch_option,
+        policy_rng(ctx.seed + 1, policy.name),
+    )
+    return summarize_run(record, functions, batch, scenario), batch.note
+
+
+def replay_decisions(policy: Policy, ctx: Context) -> list[tuple[dict[Pool, int], float]]:
+    """Replay `policy` on `ctx`'s load; per step, its replicas per pool and serverless share.
+
+    The simulator's side of the live controller's proof (it must decide the same).
+    """
+    decided: list[dict[Pool, int]] = []
+    decide = policy.decide
+
+    def recording(obs: Observation) -> Decision:
+        decision = decide(obs)
+        decided.append(dict(decision.desired))
+        return decision
+
+    policy.decide = recording  # type: ignore[method-assign]
+    try:
+        record = replay(policy, ctx)
+    finally:
+        policy.decide = decide  # type: ignore[method-assign]
+    return list(zip(decided, record.serverless_share.tolist(), strict=True))
