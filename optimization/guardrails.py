@@ -91,6 +91,7 @@ class Guardrails:
     budget_per_day_usd: float | None = None
     max_scale_step: int | None = None
     min_replicas: int | None = None
+    min_non_spot_replicas: int | None = None  # a non-spot base every interval keeps
     allowed_purchase_options: tuple[str, ...] | None = None
     change_windows: tuple[ChangeWindow, ...] = ()
     auto_approve: bool = False

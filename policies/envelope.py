@@ -81,6 +81,7 @@ class Clamped:
     decision: Decision
     wanted: int
     note: str  # "" when the decision was inside the bounds
+    capped: bool = False  # a ceiling (replicas or spend) took replicas away
 
     @property
     def over(self) -> bool:
@@ -212,6 +213,7 @@ def clamp(
         desired[non_spot[0]] = desired.get(non_spot[0], 0) + short
         notes.append(f"non-spot floor {bounds.min_non_spot}")
     excess = sum(desired.values()) - bounds.max_replicas
+    capped = excess > 0
     if excess > 0:
         for pool in sorted(desired, key=cost_per_rps.__getitem__, reverse=True):
             floor = _floor_share(pool, desired, bounds.min_non_spot)
@@ -223,6 +225,7 @@ def clamp(
     if ceiling is not None and price_per_hour is not None:
         spend = sum(n * price_per_hour[pool] for pool, n in desired.items())
         if spend > ceiling + 1e-9:
+            capped = True
             before = spend
             for pool in sorted(desired, key=price_per_hour.__getitem__, reverse=True):
                 while spend > ceiling + 1e-9 and desired[pool] > _floor_share(
@@ -232,7 +235,7 @@ def clamp(
                     spend -= price_per_hour[pool]
             notes.append(f"${before:.2f}/h wanted, ${ceiling:.2f}/h approved")
     clamped = {pool: desired.get(pool, 0) for pool in {*decision.desired, *desired}}
-    return Clamped(Decision(clamped, decision.reserve), wanted, "; ".join(notes))
+    return Clamped(Decision(clamped, decision.reserve), wanted, "; ".join(notes), capped)
 
 
 def _floor_share(pool: Pool, desired: Mapping[Pool, int], min_non_spot: int) -> int:
@@ -281,6 +284,7 @@ class Enveloped:
         self.routes_on_the_draw = getattr(policy, "routes_on_the_draw", False)
         self.cost_per_rps = cost_per_rps(scenario, policy.variant)
         self.price_per_hour = price_per_hour(scenario, policy.variant)
+        self.capped_steps = 0  # steps whose ceilings (replicas or spend) took replicas away
 
     @classmethod
     def by_hour_of_day(
@@ -308,7 +312,9 @@ class Enveloped:
         bounds = self.bounds_at(obs.t)
         if bounds is None:
             return decision
-        return clamp(decision, bounds, self.cost_per_rps, self.price_per_hour).decision
+        clamped = clamp(decision, bounds, self.cost_per_rps, self.price_per_hour)
+        self.capped_steps += clamped.capped
+        return clamped.decision
 
     def state(self) -> dict[str, Any]:
         """The inner policy's state (the bounds hold none)."""

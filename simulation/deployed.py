@@ -4,8 +4,8 @@ Two loops run a workload in production, and this replays both with their own cod
 
 - **Plans.** Every `plan_every_s` (and when the controller asks for one) a day-ahead plan is
   made from what is known then: a quantile forecast of the next 24 hours from the load so far
-  (`forecasting`, the scenario's model), the allocation problem over hourly intervals with at
-  least one non-spot replica (as the plans app poses it), the optimizer's front
+  (`forecasting`, the scenario's model), the allocation problem over hourly intervals (as the
+  plans app poses it), the optimizer's front
   (`optimization.pareto`), its cheapest, knee and safest points as envelopes with their
   ceilings widened by each margin (`policies.envelope.envelope_candidates`), each measured by
   replaying the controller inside it over the newest day (`simulation.measure`), and the
@@ -234,8 +234,9 @@ def plan_problem(
 ) -> AllocationProblem:
     """The plans app's allocation problem, posed in the scenario's world.
 
-    Its online types on demand and on spot, the served variant's profiles that can meet the SLA,
-    functions for the rest and, as the plans app keeps, at least one non-spot replica.
+    Its online types on demand and on spot, the served variant's profiles that can meet the SLA
+    and functions for the rest; a scenario has no guardrail, so no non-spot base is required and
+    on-demand replicas are planned only where the optimizer finds they pay.
 
     Raises:
         ValueError: no profile of the variant can meet the SLA.
@@ -271,9 +272,7 @@ def plan_problem(
         offers=offers,
         variants=(ModelVariant(spec.name, spec.accuracy, profiles),),
         sla=sla,
-        constraints=Constraints(
-            min_non_spot_replicas=1, min_replicas=1, min_accuracy=scenario.min_accuracy
-        ),
+        constraints=Constraints(min_accuracy=scenario.min_accuracy),
         serverless=ServerlessOffer(
             name="functions",
             price_per_request_usd=fn.per_request_usd,

@@ -175,6 +175,11 @@ class Guardrail(models.Model):
         null=True, blank=True, help_text="most replicas added or removed between two intervals"
     )
     min_replicas = models.PositiveIntegerField(null=True, blank=True)
+    min_non_spot_replicas = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="replicas every interval keeps off spot (a non-spot base); null = none required",
+    )
     allowed_purchase_options = models.JSONField(
         null=True, blank=True, help_text="subset of on_demand, spot, reserved; null = any"
     )

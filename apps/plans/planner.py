@@ -9,8 +9,9 @@ Conventions:
 - Variants under the SLA's `min_accuracy` are left out, and so are profiles on which no capacity
   could meet the latency SLA (a request's own service outlasts the target more often than the
   percentile allows): a plan is never built on capacity that breaks its SLA by construction.
-- Online workloads keep at least one non-spot replica (DESIGN.md: a reserved/on-demand base) when
-  on-demand is allowed; functions take what the VMs do not when a serverless offer exists.
+- Online workloads keep the non-spot base their guardrail requires (`min_non_spot_replicas`)
+  when on-demand is allowed, and more on-demand replicas where the optimizer finds they pay;
+  functions take what the VMs do not when a serverless offer exists.
 - The live state is what the last applied plan set (priced as the current cost) and what each
   deployment target reports through its actuator; its fingerprint is what the apply compares
   against, so that a plan made against an older state, or a target changed by someone else
@@ -68,6 +69,7 @@ def to_guardrails(row: Guardrail) -> Guardrails:
         budget_per_day_usd=row.budget_per_day_usd,
         max_scale_step=row.max_scale_step,
         min_replicas=row.min_replicas,
+        min_non_spot_replicas=row.min_non_spot_replicas,
         allowed_purchase_options=tuple(options) if options is not None else None,
         change_windows=parse_windows(row.change_windows),
         auto_approve=row.auto_approve,
@@ -170,7 +172,9 @@ def build_problem(
             f"{', '.join(sorted(instance_types))}: import the catalog first"
         )
     allowed = rules.allowed_purchase_options or ("on_demand", "spot", "reserved")
-    base = 1 if "on_demand" in allowed else 0
+    # The non-spot base is the SRE's to require; beyond it, on-demand replicas are bought
+    # where they pay (the optimizer weighs them against spot's reclaims and functions).
+    base = (rules.min_non_spot_replicas or 0) if "on_demand" in allowed else 0
     constraints = Constraints(
         min_non_spot_replicas=base,
         min_replicas=max(rules.min_replicas or 0, base),

@@ -4,10 +4,20 @@ import numpy as np
 import pytest
 
 from policies.base import Decision
-from policies.envelope import clamp, cost_per_rps, price_per_hour
+from policies.envelope import (
+    Bounds,
+    clamp,
+    cost_per_rps,
+    envelope_from_json,
+    envelope_json,
+    price_per_hour,
+    widen,
+)
 from simulation.deployed import Deployed, make_plan
+from simulation.measure import measure_envelopes
+from simulation.measure import roomier as roomier_than
 from simulation.run import replay_decisions
-from tests.simulation.conftest import make_context
+from tests.simulation.conftest import make_context, make_load
 
 
 def daily_shape(hours, seed=0):
@@ -97,4 +107,17 @@ def test_a_plan_is_the_cheapest_candidate_meeting_the_sla_as_replayed(scenario):
     assert figures["measured"]["policy"] == "ballast_controller"
     assert figures["measured"]["replayed_h"] == pytest.approx(6)
     assert figures["measured"]["sla_violation_rate"] <= 0.01
-    assert all(b.min_non_spot >= 1 and b.max_replicas >= b.min_non_spot for b in hours)
+    assert all(b.max_replicas >= b.min_non_spot for b in hours)
+
+
+def test_a_roomier_envelope_than_one_that_never_bound_is_measured_as_the_same_replay(scenario):
+    rps = daily_shape(3)
+    load = make_load(rps)
+    roomy = envelope_json([Bounds(60, 1, ("on_demand", "spot"), 50.0)] * 24, "ranker-large")
+    tight = envelope_json([Bounds(3, 1, ("on_demand", "spot"), 50.0)] * 24, "ranker-large")
+    roomier = envelope_json(widen(envelope_from_json(roomy), 2), "ranker-large")
+    together = measure_envelopes(load, scenario, [roomy, tight, roomier], first_hour_utc=0)
+    alone = measure_envelopes(load, scenario, [roomier], first_hour_utc=0)
+    assert together[2] == alone[0] == together[0]  # reused, and what a replay gives
+    assert together[1] != together[0]  # a ceiling that binds is replayed, not reused
+    assert not roomier_than(tight, roomy) and roomier_than(roomier, roomy)

@@ -199,6 +199,7 @@ class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer)
             "budget_per_day_usd",
             "max_scale_step",
             "min_replicas",
+            "min_non_spot_replicas",
             "allowed_purchase_options",
             "change_windows",
             "auto_approve",

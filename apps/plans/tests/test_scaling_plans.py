@@ -35,9 +35,6 @@ def test_a_requested_plan_is_proposed_with_its_front_cost_risk_and_fingerprint(p
     assert plan["current_cost_per_day_usd"] == 0
     assert plan["delta_cost_per_day_usd"] == pytest.approx(plan["expected_cost_per_day_usd"])
     assert len(plan["live_fingerprint"]) == 64
-    # Online: at least one non-spot replica in every interval (the base).
-    for interval in plan["schedule"]:
-        assert any(e["offer"].endswith("/on_demand") for e in interval)
     actions = list(
         AuditEvent.objects.filter(plan_id=proposed.pk).order_by("at").values_list("action")
     )
@@ -164,6 +161,20 @@ def test_guardrails_shape_the_plan_and_a_closed_window_refuses_approval(
     response = sre_a.post(f"/api/v1/plans/{plan_id}/approve/")
     assert response.status_code == 409
     assert response.data["rule"] == "change_windows"
+
+
+def test_a_non_spot_base_is_the_sres_to_require_and_every_interval_keeps_it(
+    ci_a, online_workload, build
+):
+    Guardrail.objects.create(workload=online_workload, min_non_spot_replicas=2)
+    plan_id = request(ci_a, online_workload).data["id"]
+    build(plan_id)
+    plan = ci_a.get(f"/api/v1/plans/{plan_id}/").data
+    assert plan["status"] == "proposed", plan["message"]
+    for candidate in plan["front"]:
+        for row, hour in zip(candidate["schedule"], candidate["envelope"]["hours"], strict=True):
+            assert sum(e["count"] for e in row if e["offer"].endswith("/on_demand")) >= 2
+            assert hour["min_non_spot"] >= 2
 
 
 def test_apply_runs_verified_steps_once_and_makes_older_plans_stale(
