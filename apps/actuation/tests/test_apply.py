@@ -12,12 +12,13 @@ from apps.plans.models import ScalingPlan
 from apps.workloads.models import DeploymentTarget
 
 NS, NAME = "prod", "ranker"
+BEFORE = 30  # the Deployment's replicas before a plan: far above what the plan sets, so it writes
 
 
 @pytest.fixture
 def live_plan(cluster, online_workload, stored_forecast, build, ci_a, sre_a):
-    """An approved plan for a live Deployment (3 replicas) and a live HPA (2-10)."""
-    cluster.add_deployment(NS, NAME, replicas=3)
+    """An approved plan for a live Deployment (`BEFORE` replicas) and a live HPA (2-10)."""
+    cluster.add_deployment(NS, NAME, replicas=BEFORE)
     cluster.add_hpa(NS, NAME, min_replicas=2, max_replicas=10)
     online_workload.targets.update(dry_run=False)
     DeploymentTarget.objects.create(
@@ -54,7 +55,7 @@ def test_an_apply_sets_every_target_reads_back_and_records_the_state_before(
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (max(1, first), max(1, peak))
     states = {r.target.kind: r.state for r in RecordedState.objects.select_related("target")}
     assert states == {
-        "k8s_deployment": {"replicas": 3},
+        "k8s_deployment": {"replicas": BEFORE},
         "k8s_hpa": {"min_replicas": 2, "max_replicas": 10},
     }
     assert all(s.verified and not s.dry_run for s in ApplyStep.objects.all())
@@ -108,7 +109,7 @@ def test_throttling_is_retried_with_backoff_then_fails_the_plan(
     assert plan.status == "failed" and "gave up after retries" in plan.message
     assert "429" in plan.message
     assert not ApplyStep.objects.filter(status="applied").exists()
-    assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == 3
+    assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == BEFORE
 
 
 def test_an_invalid_step_stops_the_apply_and_a_rollback_restores_the_recorded_state(
@@ -125,7 +126,7 @@ def test_an_invalid_step_stops_the_apply_and_a_rollback_restores_the_recorded_st
     assert sre_a.post(f"/api/v1/plans/{plan.pk}/rollback/").status_code == 202
     services.execute_rollback(plan.pk)
     assert ScalingPlan.objects.get(pk=plan.pk).status == "rolled_back"
-    assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == 3
+    assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == BEFORE
     hpa = cluster.get("horizontalpodautoscalers", NS, NAME)["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
 

@@ -221,12 +221,15 @@ def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
 def test_with_an_applied_plan_the_savings_replay_runs_ballast_inside_its_envelope(proposed):
     from apps.control.services import hour_of_day_bounds
 
+    front = proposed.front
+    for hour in front[proposed.chosen_index]["envelope"]["hours"]:
+        hour.update(max_replicas=1, max_usd_per_hour=None)  # a ceiling that binds
     ScalingPlan.objects.filter(pk=proposed.pk).update(
-        status="applied", applied_at=proposed.start_at
+        status="applied", applied_at=proposed.start_at, front=front
     )
     plan = ScalingPlan.objects.get(pk=proposed.pk)
     bounds = hour_of_day_bounds(plan)
-    assert len(bounds) == 24
+    assert len(bounds) == 24 and {b.max_replicas for b in bounds.values()} == {1}
     workload = plan.workload
     history = services.requests_history(workload.pk)
     load = services.load_from_series("requests", history)
