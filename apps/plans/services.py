@@ -404,7 +404,8 @@ def build_plan(plan_id: int) -> None:
     chosen = candidates_[recommended]
     measured = chosen["measured"]
     reason = (
-        f"cheapest of {len(candidates_)} candidate envelopes within the SLA: planned at the "
+        f"{'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
+        f"{len(candidates_)} candidate envelopes as replayed: planned at the "
         f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
         f"{chosen['sla_risk']:.3%} SLA risk, ceilings x{chosen['margin']:g}"
         + (
