@@ -46,6 +46,10 @@ def test_an_sre_approves_on_the_plan_page_and_finops_sees_no_button(
     sre = django_user_model.objects.get(username="sre-a")
     page = signed_in(sre).get(f"/plans/{proposed.pk}/").content.decode()
     assert "Approve" in page and "guardrail" in page.lower()
+    # Each candidate says what it was planned at, what its replay measured and its ceilings.
+    for margin in ("x1<", "x2<", "x3<"):
+        assert f"; ceilings {margin}/option>" in page
+    assert "/day planned" in page and "; replayed $" in page
     finops_page = signed_in(django_user_model.objects.get(username="finops")).get(
         f"/plans/{proposed.pk}/"
     )
