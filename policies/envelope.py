@@ -308,13 +308,18 @@ class Enveloped:
 
     def decide(self, obs: Observation) -> Decision:
         """The inner policy's decision, clamped to the step's bounds."""
+        decision, clamped = self.step(obs)
+        return decision if clamped is None else clamped.decision
+
+    def step(self, obs: Observation) -> tuple[Decision, Clamped | None]:
+        """(the inner policy's unbounded decision, it clamped; None where nothing bounds t)."""
         decision = self.inner.decide(obs)
         bounds = self.bounds_at(obs.t)
         if bounds is None:
-            return decision
+            return decision, None
         clamped = clamp(decision, bounds, self.cost_per_rps, self.price_per_hour)
         self.capped_steps += clamped.capped
-        return clamped.decision
+        return decision, clamped
 
     def state(self) -> dict[str, Any]:
         """The inner policy's state (the bounds hold none)."""

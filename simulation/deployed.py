@@ -50,14 +50,7 @@ from optimization.problem import (
 )
 from policies import make_policy
 from policies.base import Context, Decision, Observation
-from policies.envelope import (
-    Bounds,
-    clamp,
-    cost_per_rps,
-    envelope_candidates,
-    envelope_from_json,
-    price_per_hour,
-)
+from policies.envelope import Bounds, Enveloped, envelope_candidates, envelope_from_json
 from policies.forecasts import MAX_HISTORY_STEPS, MIN_HISTORY
 from policies.scenario import Scenario
 from policies.serverless import duration_ms
@@ -89,10 +82,8 @@ class Plan:
         return self.hours[index] if 0 <= index < len(self.hours) else None
 
 
-class Deployed:
+class Deployed(Enveloped):
     """The controller inside plans made and approved at their cadence (module docstring)."""
-
-    name = NAME
 
     def __init__(
         self,
@@ -102,19 +93,13 @@ class Deployed:
         plan_every_s: int = PLAN_EVERY_S,
         approval_s: int = APPROVAL_S,
     ):
-        self.inner = make_policy(CONTROLLER, ctx)
-        self.variant = self.inner.variant
-        self.spills = self.inner.spills
-        self.batch_option = self.inner.batch_option
-        self.serverless_memory_mb = self.inner.serverless_memory_mb
-        self.zero_boot = self.inner.zero_boot
+        super().__init__(make_policy(CONTROLLER, ctx), self._in_force, ctx.scenario)
+        self.name = NAME
         self.ctx = ctx
         self.start_s = start_s
         self.every = max(1, plan_every_s // ctx.step_s)
         self.approval = math.ceil(approval_s / ctx.step_s)
         self.retry = max(1, INTERVAL_S // ctx.step_s)
-        self.cost_per_rps = cost_per_rps(ctx.scenario, self.variant)
-        self.price_per_hour = price_per_hour(ctx.scenario, self.variant)
         self.plans: list[Plan] = []
         self.next_plan = MIN_HISTORY  # the first step with enough history to forecast
         self.last_ask = -self.retry
@@ -125,26 +110,26 @@ class Deployed:
 
     def decide(self, obs: Observation) -> Decision:
         """The controller's decision inside the plan in force; the last applied one outside."""
-        decision = self.inner.decide(obs)
         t = obs.t
-        pending = bool(self.plans) and self.plans[-1].approved > t
-        if t >= self.next_plan and not pending:
+        if t >= self.next_plan and not self._pending(t):
             self._plan(t, obs.history_rps)
-        bounds = self._in_force(t)
-        if bounds is None:
+        decision, clamped = self.step(obs)
+        if clamped is None:
             self.held_steps += 1
             if self.applied is None:  # the fleet the replay starts with
                 self.applied = decision
             return self.applied
-        clamped = clamp(decision, bounds, self.cost_per_rps, self.price_per_hour)
         if clamped.over:
             self.clamped_steps += 1
-            pending = self.plans[-1].approved > t
-            if not pending and t - self.last_ask >= self.retry:
+            if not self._pending(t) and t - self.last_ask >= self.retry:
                 self.last_ask = t
                 self._plan(t, obs.history_rps)
         self.applied = clamped.decision
         return clamped.decision
+
+    def _pending(self, t: int) -> bool:
+        """A plan is made and not yet approved at step t."""
+        return bool(self.plans) and self.plans[-1].approved > t
 
     def _in_force(self, t: int) -> Bounds | None:
         """The hour of the newest plan approved by step t (None: nothing approved covers t)."""
@@ -172,14 +157,6 @@ class Deployed:
         hours, figures = plan
         self.plans.append(Plan(t, t, t + self.approval, tuple(hours), figures))
         self.next_plan = t + self.every
-
-    def state(self) -> dict[str, Any]:
-        """The controller's state (the replay keeps the plans; they are not live state)."""
-        return self.inner.state()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Restore the controller."""
-        self.inner.restore(state)
 
 
 def make_plan(
