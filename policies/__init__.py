@@ -52,13 +52,13 @@ __all__ = [
 ]
 
 
-def check_policies(names: Sequence[str]) -> None:
-    """Refuse any name that is neither a policy nor a reference.
+def check_policies(names: Sequence[str], known: Sequence[str] = ()) -> None:
+    """Refuse any name that is not in `known` (by default, a policy or a reference).
 
     Raises:
         ValueError: naming the first unknown name and the known ones.
     """
-    known = POLICIES | REFERENCES
+    known = known or (*POLICIES, *REFERENCES)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(known)}")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from policies import POLICIES, REFERENCES, Context, Policy, make_policy
+from policies import POLICIES, REFERENCES, Context, Policy, check_policies, make_policy
 from policies.scenario import Scenario
 from simulation.deployed import NAME as DEPLOYED
 from simulation.deployed import Deployed
@@ -16,18 +16,6 @@ from simulation.trace import Load
 # Every policy the simulator replays: the library's, and `ballast` as deployed (its controller
 # inside plans made and approved at their cadence), listed beside its per-step controller.
 POLICY_NAMES = (*(name for name in POLICIES if name != "oracle"), DEPLOYED, "oracle")
-
-
-def check_policies(names: Sequence[str]) -> None:
-    """Refuse any name that is neither a policy nor a reference.
-
-    Raises:
-        ValueError: naming the first unknown name and the known ones.
-    """
-    known = (*POLICY_NAMES, *REFERENCES)
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"unknown policy {unknown[0]!r}; known: {', '.join(known)}")
 
 
 def build_policy(name: str, ctx: Context, load: Load) -> Policy:
@@ -45,7 +33,8 @@ def compare_policies(
     One forecast feed is shared by all policies, so forecasts are fitted once per refit point.
     Same seed, same output.
     """
-    check_policies(policies)  # before any replay, so a bad name late in the list costs nothing
+    # Before any replay, so that a bad name late in the list costs nothing.
+    check_policies(policies, (*POLICY_NAMES, *REFERENCES))
     ctx, starts = replay_context(load, scenario, seed)
     results: dict[str, Any] = {}
     batch_note = ""
