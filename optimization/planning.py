@@ -96,6 +96,22 @@ class Candidate:
         }
 
 
+def peak_demand(peak_rps: float, n_intervals: int) -> DemandForecast:
+    """A flat horizon at `peak_rps`: the demand of a plan made before there is history to forecast.
+
+    A new workload's first plan (its onboarding plan) bounds the controller by what serving the
+    load its SLA is promised at costs, every interval, until a forecast plan replaces it.
+
+    Raises:
+        ValueError: `peak_rps` is not a finite number > 0, or `n_intervals` < 1.
+    """
+    if not (math.isfinite(peak_rps) and peak_rps > 0):
+        raise ValueError(f"peak_rps must be a finite number > 0, got {peak_rps}")
+    if n_intervals < 1:
+        raise ValueError(f"n_intervals must be >= 1, got {n_intervals}")
+    return DemandForecast((0.99,), ((float(peak_rps),) * n_intervals,))
+
+
 def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list[Candidate]:
     """The front's points as candidates, cheapest first."""
     option_of = {o.name: o.purchase_option for o in problem.offers}

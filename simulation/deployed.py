@@ -16,13 +16,16 @@ Two loops run a workload in production, and this replays both with their own cod
 - **The controller.** Every step the per-step policy (`ballast_controller`, the code the live
   controller runs) decides unbounded and its decision is clamped into the plan in force's hour.
   When it wanted more than the hour allows, a new plan is asked for (at most one pending, at
-  most one an hour), as the live controller does. Where no approved plan covers the step the
-  controller does not touch the fleet: it keeps what it last applied (at first, the fleet the
-  replay starts with, sized by the controller's first decision), as live targets are left
-  alone without an applied plan.
+  most one an hour, once there is history to forecast), as the live controller does. Where no
+  approved plan covers the step the controller does not touch the fleet: it keeps what it
+  last applied, as live targets are left alone without an applied plan.
+- **Onboarding.** The replay starts where a new workload is handed to the controller: its
+  onboarding plan (`onboarding_plan`, what the plans app proposes before there is history to
+  forecast) is approved then, with the workload, so it is in force from the first step.
 
 Limits, named so that nobody mistakes them for the world: approval is a fixed delay (two people
-answering in `approval_s`), the replay serves the scenario's default variant throughout (a plan
+answering in `approval_s`), the load the SLA is promised at is the trace's peak (the SRE
+declared it right), the replay serves the scenario's default variant throughout (a plan
 is posed for that variant only), and the plans app's guardrails are not applied (a scenario has
 none).
 """
@@ -37,7 +40,7 @@ import numpy as np
 
 from forecasting.forecast import forecast_series
 from optimization.pareto import pareto_front
-from optimization.planning import demand_from_forecast, recommend
+from optimization.planning import demand_from_forecast, peak_demand, recommend
 from optimization.problem import (
     SLA,
     AllocationProblem,
@@ -92,6 +95,7 @@ class Deployed(Enveloped):
         start_s: float,
         plan_every_s: int = PLAN_EVERY_S,
         approval_s: int = APPROVAL_S,
+        onboarding: bool = True,
     ):
         super().__init__(make_policy(CONTROLLER, ctx), self._in_force, ctx.scenario)
         self.name = NAME
@@ -102,11 +106,17 @@ class Deployed(Enveloped):
         self.retry = max(1, INTERVAL_S // ctx.step_s)
         self.plans: list[Plan] = []
         self.next_plan = MIN_HISTORY  # the first step with enough history to forecast
+        self.failures: list[str] = []
+        if onboarding:
+            try:
+                hours, figures = onboarding_plan(ctx.scenario, self.variant)
+                self.plans.append(Plan(0, 0, 0, tuple(hours), figures))
+            except ValueError as exc:  # no allocation serves the peak: held until a plan
+                self.failures.append(f"onboarding: {exc}")
         self.last_ask = -self.retry
         self.applied: Decision | None = None
         self.held_steps = 0
         self.clamped_steps = 0
-        self.failures: list[str] = []
 
     def decide(self, obs: Observation) -> Decision:
         """The controller's decision inside the plan in force; the last applied one outside."""
@@ -121,7 +131,8 @@ class Deployed(Enveloped):
             return self.applied
         if clamped.over:
             self.clamped_steps += 1
-            if not self._pending(t) and t - self.last_ask >= self.retry:
+            asked = t - self.last_ask < self.retry
+            if t >= MIN_HISTORY and not self._pending(t) and not asked:
                 self.last_ask = t
                 self._plan(t, obs.history_rps)
         self.applied = clamped.decision
@@ -196,6 +207,32 @@ def make_plan(
         measured = list(measure_envelopes(load, scenario, envelopes, first_hour_utc=first_hour))
     for candidate, figures in zip(options, measured, strict=True):
         candidate["measured"] = figures
+    return _propose(problem, options)
+
+
+def onboarding_plan(scenario: Scenario, variant: str) -> tuple[list[Bounds], dict[str, Any]]:
+    """The plan a new workload starts with, approved when it is onboarded, and its figures.
+
+    With no history to forecast, every hour's demand is the load the SLA is promised at (the
+    scenario's peak: `optimization.planning.peak_demand`), and the candidates and the proposed
+    one are the plans app's; with nothing to replay, the planned figures decide, so the
+    roomiest of the candidates costing the least within the SLA is proposed.
+
+    Raises:
+        ValueError: no allocation serves the peak within the problem.
+    """
+    demand = peak_demand(scenario.peak_rps, HORIZON_INTERVALS)
+    problem = plan_problem(scenario, variant, demand, 0)
+    options = envelope_candidates(problem, pareto_front(problem, method="exact"))
+    for candidate in options:
+        candidate["measured"] = None
+    return _propose(problem, options)
+
+
+def _propose(
+    problem: AllocationProblem, options: list[dict[str, Any]]
+) -> tuple[list[Bounds], dict[str, Any]]:
+    """The candidate the plans app would propose (`recommend`): its hours and figures."""
     chosen = options[recommend(options, range(len(options)), problem.sla.allowed_late)]
     return envelope_from_json(chosen["envelope"]), {
         "candidates": len(options),

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from optimization.pareto import pareto_front
-from optimization.planning import candidates, cost_per_day, demand_from_forecast, recommend
+from optimization.planning import (
+    candidates,
+    cost_per_day,
+    demand_from_forecast,
+    peak_demand,
+    recommend,
+)
 from optimization.problem import Offer
 from optimization.suite import bench_suite
 
@@ -74,3 +80,13 @@ def test_with_none_within_the_sla_the_least_late_is_proposed():
     assert recommend(unmeasured, range(2), 0.01) == 0
     with pytest.raises(ValueError, match="passing"):
         recommend(front, [], 0.01)
+
+
+def test_peak_demand_is_the_promised_load_every_interval_and_refuses_nonsense():
+    demand = peak_demand(5000.0, 24)
+    assert demand.levels == (0.99,) and demand.rps == ((5000.0,) * 24,)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="peak_rps"):
+            peak_demand(bad, 24)
+    with pytest.raises(ValueError, match="n_intervals"):
+        peak_demand(100.0, 0)

@@ -34,12 +34,35 @@ def run(scenario, rps, **kwargs):
 
 
 def test_before_a_plan_is_approved_the_fleet_is_left_as_it_started(scenario):
-    policy, decided = run(scenario, daily_shape(2))
+    policy, decided = run(scenario, daily_shape(2), onboarding=False)
     first_plan = policy.plans[0]
     assert first_plan.made == 48  # the first step with enough history to forecast
     assert first_plan.approved == 48 + 60  # an hour from proposal to the second approval
     held = [desired for desired, _ in decided[: first_plan.approved]]
     assert all(d == held[0] for d in held) and policy.held_steps == first_plan.approved
+
+
+def test_a_new_workload_runs_inside_its_onboarding_plan_until_a_forecast_plan_is_approved(
+    scenario,
+):
+    rps = daily_shape(3)
+    policy, decided = run(scenario, rps)
+    onboarding, first = policy.plans[:2]
+    assert (onboarding.made, onboarding.approved) == (0, 0) and policy.held_steps == 0
+    assert onboarding.figures["measured"] is None  # nothing to replay yet
+    assert (first.made, first.approved) == (48, 108)  # as without one: forecast, then approve
+    # Its ceiling serves the load the SLA is promised at, every hour of the day.
+    capacity = max(p.capacity_rps for p in scenario.variant(policy.variant).profiles)
+    assert len(set(onboarding.hours)) == 1
+    assert onboarding.hours[0].max_replicas * capacity >= scenario.peak_rps
+    ctx = make_context(scenario, rps)
+    wanted = replay_decisions(Deployed(ctx, start_s=0.0).inner, ctx)
+    ranks = cost_per_rps(scenario, policy.variant)
+    prices = price_per_hour(scenario, policy.variant)
+    for t in range(first.approved):
+        alone = clamp(Decision(wanted[t][0]), onboarding.hours[0], ranks, prices)
+        assert decided[t][0] == alone.decision.desired
+    assert len({tuple(sorted(d.items())) for d, _ in decided[: first.approved]}) > 1
 
 
 def test_inside_an_approved_plan_every_step_is_the_controllers_decision_clamped(scenario):
@@ -77,7 +100,7 @@ def test_inside_an_approved_plan_every_step_is_the_controllers_decision_clamped(
 
 def test_plans_are_remade_at_their_cadence(scenario):
     policy, _ = run(scenario, daily_shape(8), plan_every_s=3 * 3600)
-    made = [p.made for p in policy.plans]
+    made = [p.made for p in policy.plans][1:]  # after the onboarding plan
     assert made[0] == 48 and all(b - a >= 60 for a, b in zip(made, made[1:], strict=False))
     assert len(made) >= 8 * 60 // 180
 
