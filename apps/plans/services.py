@@ -5,7 +5,7 @@ lock and a conditional update, appends to the audit trail and fires the plan's w
 """
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +26,7 @@ from apps.webhooks import services as webhooks
 from apps.workloads.models import MetricObservation, Workload
 from controlplane.celery import Queue
 from controlplane.runs import claim_run, finish_run
+from forecasting.base import MIN_POINTS
 from optimization.backend import choose_backend
 from optimization.guardrails import (
     PlanShape,
@@ -34,7 +35,7 @@ from optimization.guardrails import (
     check_window,
 )
 from optimization.pareto import knee_point, pareto_front
-from optimization.planning import cost_per_day, demand_from_forecast, recommend
+from optimization.planning import cost_per_day, demand_from_forecast, peak_demand, recommend
 from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
 from policies.envelope import envelope_candidates
@@ -265,10 +266,21 @@ def prepare_forecast(plan_id: int) -> bool:
 
     Returns False (and fails the plan with the forecast's message) when there is none.
     """
-    plan = ScalingPlan.objects.select_related("workload").get(pk=plan_id)
+    plan = ScalingPlan.objects.select_related("workload__sla").get(pk=plan_id)
     if plan.status != S.DRAFT:
         return False
     if plan.forecast_run_id is not None:
+        return True
+    points = history_points(plan)
+    if points < MIN_POINTS:  # a new workload: its onboarding plan needs no forecast
+        if onboarding_peak(plan) is None:
+            fail_plan(
+                plan_id,
+                f"{points} observations of {plan.series!r} are too few to forecast "
+                f"({MIN_POINTS} needed): set the SLA's peak_rps to plan a new workload for "
+                "the load it is promised at",
+            )
+            return False
         return True
     run = find_forecast(plan)
     if run is None:
@@ -290,6 +302,52 @@ def prepare_forecast(plan_id: int) -> bool:
 
 PLAN_QUANTILES = (0.5, 0.9, 0.99)
 FORECAST_MAX_AGE = timedelta(hours=1)
+
+
+def history_points(plan: ScalingPlan) -> int:
+    """Observations of the plan's series, counted up to the fewest a forecast needs."""
+    rows = MetricObservation.objects.filter(workload=plan.workload, series=plan.series)
+    return rows[:MIN_POINTS].count()
+
+
+def onboarding_peak(plan: ScalingPlan) -> float | None:
+    """The SLA's `peak_rps` when the plan is an onboarding one (too little history), else None."""
+    sla = getattr(plan.workload, "sla", None)
+    if sla is None or sla.peak_rps is None or history_points(plan) >= MIN_POINTS:
+        return None
+    return sla.peak_rps
+
+
+def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime, str]:
+    """(the demand per interval, the first interval's start, what the demand is) of a draft.
+
+    From its forecast's quantiles; for an onboarding plan (no forecast: too little history),
+    every interval at the SLA's peak from the current interval on.
+
+    Raises:
+        ValueError: the forecast does not cover an interval.
+    """
+    run = plan.forecast_run
+    if run is None:
+        peak = onboarding_peak(plan)
+        if peak is None:
+            raise ValueError("the plan has no forecast and its workload is not a new one")
+        now = timezone.now().timestamp()
+        start = datetime.fromtimestamp(now - now % plan.interval_s, tz=UTC)
+        return (
+            peak_demand(peak, plan.horizon_intervals),
+            start,
+            f"onboarding plan (fewer than {MIN_POINTS} observations to forecast): every "
+            f"interval sized for the SLA's peak of {peak:g} rps",
+        )
+    demand = demand_from_forecast(
+        {float(q): v for q, v in run.quantile_values.items()},
+        step_s=run.interval_s,
+        interval_s=plan.interval_s,
+        counts=True,
+    )
+    rps = tuple(series[: plan.horizon_intervals] for series in demand.rps)
+    return DemandForecast(demand.levels, rps), run.start, f"forecast {run.pk}"
 
 
 def find_forecast(plan: ScalingPlan) -> ForecastRun | None:
@@ -340,22 +398,14 @@ def forecast_steps(plan: ScalingPlan) -> int:
 
 def build_plan(plan_id: int) -> None:
     """Forecast -> problem -> Pareto front -> recommended point -> proposed (or refused)."""
-    plan = ScalingPlan.objects.select_related("workload__team", "forecast_run").get(pk=plan_id)
-    if plan.status != S.DRAFT or plan.forecast_run is None:
+    plans = ScalingPlan.objects.select_related("workload__team", "workload__sla", "forecast_run")
+    plan = plans.get(pk=plan_id)
+    if plan.status != S.DRAFT or (plan.forecast_run is None and onboarding_peak(plan) is None):
         return
-    run = plan.forecast_run
     rules = planner.guardrails_for(plan.workload)
     live = planner.live_state(plan.workload)
     try:
-        demand = demand_from_forecast(
-            {float(q): v for q, v in run.quantile_values.items()},
-            step_s=run.interval_s,
-            interval_s=plan.interval_s,
-            counts=True,
-        )
-        demand = DemandForecast(
-            demand.levels, tuple(s[: plan.horizon_intervals] for s in demand.rps)
-        )
+        demand, start_at, source = plan_demand(plan)
         problem = planner.build_problem(plan, demand, rules, live)
         front = pareto_front(problem, method="exact")
         options = envelope_candidates(problem, front)
@@ -368,7 +418,7 @@ def build_plan(plan_id: int) -> None:
         return
     current_cost = cost_per_day(live.allocation, problem.offers)
     problem_dict = problem_to_dict(problem)
-    candidates_ = measured_front(plan, options, run.start, problem)
+    candidates_ = measured_front(plan, options, start_at, problem)
     verdicts = [check_plan(shape_of(c, live, problem_dict), rules) for c in candidates_]
     passing = [
         i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
@@ -377,7 +427,7 @@ def build_plan(plan_id: int) -> None:
     fields = {
         "problem": problem_dict,
         "front": candidates_,
-        "start_at": run.start,
+        "start_at": start_at,
         "current_allocation": live.allocation,
         "current_cost_per_day_usd": round(current_cost, 6),
         "live_fingerprint": live.fingerprint,
@@ -404,8 +454,9 @@ def build_plan(plan_id: int) -> None:
     chosen = candidates_[recommended]
     measured = chosen["measured"]
     reason = (
-        f"{'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
-        f"{len(candidates_)} candidate envelopes as replayed: planned at the "
+        f"{source}; {'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
+        f"{len(candidates_)} candidate envelopes{' as replayed' if measured else ''}: "
+        "planned at the "
         f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
         f"{chosen['sla_risk']:.3%} SLA risk, ceilings x{chosen['margin']:g}"
         + (

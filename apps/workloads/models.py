@@ -55,6 +55,9 @@ class WorkloadChildQuerySet(models.QuerySet):
         return self.filter(workload__in=Workload.objects.visible_to(user))
 
 
+MAX_PEAK_RPS = 1e9  # a billion requests a second: far past any one workload
+
+
 class SLA(models.Model):
     """What the workload promises: tail latency and availability (online) or a deadline (batch)."""
 
@@ -62,6 +65,12 @@ class SLA(models.Model):
     latency_percentile = models.FloatField(null=True, blank=True, help_text="online, e.g. 99")
     latency_target_ms = models.FloatField(null=True, blank=True, help_text="online")
     availability = models.FloatField(null=True, blank=True, help_text="online, e.g. 0.999")
+    peak_rps = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="online: the load the latency target is promised up to; a new workload's "
+        "first plan is sized for it until there is history to forecast",
+    )
     min_accuracy = models.FloatField(
         null=True,
         blank=True,
@@ -88,6 +97,10 @@ class SLA(models.Model):
             models.CheckConstraint(
                 condition=Q(availability__isnull=True) | Q(availability__gt=0, availability__lte=1),
                 name="sla_availability_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(peak_rps__isnull=True) | Q(peak_rps__gt=0, peak_rps__lte=MAX_PEAK_RPS),
+                name="sla_peak_rps_range",
             ),
             models.CheckConstraint(
                 condition=Q(min_accuracy__isnull=True)

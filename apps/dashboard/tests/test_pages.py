@@ -9,7 +9,7 @@ from django.test import Client
 from apps.dashboard import services, tasks
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.plans.models import ScalingPlan
-from apps.workloads.models import Workload
+from apps.workloads.models import SLA, Workload
 
 PAGES = ["/overview/", "/what-if/", "/catalog/", "/workloads/1/", "/what-if/1/progress/"]
 
@@ -73,9 +73,12 @@ def test_a_savings_replay_is_computed_by_the_task_and_shown(
 
 
 def test_the_workload_page_draws_traffic_forecast_and_planned_latency(proposed, sre_a, page_as):
+    SLA.objects.filter(workload_id=proposed.workload_id).update(peak_rps=400, min_accuracy=0.9)
     response = page_as("sre-a").get(f"/workloads/{proposed.workload_id}/")
     page = response.content.decode()
     assert response.status_code == 200
+    sla = "SLA: p99 under 100 ms up to 400 requests/s, on no model less accurate than 0.900."
+    assert sla in page
     assert 'id="traffic"' in page and 'id="latency"' in page
     assert "forecast p99" in page and f"plan {proposed.pk}" in page
     assert f'href="/plans/{proposed.pk}/"' in page

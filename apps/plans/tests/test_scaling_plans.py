@@ -261,7 +261,7 @@ def test_a_plan_without_history_fails_with_the_reason(
     plan_id = request(ci_a, online_workload).data["id"]
     assert not services.prepare_forecast(plan_id)
     plan = ScalingPlan.objects.get(pk=plan_id)
-    assert plan.status == "failed" and "no observations" in plan.message
+    assert plan.status == "failed" and "0 observations of 'requests'" in plan.message
 
 
 def test_a_fresh_forecast_is_computed_when_none_is_stored(ci_a, online_workload, build):
@@ -426,7 +426,8 @@ def test_a_plan_whose_replay_breaks_its_sla_says_so_and_is_never_auto_approved(
     assert not sla["ok"] and not sla["blocking"] and "5.00% of requests" in sla["detail"]
     assert not any(c["meets_sla"] for c in plan["front"])
     reason = AuditEvent.objects.get(plan_id=newer, action="plan.proposed").reason
-    assert reason.startswith("least late of") and "no candidate meets the SLA" in reason
+    assert reason.startswith("forecast ") and "; least late of" in reason
+    assert "no candidate meets the SLA" in reason
 
 
 def test_profiles_that_cannot_meet_the_sla_and_variants_under_the_accuracy_floor_are_left_out(
@@ -445,3 +446,44 @@ def test_profiles_that_cannot_meet_the_sla_and_variants_under_the_accuracy_floor
     build(plan_id)
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "failed" and "at or above the SLA's accuracy floor 0.95" in plan.message
+
+
+def keep_newest(workload, points):
+    """The workload as a new one: only its newest `points` observations."""
+    from apps.workloads.models import MetricObservation
+
+    rows = MetricObservation.objects.filter(workload=workload, series="requests")
+    newest = list(rows.order_by("-ts").values_list("pk", flat=True)[:points])
+    rows.exclude(pk__in=newest).delete()
+
+
+def test_a_new_workload_is_proposed_an_onboarding_plan_sized_for_its_slas_peak(
+    ci_a, online_workload
+):
+    keep_newest(online_workload, 20)
+    SLA.objects.filter(workload=online_workload).update(peak_rps=400.0)
+    plan_id = request(ci_a, online_workload).data["id"]
+    assert services.prepare_forecast(plan_id)
+    services.build_plan(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "proposed", plan.message
+    assert plan.forecast_run is None
+    assert plan.problem["demand"]["rps"] == [[400.0] * 24]
+    start = plan.start_at
+    assert start <= timezone.now() < start + timedelta(hours=1)  # from the current hour
+    hours = plan.envelope_hours()
+    assert len(hours) == 24 and len(set(hours)) == 1
+    assert hours[0].max_replicas * 40 >= 400  # 40 rps a replica: the peak fits
+    event = AuditEvent.objects.get(plan_id=plan_id, action="plan.proposed")
+    assert "onboarding plan (fewer than 48 observations" in event.reason
+    assert "peak of 400 rps" in event.reason
+
+
+def test_a_new_workload_without_a_peak_gets_a_plan_failure_naming_the_field(ci_a, online_workload):
+    keep_newest(online_workload, 20)
+    plan_id = request(ci_a, online_workload).data["id"]
+    assert not services.prepare_forecast(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "failed"
+    assert "20 observations of 'requests' are too few to forecast (48 needed)" in plan.message
+    assert "peak_rps" in plan.message

@@ -11,6 +11,7 @@ from apps.accounts import roles
 from apps.accounts.models import Team
 from apps.catalog.models import InstanceType
 from apps.workloads.models import (
+    MAX_PEAK_RPS,
     SERIES_NAME,
     SLA,
     CapacityProfile,
@@ -93,7 +94,9 @@ class WorkloadSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 class SLASerializer(WorkloadChildSerializer):
     """Online: latency percentile and target, availability. Batch: the deadline window.
 
-    Both: `min_accuracy`, the floor no chosen model variant goes below.
+    Online, optional: `peak_rps`, the load the latency target is promised up to (a new
+    workload's first plan is sized for it). Both: `min_accuracy`, the floor no chosen model
+    variant goes below.
     """
 
     latency_percentile = serializers.FloatField(
@@ -107,8 +110,12 @@ class SLASerializer(WorkloadChildSerializer):
         min_value=0.01, max_value=168, required=False, allow_null=True
     )
     min_accuracy = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    peak_rps = serializers.FloatField(
+        min_value=0.000001, max_value=MAX_PEAK_RPS, required=False, allow_null=True
+    )
 
     ONLINE_FIELDS = ("latency_percentile", "latency_target_ms", "availability")
+    ONLINE_OPTIONAL = ("peak_rps",)
     BATCH_FIELDS = ("window_start_utc", "window_length_h")
 
     class Meta:
@@ -119,6 +126,7 @@ class SLASerializer(WorkloadChildSerializer):
             "latency_percentile",
             "latency_target_ms",
             "availability",
+            "peak_rps",
             "min_accuracy",
             "window_start_utc",
             "window_length_h",
@@ -131,12 +139,12 @@ class SLASerializer(WorkloadChildSerializer):
             raise serializers.ValidationError({"workload": ["already has an SLA; update it"]})
         merged = {
             f: attrs.get(f, getattr(self.instance, f, None))
-            for f in self.ONLINE_FIELDS + self.BATCH_FIELDS
+            for f in self.ONLINE_FIELDS + self.ONLINE_OPTIONAL + self.BATCH_FIELDS
         }
         needed, banned = (
             (self.ONLINE_FIELDS, self.BATCH_FIELDS)
             if workload.kind == Workload.Kind.ONLINE
-            else (self.BATCH_FIELDS, self.ONLINE_FIELDS)
+            else (self.BATCH_FIELDS, self.ONLINE_FIELDS + self.ONLINE_OPTIONAL)
         )
         errors = {
             f: [f"required for a {workload.kind} workload"] for f in needed if merged[f] is None

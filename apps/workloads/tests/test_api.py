@@ -356,6 +356,24 @@ def test_an_slas_accuracy_floor_is_a_share_between_0_and_1(ci_a, workload_a):
     assert SLA.objects.get().min_accuracy == 0.92
 
 
+def test_an_slas_peak_is_a_finite_positive_rate_for_online_workloads_only(ci_a, workload_a, team_a):
+    sla = {"workload": workload_a.pk, "latency_percentile": 99, "latency_target_ms": 100}
+    sla |= {"availability": 0.999}
+    refused = [
+        ci_a.post("/api/v1/slas/", sla | {"peak_rps": value}, format="json")
+        for value in (0, -5, "NaN", "Infinity", 1e300, "lots")
+    ]
+    ok = ci_a.post("/api/v1/slas/", sla | {"peak_rps": 5000}, format="json")
+    batch = Workload.objects.create(team=team_a, name="nightly", kind="batch")
+    window = {"workload": batch.pk, "window_start_utc": "01:00", "window_length_h": 5}
+    on_batch = ci_a.post("/api/v1/slas/", window | {"peak_rps": 10}, format="json")
+
+    assert all(r.status_code == 400 and "peak_rps" in r.data for r in refused), refused
+    assert ok.status_code == 201, ok.data
+    assert SLA.objects.get().peak_rps == 5000
+    assert on_batch.status_code == 400 and "not used by a batch workload" in str(on_batch.data)
+
+
 def test_lists_paginate_and_filter(sre_a, team_a):
     for i in range(3):
         WorkloadFactory(team=team_a, name=f"w{i}", kind="batch" if i else "online")
