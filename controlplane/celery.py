@@ -23,11 +23,13 @@ class Queue(StrEnum):
     CONTROL = "control"
 
 
-def row_task(queue: Queue = Queue.CPU):
+def row_task(queue: Queue = Queue.CPU, *, keep_result: bool = False):
     """The decorator for a task that works on one row and is safe to run again.
 
     Acknowledged late, so a worker lost mid-task has it redelivered; retried up to 3 times
-    with jittered backoff while the database is briefly unreachable.
+    with jittered backoff while the database is briefly unreachable. Results are rows, so a
+    task's return value is dropped unless `keep_result` (a chord's header: the result backend
+    holds it until the chord's body has it).
     """
     return shared_task(
         queue=queue,
@@ -35,6 +37,7 @@ def row_task(queue: Queue = Queue.CPU):
         autoretry_for=(OperationalError,),
         max_retries=3,
         retry_backoff=True,
+        ignore_result=not keep_result,
     )
 
 

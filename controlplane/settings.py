@@ -6,6 +6,7 @@ environment: `make demo` writes a generated BALLAST_SECRET_KEY into var/demo.env
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_results",
     "apps.accounts",
     "apps.catalog",
     "apps.workloads",
@@ -232,6 +234,11 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("BALLAST_TASKS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
+# Results are rows; the backend holds only the parts of a chord (a plan's replays) for its body,
+# in the same database, so the demo needs no other server.
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXPIRES = timedelta(days=1)  # celery beat's backend_cleanup deletes older ones
+CELERY_RESULT_EXTENDED = True  # a stored result names its task
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -318,8 +318,8 @@ def onboarding_peak(plan: ScalingPlan) -> float | None:
     return sla.peak_rps
 
 
-def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime, str]:
-    """(the demand per interval, the first interval's start, what the demand is) of a draft.
+def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime]:
+    """(the demand per interval, the first interval's start) of a draft (`demand_source`).
 
     From its forecast's quantiles; for an onboarding plan (no forecast: too little history),
     every interval at the SLA's peak from the current interval on.
@@ -334,12 +334,7 @@ def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime, str]:
             raise ValueError("the plan has no forecast and its workload is not a new one")
         now = timezone.now().timestamp()
         start = datetime.fromtimestamp(now - now % plan.interval_s, tz=UTC)
-        return (
-            peak_demand(peak, plan.horizon_intervals),
-            start,
-            f"onboarding plan (fewer than {MIN_POINTS} observations to forecast): every "
-            f"interval sized for the SLA's peak of {peak:g} rps",
-        )
+        return peak_demand(peak, plan.horizon_intervals), start
     demand = demand_from_forecast(
         {float(q): v for q, v in run.quantile_values.items()},
         step_s=run.interval_s,
@@ -347,7 +342,18 @@ def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime, str]:
         counts=True,
     )
     rps = tuple(series[: plan.horizon_intervals] for series in demand.rps)
-    return DemandForecast(demand.levels, rps), run.start, f"forecast {run.pk}"
+    return DemandForecast(demand.levels, rps), run.start
+
+
+def demand_source(plan: ScalingPlan) -> str:
+    """What a posed plan's demand came from, for its reason."""
+    if plan.forecast_run_id is not None:
+        return f"forecast {plan.forecast_run_id}"
+    peak = plan.problem["demand"]["rps"][0][0]
+    return (
+        f"onboarding plan (fewer than {MIN_POINTS} observations to forecast): every interval "
+        f"sized for the SLA's peak of {peak:g} rps"
+    )
 
 
 def find_forecast(plan: ScalingPlan) -> ForecastRun | None:
@@ -397,41 +403,86 @@ def forecast_steps(plan: ScalingPlan) -> int:
 
 
 def build_plan(plan_id: int) -> None:
-    """Forecast -> problem -> Pareto front -> recommended point -> proposed (or refused)."""
+    """Pose, measure and propose a plan in this process (the worker fans the measuring out)."""
+    parts = [measure_part(plan_id, indices) for indices in pose_plan(plan_id)]
+    if parts:
+        propose_plan(plan_id, parts)
+
+
+def pose_plan(plan_id: int) -> list[list[int]]:
+    """Demand -> problem -> Pareto front -> candidate envelopes, stored on the draft.
+
+    Returns the candidates to replay in parts that may run apart: one part per point of the
+    front (its margins replay together, a roomier envelope reusing a narrower one's replay when
+    that one's ceilings never bound). Nothing to replay ([]) when the plan failed or is no
+    longer a draft.
+    """
     plans = ScalingPlan.objects.select_related("workload__team", "workload__sla", "forecast_run")
     plan = plans.get(pk=plan_id)
     if plan.status != S.DRAFT or (plan.forecast_run is None and onboarding_peak(plan) is None):
-        return
+        return []
     rules = planner.guardrails_for(plan.workload)
     live = planner.live_state(plan.workload)
     try:
-        demand, start_at, source = plan_demand(plan)
+        demand, start_at = plan_demand(plan)
         problem = planner.build_problem(plan, demand, rules, live)
         front = pareto_front(problem, method="exact")
         options = envelope_candidates(problem, front)
     except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
         fail_plan(plan_id, str(exc))
-        return
+        return []
     except Exception as exc:  # a solver bug must not leave the plan a draft forever
         log.exception("plan %s failed", plan_id)
         fail_plan(plan_id, f"internal error ({type(exc).__name__}): {exc}")
+        return []
+    ScalingPlan.objects.filter(pk=plan_id, status=S.DRAFT).update(
+        problem=problem_to_dict(problem),
+        front=options,
+        start_at=start_at,
+        current_allocation=live.allocation,
+        current_cost_per_day_usd=round(cost_per_day(live.allocation, problem.offers), 6),
+        live_fingerprint=live.fingerprint,
+    )
+    points: dict[float, list[int]] = {}
+    for i, candidate in enumerate(options):
+        points.setdefault(candidate["cost_usd"], []).append(i)
+    return list(points.values())
+
+
+def measure_part(plan_id: int, indices: list[int]) -> list[list]:
+    """[[index, measured figures or None, note], ...] for the candidates at `indices`.
+
+    Never raises: a replay that fails leaves its candidates to the model's figures, and says
+    why, so that the plan is still proposed.
+    """
+    plan = ScalingPlan.objects.select_related("workload").get(pk=plan_id)
+    if plan.status != S.DRAFT or plan.start_at is None:
+        return []
+    chosen = [plan.front[i] for i in indices]
+    try:
+        figures, note = measure.measure_candidates(
+            plan.workload, chosen, start_at=plan.start_at, series=plan.series
+        )
+    except Exception as exc:
+        log.exception("replaying plan %s's candidates %s failed", plan_id, indices)
+        figures, note = [None] * len(chosen), f"replay failed ({type(exc).__name__}): {exc}"
+    return [[i, f, note] for i, f in zip(indices, figures, strict=True)]
+
+
+def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
+    """The measured candidates -> guardrails -> recommended one -> proposed (or refused)."""
+    plan = ScalingPlan.objects.select_related("workload__team", "workload__sla").get(pk=plan_id)
+    if plan.status != S.DRAFT or plan.problem is None:
         return
-    current_cost = cost_per_day(live.allocation, problem.offers)
-    problem_dict = problem_to_dict(problem)
-    candidates_ = measured_front(plan, options, start_at, problem)
-    verdicts = [check_plan(shape_of(c, live, problem_dict), rules) for c in candidates_]
+    allowed = problem_from_dict(plan.problem).sla.allowed_late
+    candidates_ = measured_front(plan.front, [entry for part in parts for entry in part], allowed)
+    rules = planner.guardrails_for(plan.workload)
+    current = sum(plan.current_allocation.values())
+    verdicts = [check_plan(shape_of(c, current, plan.problem), rules) for c in candidates_]
     passing = [
         i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
     ]
-    allowed = problem.sla.allowed_late
-    fields = {
-        "problem": problem_dict,
-        "front": candidates_,
-        "start_at": start_at,
-        "current_allocation": live.allocation,
-        "current_cost_per_day_usd": round(current_cost, 6),
-        "live_fingerprint": live.fingerprint,
-    }
+    fields: dict = {"front": candidates_}
     if not passing:
         best = verdicts[recommend(candidates_, range(len(candidates_)), allowed)]
         broken = [c for c in best if not c.ok and c.blocking]
@@ -454,7 +505,8 @@ def build_plan(plan_id: int) -> None:
     chosen = candidates_[recommended]
     measured = chosen["measured"]
     reason = (
-        f"{source}; {'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
+        f"{demand_source(plan)}; "
+        f"{'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
         f"{len(candidates_)} candidate envelopes{' as replayed' if measured else ''}: "
         "planned at the "
         f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
@@ -472,31 +524,31 @@ def build_plan(plan_id: int) -> None:
     auto_approve(plan, rules)
 
 
-def measured_front(plan: ScalingPlan, candidates: list[dict], start_at, problem) -> list[dict]:
-    """The candidate envelopes (`policies.envelope.envelope_candidates`) measured by replay.
+def measured_front(candidates: list[dict], measured: list[list], allowed_late: float) -> list[dict]:
+    """The candidate envelopes (`policies.envelope.envelope_candidates`) with their replays.
 
     Each candidate's `envelope` is what an approval approves and the controller acts inside:
     its model variant and, per interval, the most replicas, the non-spot floor, the purchase
     options and the replicas' spend ceiling. It is replayed over the workload's newest traffic
-    (`measure`); a candidate meets its SLA when the replayed violation rate (else, without a
-    replay, the allocation model's risk) is within the share the percentile allows.
+    (`measure_part`: [index, figures, note] each); a candidate meets its SLA when the replayed
+    violation rate (else, without a replay, the allocation model's risk) is within the share
+    the percentile allows.
     """
-    figures, note = measure.measure_candidates(
-        plan.workload, candidates, start_at=start_at, series=plan.series
-    )
-    allowed = problem.sla.allowed_late
-    for candidate, measured in zip(candidates, figures, strict=True):
-        candidate["measured"] = measured
+    found = {index: (figures, note) for index, figures, note in measured}
+    for i, candidate in enumerate(candidates):
+        figures, note = found.get(i, (None, "not replayed"))
+        candidate["measured"] = figures
         candidate["measured_note"] = note
-        risk = measured["sla_violation_rate"] if measured else candidate["sla_risk"]
-        candidate["meets_sla"] = risk <= allowed + 1e-12
+        risk = figures["sla_violation_rate"] if figures else candidate["sla_risk"]
+        candidate["meets_sla"] = risk <= allowed_late + 1e-12
     return candidates
 
 
-def shape_of(candidate: dict, live: planner.LiveState, problem: dict | None) -> PlanShape:
+def shape_of(candidate: dict, current_replicas: int, problem: dict | None) -> PlanShape:
     """What the guardrails read of one candidate (as stored in a plan's front).
 
-    `problem` is the plan's stored problem, whose SLA the candidate is held to.
+    `current_replicas` run now; `problem` is the plan's stored problem, whose SLA the candidate
+    is held to.
     """
     sla = (problem or {}).get("sla")
     measured = candidate.get("measured")
@@ -504,7 +556,7 @@ def shape_of(candidate: dict, live: planner.LiveState, problem: dict | None) -> 
         replicas=candidate["replicas"],
         purchase_options=candidate["purchase_options"],
         cost_per_day_usd=candidate["cost_per_day_usd"],
-        current_replicas=sum(live.allocation.values()),
+        current_replicas=current_replicas,
         sla_risk=measured["sla_violation_rate"] if measured else candidate.get("sla_risk", 0.0),
         sla_allowed_late=1 - sla["latency_percentile"] / 100 if sla else None,
     )
@@ -589,7 +641,9 @@ def approvable_check(workload: Workload):
                 "stale: the live state changed since this plan was made (another plan was "
                 "applied or a target changed); request a new plan"
             )
-        checks = check_plan(shape_of(plan.chosen, live, plan.problem), rules)
+        checks = check_plan(
+            shape_of(plan.chosen, sum(live.allocation.values()), plan.problem), rules
+        )
         window = check_window(rules, timezone.now())
         for verdict in [*checks, *([window] if window else [])]:
             if not verdict.ok and verdict.blocking:
@@ -685,7 +739,9 @@ def choose_candidate(
             raise PlanConflict(_state_refusal(plan, "changed"))
         if not 0 <= index < len(plan.front):
             raise PlanError(f"candidate: must be between 0 and {len(plan.front) - 1}, got {index}")
-        checks = check_plan(shape_of(plan.front[index], live, plan.problem), rules)
+        checks = check_plan(
+            shape_of(plan.front[index], sum(live.allocation.values()), plan.problem), rules
+        )
         broken = [c for c in checks if not c.ok and c.blocking]
         if broken:
             raise GuardrailBroken(

@@ -1,6 +1,6 @@
 """Celery entry points for planning."""
 
-from celery import chain, shared_task
+from celery import chain, chord, group, shared_task
 
 from apps.plans import services
 from controlplane.celery import Queue, row_task
@@ -20,8 +20,23 @@ def forecast_for_plan(plan_id: int) -> None:
 
 @row_task()
 def build_plan(plan_id: int) -> None:
-    """Second link: problem, Pareto front, recommended point, proposal (or refusal)."""
-    services.build_plan(plan_id)
+    """Second link: problem, Pareto front, candidates; their replays fan out as a chord."""
+    parts = services.pose_plan(plan_id)
+    if parts:
+        measuring = group(measure_candidates.s(plan_id, indices) for indices in parts)
+        chord(measuring, propose_plan.s(plan_id)).apply_async()
+
+
+@row_task(keep_result=True)
+def measure_candidates(plan_id: int, indices: list[int]) -> list[list]:
+    """One part of a plan's replays, run beside the others; its result joins the chord."""
+    return services.measure_part(plan_id, indices)
+
+
+@row_task()
+def propose_plan(parts: list[list[list]], plan_id: int) -> None:
+    """The chord's body: every part replayed, the plan is proposed (or refused)."""
+    services.propose_plan(plan_id, parts)
 
 
 def plan_chain(plan_id: int):

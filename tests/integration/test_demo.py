@@ -27,6 +27,17 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def post(url: str, data: dict, token: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST")
+    request.add_header("Authorization", f"Token {token}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 @pytest.fixture
 def demo(tmp_path):
     """Run scripts/demo.sh with no DATABASE_URL or CELERY_BROKER_URL, in its own folder."""
@@ -87,3 +98,16 @@ def test_demo_serves_pages_api_and_imports_sample_traces_on_sqlite(demo):
         time.sleep(1)
     assert imports[0]["status"] == "succeeded", imports[0]["message"]
     assert imports[0]["rows_imported"] == 39692
+
+    # A plan on the imported history: its replays fan out and join through the result backend
+    # in the same SQLite database (a chord needs no other server).
+    ranker = next(w for w in json.loads(body)["results"] if w["name"] == "ranker")
+    status, created = post(f"{base}/api/v1/plans/", {"workload": ranker["id"]}, token)
+    assert status == 202, created
+    plan_url = f"{base}/api/v1/plans/{json.loads(created)['id']}/"
+    deadline = time.monotonic() + 240
+    while (plan := json.loads(get(plan_url, token)[1]))["status"] == "draft":
+        assert time.monotonic() < deadline, plan
+        time.sleep(1)
+    assert plan["status"] == "proposed", plan["message"]
+    assert all(candidate["measured"] for candidate in plan["front"])

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from django_celery_results.models import TaskResult
 
 from apps.accounts.models import Role, Team, TokenGrant
 from apps.catalog.services import import_catalog
@@ -177,6 +178,11 @@ def test_ci_flow_from_metrics_to_applied_plan(worker, live_server, make_user, re
     plan = wait_for(ci, f"/api/v1/plans/{pid}/", lambda p: p["status"] != "draft", seconds=240)
     assert plan["status"] == "proposed", plan["message"]
     assert len(plan["schedule"]) == 24 and plan["expected_cost_per_day_usd"] > 0
+    # Its candidates were replayed in parts, one per point of the front, joined by a chord.
+    parts = TaskResult.objects.filter(task_name="apps.plans.tasks.measure_candidates")
+    points = {c["cost_usd"] for c in plan["front"]}
+    assert parts.count() == len(points) >= 2 and {r.status for r in parts} == {"SUCCESS"}
+    assert all(c["measured"] for c in plan["front"])
 
     wait_for_events(1)
     headers, body = Receiver.received[0]
