@@ -53,14 +53,18 @@ def django_on_servers(prefix: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def worker(var: str, queues: str) -> Iterator[subprocess.Popen]:
-    """One worker process (solo pool) on `queues`, answering a ping before this yields."""
+def worker(var: str, queues: str, processes: int = 1) -> Iterator[subprocess.Popen]:
+    """A worker on `queues`, answering a ping before this yields.
+
+    One process (solo pool), or `processes` child processes (prefork pool).
+    """
     from controlplane.celery import app
 
+    pool = ["--pool=solo"] if processes == 1 else ["--pool=prefork", f"--concurrency={processes}"]
     log = open(Path(var) / "worker.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", queues]
-        + ["--pool=solo", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        + [*pool, "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=log,
