@@ -21,6 +21,11 @@ from optimization.problem import AllocationProblem, DemandForecast, Offer
 
 DAY_S = 86_400
 COST_BAND = 0.02  # candidates this close to the cheapest count as costing the same
+# How a plan's front is solved (the plans app and the simulator's deployed policy): each
+# point's MILP allocation, cheapest compute for its demand quantile. Not yet "hybrid" (the MILP's
+# allocation polished by GA-PSO on cost + SLA): on a flat demand its polish leaves some hours
+# with no replica at all, which as an envelope would forbid the controller any VM there.
+FRONT_METHOD = "exact"
 
 
 def demand_from_forecast(

@@ -40,7 +40,7 @@ import numpy as np
 
 from forecasting.forecast import forecast_series
 from optimization.pareto import pareto_front
-from optimization.planning import demand_from_forecast, peak_demand, recommend
+from optimization.planning import FRONT_METHOD, demand_from_forecast, peak_demand, recommend
 from optimization.problem import (
     SLA,
     AllocationProblem,
@@ -196,7 +196,7 @@ def make_plan(
         counts=False,
     )
     problem = plan_problem(scenario, variant, demand, initial_replicas)
-    options = envelope_candidates(problem, pareto_front(problem, method="exact"))
+    options = envelope_candidates(problem, pareto_front(problem, method=FRONT_METHOD))
     recent = history[-(REPLAY_S // step_s) :]
     measured: list[dict[str, Any] | None] = [None] * len(options)
     if len(recent) * step_s >= 3600:
@@ -223,7 +223,7 @@ def onboarding_plan(scenario: Scenario, variant: str) -> tuple[list[Bounds], dic
     """
     demand = peak_demand(scenario.peak_rps, HORIZON_INTERVALS)
     problem = plan_problem(scenario, variant, demand, 0)
-    options = envelope_candidates(problem, pareto_front(problem, method="exact"))
+    options = envelope_candidates(problem, pareto_front(problem, method=FRONT_METHOD))
     for candidate in options:
         candidate["measured"] = None
     return _propose(problem, options)

@@ -35,7 +35,13 @@ from optimization.guardrails import (
     check_window,
 )
 from optimization.pareto import knee_point, pareto_front
-from optimization.planning import cost_per_day, demand_from_forecast, peak_demand, recommend
+from optimization.planning import (
+    FRONT_METHOD,
+    cost_per_day,
+    demand_from_forecast,
+    peak_demand,
+    recommend,
+)
 from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
 from policies.envelope import envelope_candidates
@@ -426,7 +432,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     try:
         demand, start_at = plan_demand(plan)
         problem = planner.build_problem(plan, demand, rules, live)
-        front = pareto_front(problem, method="exact")
+        front = pareto_front(problem, method=FRONT_METHOD)
         options = envelope_candidates(problem, front)
     except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
         fail_plan(plan_id, str(exc))
