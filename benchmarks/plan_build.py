@@ -25,12 +25,12 @@ import os
 import platform
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.servers import django_on_servers, wait_for, worker
+from benchmarks.servers import bench_user, django_on_servers, online_workload, wait_for, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "plan-build.md"
@@ -58,53 +58,14 @@ def main() -> int:
 
 
 def make_workload():
-    """One online workload with SLA, a variant on c6i.xlarge and its per-minute history."""
-    from django.contrib.auth import get_user_model
-
-    from apps.accounts.models import Role, Team, TeamMembership
-    from apps.catalog.models import InstanceType
-    from apps.workloads.models import (
-        SLA,
-        CapacityProfile,
-        DeploymentTarget,
-        MetricObservation,
-        ModelVariant,
-        Workload,
-    )
-
-    team = Team.objects.create(slug="bench", name="Bench")
-    user = get_user_model().objects.create_user("bench-ci")
-    TeamMembership.objects.create(team=team, user=user, role=Role.CI)
-    workload = Workload.objects.create(team=team, name="ranker", kind="online")
-    SLA.objects.create(
-        workload=workload, latency_percentile=99, latency_target_ms=100, availability=0.999
-    )
-    variant = ModelVariant.objects.create(workload=workload, name="v", accuracy=0.9, memory_mb=2048)
-    CapacityProfile.objects.create(
-        variant=variant,
-        instance_type=InstanceType.objects.get(name="c6i.xlarge"),
-        max_rps=40,
-        service_time_ms=20,
-    )
-    DeploymentTarget.objects.create(workload=workload, kind="k8s_deployment", reference="x/y")
+    """The bench user, and one online workload with its per-minute history."""
+    team, user = bench_user()
     steps = HISTORY_DAYS * 86_400 // STEP_S
     t = np.arange(steps) * STEP_S
     rate = 300 * (1 + 0.6 * np.sin(2 * np.pi * t / 86_400)) * (1 - 0.2 * (t // 86_400 % 7 >= 5))
     counts = np.random.default_rng(0).poisson(rate * STEP_S)
     end = datetime.now(UTC).replace(second=0, microsecond=0)
-    MetricObservation.objects.bulk_create(
-        (
-            MetricObservation(
-                workload=workload,
-                series="requests",
-                ts=end - timedelta(seconds=STEP_S * (steps - k)),
-                value=float(v),
-            )
-            for k, v in enumerate(counts)
-        ),
-        batch_size=5000,
-    )
-    return user, workload
+    return user, online_workload(team, "ranker", counts, step_s=STEP_S, end=end)
 
 
 def measure(workload, user, *, fresh_forecast: bool) -> float:

@@ -25,12 +25,12 @@ import os
 import platform
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.servers import django_on_servers, wait_for, worker
+from benchmarks.servers import bench_user, django_on_servers, online_workload, wait_for, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "scale.md"
@@ -57,52 +57,16 @@ def main() -> int:
 
 def make_workloads():
     """WORKLOADS online workloads with SLA, a variant on c6i.xlarge and 14 days of history."""
-    from django.contrib.auth import get_user_model
-
-    from apps.accounts.models import Role, Team, TeamMembership
-    from apps.catalog.models import InstanceType
-    from apps.workloads.models import (
-        SLA,
-        CapacityProfile,
-        DeploymentTarget,
-        MetricObservation,
-        ModelVariant,
-        Workload,
-    )
-
-    team = Team.objects.create(slug="bench", name="Bench")
-    user = get_user_model().objects.create_user("bench-ci")
-    TeamMembership.objects.create(team=team, user=user, role=Role.CI)
-    instance = InstanceType.objects.get(name="c6i.xlarge")
+    team, user = bench_user()
     steps = HISTORY_DAYS * 86_400 // STEP_S
     end = datetime(2026, 11, 1, tzinfo=UTC)
     workloads = []
     for i in range(WORKLOADS):
-        workload = Workload.objects.create(team=team, name=f"w{i}", kind="online")
-        SLA.objects.create(
-            workload=workload, latency_percentile=99, latency_target_ms=100, availability=0.999
-        )
-        variant = ModelVariant.objects.create(
-            workload=workload, name="v", accuracy=0.9, memory_mb=2048
-        )
-        CapacityProfile.objects.create(
-            variant=variant, instance_type=instance, max_rps=40, service_time_ms=20
-        )
-        DeploymentTarget.objects.create(workload=workload, kind="k8s_deployment", reference="x/y")
         rng = np.random.default_rng(i)
         t = np.arange(steps)
         load = 30_000 * (1 + 0.6 * np.sin(2 * np.pi * t * STEP_S / 86_400 + i))
         load = np.clip(load + rng.normal(0, 1500, steps), 0, None)
-        MetricObservation.objects.bulk_create(
-            MetricObservation(
-                workload=workload,
-                series="requests",
-                ts=end - timedelta(seconds=STEP_S * (steps - k)),
-                value=float(v),
-            )
-            for k, v in enumerate(load)
-        )
-        workloads.append(workload)
+        workloads.append(online_workload(team, f"w{i}", load, step_s=STEP_S, end=end))
     return user, workloads
 
 

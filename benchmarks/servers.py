@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -88,3 +89,58 @@ def wait_for(done: Callable[[], bool], seconds: float = 3600) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the worker did not finish in time")
         time.sleep(0.2)
+
+
+def bench_user():
+    """Team "bench" and its CI user, who requests the benchmarks' forecasts and plans."""
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.models import Role, Team, TeamMembership
+
+    team = Team.objects.create(slug="bench", name="Bench")
+    user = get_user_model().objects.create_user("bench-ci")
+    TeamMembership.objects.create(team=team, user=user, role=Role.CI)
+    return team, user
+
+
+def online_workload(team, name: str, counts, *, step_s: int, end: datetime):
+    """An online workload with `counts` as its request counts per `step_s`, the last before `end`.
+
+    Its SLA is p99 under 100 ms; one variant on c6i.xlarge at 40 rps a replica; a dry-run
+    Deployment as its target.
+    """
+    from apps.catalog.models import InstanceType
+    from apps.workloads.models import (
+        SLA,
+        CapacityProfile,
+        DeploymentTarget,
+        MetricObservation,
+        ModelVariant,
+        Workload,
+    )
+
+    workload = Workload.objects.create(team=team, name=name, kind="online")
+    SLA.objects.create(
+        workload=workload, latency_percentile=99, latency_target_ms=100, availability=0.999
+    )
+    variant = ModelVariant.objects.create(workload=workload, name="v", accuracy=0.9, memory_mb=2048)
+    CapacityProfile.objects.create(
+        variant=variant,
+        instance_type=InstanceType.objects.get(name="c6i.xlarge"),
+        max_rps=40,
+        service_time_ms=20,
+    )
+    DeploymentTarget.objects.create(workload=workload, kind="k8s_deployment", reference="x/y")
+    MetricObservation.objects.bulk_create(
+        (
+            MetricObservation(
+                workload=workload,
+                series="requests",
+                ts=end - timedelta(seconds=step_s * (len(counts) - k)),
+                value=float(v),
+            )
+            for k, v in enumerate(counts)
+        ),
+        batch_size=5000,
+    )
+    return workload
