@@ -9,7 +9,7 @@ import pytest
 
 from actuators.targets import quantize_share, weight_percent
 from policies import make_policy
-from policies.routing import MIN_CHANGES, WARMUP_RISE, LoadRise, Router, log_changes
+from policies.routing import MIN_CHANGES, WARMUP_RISE, LoadRise, Router, log_changes, quantile
 from simulation.replay import replay
 from tests.simulation.conftest import make_context
 
@@ -139,3 +139,13 @@ def test_ballast_restores_a_state_saved_before_the_router(scenario):
     fresh = make_policy("ballast_controller", ctx)
     fresh.restore(saved)
     assert fresh.rise.headroom() == pytest.approx(math.exp(WARMUP_RISE))
+
+
+def test_the_quantile_is_numpys_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for n in [1, 2, 3, 29, 30, 100, 180, 181, 1000]:
+        for draw in (rng.normal(0, 0.2, n), np.round(rng.normal(0, 1, n), 1), np.full(n, 0.3)):
+            for q in (0.0, 0.01, 0.5, 0.9, 0.99, 1.0, float(rng.uniform())):
+                expected = float(np.quantile(draw, q))
+                assert quantile(list(draw), q) == expected, (n, q)
+                assert quantile(draw, q) == expected, (n, q)
