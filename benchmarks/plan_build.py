@@ -22,7 +22,6 @@ It writes docs/benchmarks/plan-build.md with every run and the medians.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import time
 from datetime import UTC, datetime
@@ -30,7 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.servers import bench_user, django_on_servers, online_workload, wait_for, worker
+from benchmarks.servers import (
+    bench_user,
+    django_on_servers,
+    online_workload,
+    seconds,
+    this_run,
+    wait_for,
+    worker,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "plan-build.md"
@@ -99,26 +106,19 @@ def measure(workload, user, *, fresh_forecast: bool) -> float:
 
 def write_document(results: dict[int, dict[str, list[float]]]) -> None:
     """docs/benchmarks/plan-build.md from the measured seconds."""
-
-    def runs(values: list[float]) -> str:
-        return ", ".join(f"{v:.1f}" for v in values)
-
     rows = []
     for processes, cases in results.items():
         for case, label in (("stored", "fresh stored forecast"), ("computed", "`auto` forecast")):
             values = cases[case]
             median = statistics.median(values)
             rows.append(
-                f"| {processes} | {label} | {runs(values)} | {median:.1f} | "
+                f"| {processes} | {label} | {seconds(values)} | {median:.1f} | "
                 f"{'met' if median < TARGET_S else '**missed**'} |"
             )
     lines = [
         "# A plan over 30 days of per-minute history",
         "",
-        f"Reproduce: `{COMMAND}` (starts its own PostgreSQL and Redis). This run: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared with other "
-        f"work while it ran), Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d}.",
+        this_run(COMMAND),
         "",
         "## Method",
         "",

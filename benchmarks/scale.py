@@ -22,8 +22,6 @@ It writes docs/benchmarks/scale.md with the medians and the number of worker pro
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 from datetime import UTC, datetime
@@ -31,7 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.servers import bench_user, django_on_servers, online_workload, wait_for, worker
+from benchmarks.servers import (
+    bench_user,
+    django_on_servers,
+    online_workload,
+    seconds,
+    this_run,
+    wait_for,
+    worker,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "scale.md"
@@ -120,16 +126,10 @@ def write_document(forecasts: list[float], plans: list[float]) -> None:
     plan_workers = int(np.ceil(needed_rate / plan_rate))
     both_workers = int(np.ceil(needed_rate / forecast_rate + needed_rate / plan_rate))
 
-    def runs(values):
-        return ", ".join(f"{v:.1f}" for v in values)
-
     lines = [
         "# Scale: tasks per worker process",
         "",
-        f"Reproduce: `{COMMAND}` (starts its own PostgreSQL and Redis). This run: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared with other "
-        f"work while it ran), Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d}.",
+        this_run(COMMAND),
         "",
         "## Method",
         "",
@@ -151,9 +151,9 @@ def write_document(forecasts: list[float], plans: list[float]) -> None:
         "| task | seconds per round of "
         f"{WORKLOADS} (runs) | median | tasks per second per worker process |",
         "|---|---|---|---|",
-        f"| forecast (auto) | {runs(forecasts)} | {statistics.median(forecasts):.1f} | "
+        f"| forecast (auto) | {seconds(forecasts)} | {statistics.median(forecasts):.1f} | "
         f"{forecast_rate:.2f} |",
-        f"| plan (front, replays, proposal) | {runs(plans)} | {statistics.median(plans):.1f} | "
+        f"| plan (front, replays, proposal) | {seconds(plans)} | {statistics.median(plans):.1f} | "
         f"{plan_rate:.2f} |",
         "",
         "## Projection",

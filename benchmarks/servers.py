@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -144,3 +145,17 @@ def online_workload(team, name: str, counts, *, step_s: int, end: datetime):
         batch_size=5000,
     )
     return workload
+
+
+def this_run(command: str) -> str:
+    """The line a server benchmark's document opens with: how to reproduce it, and on what."""
+    return (
+        f"Reproduce: `{command}` (starts its own PostgreSQL and Redis). This run: "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared with other "
+        f"work while it ran), Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}."
+    )
+
+
+def seconds(values: list[float]) -> str:
+    """Measured seconds, one decimal each, for a table cell."""
+    return ", ".join(f"{v:.1f}" for v in values)
