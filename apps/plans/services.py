@@ -279,7 +279,7 @@ def prepare_forecast(plan_id: int) -> bool:
         return True
     points = history_points(plan)
     if points < MIN_POINTS:  # a new workload: its onboarding plan needs no forecast
-        if onboarding_peak(plan) is None:
+        if sla_peak(plan) is None:
             fail_plan(
                 plan_id,
                 f"{points} observations of {plan.series!r} are too few to forecast "
@@ -316,28 +316,26 @@ def history_points(plan: ScalingPlan) -> int:
     return rows[:MIN_POINTS].count()
 
 
-def onboarding_peak(plan: ScalingPlan) -> float | None:
-    """The SLA's `peak_rps` when the plan is an onboarding one (too little history), else None."""
+def sla_peak(plan: ScalingPlan) -> float | None:
+    """The `peak_rps` of the plan's workload's SLA, if it names one."""
     sla = getattr(plan.workload, "sla", None)
-    if sla is None or sla.peak_rps is None or history_points(plan) >= MIN_POINTS:
-        return None
-    return sla.peak_rps
+    return None if sla is None else sla.peak_rps
 
 
 def plan_demand(plan: ScalingPlan) -> tuple[DemandForecast, datetime]:
     """(the demand per interval, the first interval's start) of a draft (`demand_source`).
 
-    From its forecast's quantiles; for an onboarding plan (no forecast: too little history),
-    every interval at the SLA's peak from the current interval on.
+    From its forecast's quantiles; for an onboarding plan (`prepare_forecast` left it without a
+    forecast: too little history), every interval at the SLA's peak from the current interval on.
 
     Raises:
-        ValueError: the forecast does not cover an interval.
+        ValueError: the forecast does not cover an interval, or the SLA's peak is gone.
     """
     run = plan.forecast_run
     if run is None:
-        peak = onboarding_peak(plan)
+        peak = sla_peak(plan)
         if peak is None:
-            raise ValueError("the plan has no forecast and its workload is not a new one")
+            raise ValueError("the SLA's peak_rps was removed while the plan was made")
         now = timezone.now().timestamp()
         start = datetime.fromtimestamp(now - now % plan.interval_s, tz=UTC)
         return peak_demand(peak, plan.horizon_intervals), start
@@ -425,7 +423,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     """
     plans = ScalingPlan.objects.select_related("workload__team", "workload__sla", "forecast_run")
     plan = plans.get(pk=plan_id)
-    if plan.status != S.DRAFT or (plan.forecast_run is None and onboarding_peak(plan) is None):
+    if plan.status != S.DRAFT:
         return []
     rules = planner.guardrails_for(plan.workload)
     live = planner.live_state(plan.workload)

@@ -487,3 +487,28 @@ def test_a_new_workload_without_a_peak_gets_a_plan_failure_naming_the_field(ci_a
     assert plan.status == "failed"
     assert "20 observations of 'requests' are too few to forecast (48 needed)" in plan.message
     assert "peak_rps" in plan.message
+
+
+def test_an_onboarding_plan_stays_one_when_metrics_arrive_between_its_two_links(
+    ci_a, online_workload
+):
+    from apps.workloads.models import MetricObservation
+
+    keep_newest(online_workload, 20)
+    SLA.objects.filter(workload=online_workload).update(peak_rps=400.0)
+    plan_id = request(ci_a, online_workload).data["id"]
+    assert services.prepare_forecast(plan_id)
+    newest = MetricObservation.objects.filter(workload=online_workload).latest("ts").ts
+    MetricObservation.objects.bulk_create(
+        MetricObservation(
+            workload=online_workload,
+            series="requests",
+            ts=newest + timedelta(minutes=i + 1),
+            value=6000.0,
+        )
+        for i in range(100)
+    )
+    services.build_plan(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+    assert plan.status == "proposed", plan.message
+    assert plan.forecast_run is None and plan.problem["demand"]["rps"] == [[400.0] * 24]
