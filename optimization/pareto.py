@@ -72,6 +72,30 @@ def pareto_front(
     return non_dominated(points)
 
 
+PLAN_METHODS = ("exact", "hybrid")
+
+
+def plan_front(
+    problem: AllocationProblem, *, replayable: bool = True, seed: int = 0
+) -> list[ParetoPoint]:
+    """The front a scaling plan's candidates come from, cheapest first.
+
+    Two sweeps over the same quantiles, merged to what neither beats: GA-PSO on the full
+    objective, compute cost plus the SLA's expected penalty ("hybrid": seeded with the MILP's
+    allocation), and the MILP on compute cost alone ("exact"), the reference that is optimal
+    for what it counts. Each point's `solution.method` says which found it. The plans app
+    and the simulator's deployed policy both pose plans from it.
+
+    GA-PSO may trade an hour's VMs for functions where the allocation model finds that
+    cheaper (it counts functions as never late), which only a replay of the candidate can
+    check; a plan whose candidates cannot be replayed (`replayable` False: a new workload's
+    onboarding plan, with no traffic yet) is posed from the MILP's sweep alone.
+    """
+    methods = PLAN_METHODS if replayable else ("exact",)
+    points = [p for method in methods for p in pareto_front(problem, method=method, seed=seed)]
+    return non_dominated(points)
+
+
 def non_dominated(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     """The points no other point beats on both cost and risk, sorted by cost."""
     keep = [

@@ -21,11 +21,6 @@ from optimization.problem import AllocationProblem, DemandForecast, Offer
 
 DAY_S = 86_400
 COST_BAND = 0.02  # candidates this close to the cheapest count as costing the same
-# How a plan's front is solved (the plans app and the simulator's deployed policy): each
-# point's MILP allocation, cheapest compute for its demand quantile. Not yet "hybrid" (the MILP's
-# allocation polished by GA-PSO on cost + SLA): on a flat demand its polish leaves some hours
-# with no replica at all, which as an envelope would forbid the controller any VM there.
-FRONT_METHOD = "exact"
 
 
 def demand_from_forecast(
@@ -85,6 +80,7 @@ class Candidate:
     serverless_rps: list[float]
     replicas: list[int]  # VM replicas per interval
     purchase_options: list[str]  # of the VMs; serverless_rps says what goes to functions
+    method: str = "exact"  # the solver that found it: "exact" (MILP) or "hybrid" (GA-PSO)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -98,6 +94,7 @@ class Candidate:
             "serverless_rps": self.serverless_rps,
             "replicas": self.replicas,
             "purchase_options": self.purchase_options,
+            "method": self.method,
         }
 
 
@@ -138,6 +135,7 @@ def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list
                 serverless_rps=[round(float(v), 6) for v in solution.serverless_rps],
                 replicas=[int(n) for n in solution.counts.sum(axis=1)],
                 purchase_options=used,
+                method=solution.method,
             )
         )
     return result

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 
 from forecasting.forecast import forecast_series
-from optimization.pareto import pareto_front
-from optimization.planning import FRONT_METHOD, demand_from_forecast, peak_demand, recommend
+from optimization.pareto import plan_front
+from optimization.planning import demand_from_forecast, peak_demand, recommend
 from optimization.problem import (
     SLA,
     AllocationProblem,
@@ -196,10 +196,11 @@ def make_plan(
         counts=False,
     )
     problem = plan_problem(scenario, variant, demand, initial_replicas)
-    options = envelope_candidates(problem, pareto_front(problem, method=FRONT_METHOD))
     recent = history[-(REPLAY_S // step_s) :]
+    replayable = len(recent) * step_s >= 3600  # as `apps.plans.measure.can_replay`
+    options = envelope_candidates(problem, plan_front(problem, replayable=replayable))
     measured: list[dict[str, Any] | None] = [None] * len(options)
-    if len(recent) * step_s >= 3600:
+    if replayable:
         first = float((start_s - len(recent) * step_s) % 86_400)
         load = Load("recent", recent, first, step_s, step_s, math.inf)
         envelopes = [c["envelope"] for c in options]
@@ -223,7 +224,7 @@ def onboarding_plan(scenario: Scenario, variant: str) -> tuple[list[Bounds], dic
     """
     demand = peak_demand(scenario.peak_rps, HORIZON_INTERVALS)
     problem = plan_problem(scenario, variant, demand, 0)
-    options = envelope_candidates(problem, pareto_front(problem, method=FRONT_METHOD))
+    options = envelope_candidates(problem, plan_front(problem, replayable=False))
     for candidate in options:
         candidate["measured"] = None
     return _propose(problem, options)

@@ -34,6 +34,11 @@ def colour(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
+def solver_name(candidate: Mapping[str, Any]) -> str:
+    """Who found a candidate: GA-PSO on cost + SLA ("hybrid") or the MILP on compute cost."""
+    return "GA-PSO" if candidate.get("method") == "hybrid" else "MILP"
+
+
 def pareto_figure(
     front: Sequence[Mapping[str, Any]],
     chosen_index: int | None,
@@ -66,8 +71,8 @@ def pareto_figure(
     risk = [_finite(p[1]) for p in placed]
     labels = [
         f"candidate {i} ({how}): ${usd:.2f}/day, {late:.3%} late, "
-        f"q{c.get('demand_quantile', '')}, ceilings x{c.get('margin', 1.0):g}"
-        + ("" if c.get("meets_sla", True) else ", breaks the SLA")
+        f"q{c.get('demand_quantile', '')}, ceilings x{c.get('margin', 1.0):g}, "
+        f"{solver_name(c)}" + ("" if c.get("meets_sla", True) else ", breaks the SLA")
         for i, (c, (usd, late, how)) in enumerate(zip(front, placed, strict=True))
     ]
     data: list[dict[str, Any]] = [

@@ -36,6 +36,11 @@ def measure_candidates(
     return measure_envelopes(load, scenario, envelopes, first_hour_utc=start_at.hour), ""
 
 
+def can_replay(workload: Workload, series: str) -> bool:
+    """Whether the workload has the hour of `series` history a candidate's replay needs."""
+    return _recent_load(workload, series) is not None
+
+
 def _recent_load(workload: Workload, series: str) -> Load | None:
     newest = (
         MetricObservation.objects.filter(workload=workload, series=series)

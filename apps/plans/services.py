@@ -34,9 +34,8 @@ from optimization.guardrails import (
     check_plan,
     check_window,
 )
-from optimization.pareto import knee_point, pareto_front
+from optimization.pareto import knee_point, pareto_front, plan_front
 from optimization.planning import (
-    FRONT_METHOD,
     cost_per_day,
     demand_from_forecast,
     peak_demand,
@@ -430,7 +429,8 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     try:
         demand, start_at = plan_demand(plan)
         problem = planner.build_problem(plan, demand, rules, live)
-        front = pareto_front(problem, method=FRONT_METHOD)
+        replayable = measure.can_replay(plan.workload, plan.series)
+        front = plan_front(problem, replayable=replayable)
         options = envelope_candidates(problem, front)
     except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
         fail_plan(plan_id, str(exc))

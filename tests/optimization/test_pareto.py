@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from optimization.pareto import ParetoPoint, knee_point, non_dominated, pareto_front
+from optimization.pareto import ParetoPoint, knee_point, non_dominated, pareto_front, plan_front
 from optimization.problem import Weights
 from optimization.suite import generate_problem
 
@@ -57,3 +57,20 @@ def test_knee_is_the_elbow():
     risks = np.array([0.5, 0.02, 0.015, 0.01])
     front = [fake(c, r) for c, r in zip(costs, risks, strict=True)]
     assert knee_point(front).cost_usd == 1.1
+
+
+def test_a_plans_front_merges_gapso_on_cost_and_sla_with_the_milp_reference():
+    problem = generate_problem(
+        "plan", n_intervals=8, n_offers=12, n_variants=2, seed=9, peak_rps=1200, weights=Weights()
+    )
+    exact = pareto_front(problem, method="exact")
+    hybrid = pareto_front(problem, method="hybrid")
+    merged = plan_front(problem)
+    figures = [(p.cost_usd, p.sla_risk) for p in merged]
+    assert figures == [(p.cost_usd, p.sla_risk) for p in non_dominated([*exact, *hybrid])]
+    # GA-PSO weighs the SLA's penalty, which the MILP does not: on this problem it finds
+    # safer points than the MILP's at a price, and the MILP's cheapest point stays the cheapest.
+    assert {p.solution.method for p in merged} == {"exact", "hybrid"}
+    assert merged[0].cost_usd == pytest.approx(min(p.cost_usd for p in exact))
+    assert min(p.sla_risk for p in merged) <= min(p.sla_risk for p in exact)
+    assert [(p.cost_usd, p.sla_risk) for p in plan_front(problem)] == figures  # seeded

@@ -1,5 +1,7 @@
 """The plan pages: request from the browser, decide with CSRF-protected forms, role-aware."""
 
+import re
+
 from django.test import Client
 
 from apps.plans.models import AuditEvent, ScalingPlan
@@ -46,9 +48,12 @@ def test_an_sre_approves_on_the_plan_page_and_finops_sees_no_button(
     sre = django_user_model.objects.get(username="sre-a")
     page = signed_in(sre).get(f"/plans/{proposed.pk}/").content.decode()
     assert "Approve" in page and "guardrail" in page.lower()
-    # Each candidate says what it was planned at, what its replay measured and its ceilings.
-    for margin in ("x1<", "x2<", "x3<"):
-        assert f"; ceilings {margin}/option>" in page
+    # Each candidate says what it was planned at, what its replay measured, its ceilings and
+    # which solver found it.
+    options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", page)
+    assert {re.search(r"ceilings (x\d)", o).group(1) for o in options} == {"x1", "x2", "x3"}
+    assert {o.rsplit("; ", 1)[1] for o in options} <= {"MILP", "GA-PSO"}
+    assert any(o.endswith("; MILP") for o in options)
     assert "/day planned" in page and "; replayed $" in page
     finops_page = signed_in(django_user_model.objects.get(username="finops")).get(
         f"/plans/{proposed.pk}/"
