@@ -150,7 +150,9 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "The `ballast` replayed here is the policy as the control plane runs it "
         "(`simulation.deployed`): a day-ahead plan is made every "
         f"{PLAN_EVERY_S // 3600} h from what is known then (a quantile forecast of the next day, "
-        "the allocation problem the plans app poses, the optimizer's front, its cheapest, knee "
+        "the allocation problem the plans app poses, the optimizer's front (GA-PSO on cost + "
+        "SLA penalty beside the MILP on compute cost, merged to what neither beats: "
+        "`optimization.pareto.plan_front`), its cheapest, knee "
         "and safest points as envelopes with their ceilings widened 1, 2 and 3 times, each "
         "replayed over the newest day, the cheapest within the SLA proposed, the roomiest at "
         "equal cost), approved "
@@ -173,7 +175,11 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "beats that guess overloads the VMs instead of spilling; only the oracle routes on the "
         "step's own draw (the perfect overflow), as a bound. The peers' policies (mixed, "
         "paragon, gapso, cost_aware) size their replicas for the perfect overflow they were "
-        "written for and pay for it in functions here. What the replay does not model of the "
+        "written for and pay for it in functions here. Ballast's nightly batch runs the "
+        "schedule a batch plan proposes (`simulation.batch.run_planned_nights`: spot with "
+        "checkpoints, on-demand where a reclaim could not be recovered before the deadline, "
+        "the cheapest of its candidates that misses at most 1 % of 400 replayed runs); the "
+        "peers' run a fixed fleet of one purchase option. What the replay does not model of the "
         "deployed path: approval is a fixed delay, the plans app's guardrails (none in a "
         "scenario), correlated spot reclaims and cold starts.",
         "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -82,7 +82,8 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
     """The cheapest replicas per interval that finish `job.items` by the deadline.
 
     Items are counted in expectation; spot only runs where an interruption can still be
-    recovered before the deadline.
+    recovered before the deadline. A replica started in an interval (all of the first
+    interval's, and each one added later) does no work while it boots.
 
     Raises:
         InfeasibleProblem: naming "deadline_s" when even all allowed capacity is too slow.
@@ -95,21 +96,27 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
     if not usable:
         raise InfeasibleProblem("offers", "no spot or on-demand offer for the job's instance types")
     T = max(1, math.floor(job.deadline_s / job.interval_s))
+    J = len(usable)
     recovery_s = max(o.boot_delay_s for o in usable) + job.checkpoint_interval_s
     spot_until = max(0, math.floor((job.deadline_s - recovery_s) / job.interval_s))
     eff = np.array([spot_efficiency(job, o) for o in usable])
-    rate = np.array([job.items_per_s[o.instance_type] for o in usable]) * job.interval_s
-    credit = np.tile(rate * eff[:, 0], T)
+    per_s = np.array([job.items_per_s[o.instance_type] for o in usable]) * eff[:, 0]
+    boot_loss = per_s * np.array([min(o.boot_delay_s, job.interval_s) for o in usable])
+    credit = np.tile(per_s * job.interval_s, T)
     allowed = np.array([[not o.is_spot or t < spot_until for o in usable] for t in range(T)])
     price = np.tile([o.price_per_hour_usd * job.interval_s / 3600 for o in usable], T)
-    J = len(usable)
-    fleet = np.kron(np.eye(T), np.ones(J))
+    # Variables: replicas x[t, j], then replicas started s[t, j] >= x[t, j] - x[t-1, j].
+    n = T * J
+    started = np.hstack([-np.eye(n) + np.eye(n, k=-J), np.eye(n)])
+    fleet = np.hstack([np.kron(np.eye(T), np.ones(J)), np.zeros((T, n))])
+    cap = np.where(allowed.ravel(), job.max_replicas, 0)
     result = milp(
-        price,
-        integrality=np.ones(T * J),
-        bounds=Bounds(0, np.where(allowed.ravel(), job.max_replicas, 0)),
+        np.concatenate([price, np.zeros(n)]),
+        integrality=np.ones(2 * n),
+        bounds=Bounds(0, np.concatenate([cap, cap])),
         constraints=[
-            LinearConstraint(credit[None], job.items, np.inf),
+            LinearConstraint(np.concatenate([credit, -np.tile(boot_loss, T)])[None], job.items),
+            LinearConstraint(started, 0, np.inf),
             LinearConstraint(fleet, 0, job.max_replicas),
         ],
         options={"time_limit": 10.0},
@@ -118,12 +125,58 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
         raise InfeasibleProblem(
             "deadline_s", f"{job.items:g} items cannot be done in {job.deadline_s:g} s"
         )
-    counts = np.rint(result.x).reshape(T, J)
+    counts = np.rint(result.x[:n]).reshape(T, J)
+    booted = np.rint(result.x[n:])
     return BatchPlan(
         offer_names=tuple(o.name for o in usable),
         counts=counts,
         cost_usd=float(price @ counts.ravel()),
-        expected_items=float(credit @ counts.ravel()),
-        expected_interruption_loss_items=float((counts * rate * eff[:, 1]).sum()),
+        expected_items=float(credit @ counts.ravel() - np.tile(boot_loss, T) @ booted),
+        expected_interruption_loss_items=float(
+            (
+                counts
+                * job.interval_s
+                * np.array([job.items_per_s[o.instance_type] for o in usable])
+                * eff[:, 1]
+            ).sum()
+        ),
         spot_allowed_until_interval=spot_until,
     )
+
+
+DEADLINE_MISS_ALLOWED = 0.01  # a batch SLA holds when at most 1 % of runs miss the deadline
+WORK_MARGINS = (1.0, 1.1, 1.25)  # work planned over the items, against interruptions' spread
+
+
+def batch_front(
+    jobs: Mapping[str, BatchJob], offers: Sequence[Offer]
+) -> list[tuple[str, float, BatchPlan]]:
+    """(variant, work margin, plan): every way a plan may run a batch job, cheapest first.
+
+    For each variant's job (`jobs`: variant name -> the job with its items per second): with
+    spot (checkpointed, on-demand near the deadline) planned for the items times each of
+    `WORK_MARGINS` (spare work, since interruptions scatter what spot delivers), and on
+    on-demand alone. Which meets the deadline often enough is for the replay to say
+    (`simulation.batch.replay_schedule`).
+
+    Raises:
+        InfeasibleProblem: naming "deadline_s" when no variant can finish in time.
+    """
+    on_demand = [o for o in offers if not o.is_spot]
+    out: dict[tuple[str, bytes], tuple[str, float, BatchPlan]] = {}
+    for variant, job in jobs.items():
+        ways = [(offers, m) for m in WORK_MARGINS if any(o.is_spot for o in offers)]
+        ways += [(on_demand, 1.0)] if on_demand else []
+        for pool, margin in ways:
+            try:
+                plan = plan_batch(replace(job, items=job.items * margin), pool)
+            except InfeasibleProblem:
+                continue
+            key = (variant, "|".join(plan.offer_names).encode() + plan.counts.tobytes())
+            out.setdefault(key, (variant, margin, plan))
+    if not out:
+        raise InfeasibleProblem(
+            "deadline_s",
+            f"no variant finishes the job in {max(j.deadline_s for j in jobs.values()):g} s",
+        )
+    return sorted(out.values(), key=lambda e: (e[2].cost_usd, e[1], e[0]))

@@ -124,6 +124,7 @@ class PlanShape:
     current_replicas: int  # live now, before the plan's first interval
     sla_risk: float = 0.0  # expected share of requests over the latency target
     sla_allowed_late: float | None = None  # what the SLA's percentile allows; None: no SLA
+    late_what: str = "of requests expected over the latency target"  # what sla_risk counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ def check_plan(shape: PlanShape, rules: Guardrails) -> list[Check]:
             Check(
                 "sla",
                 shape.sla_risk <= shape.sla_allowed_late + 1e-12,
-                f"{shape.sla_risk:.2%} of requests expected over the latency target; the SLA "
+                f"{shape.sla_risk:.2%} {shape.late_what}; the SLA "
                 f"allows {shape.sla_allowed_late:.2%}",
                 blocking=False,
             )

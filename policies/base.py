@@ -87,7 +87,9 @@ class Policy(Protocol):
     name: str
     variant: str  # the model variant it serves
     spills: bool  # routes a share of requests to serverless functions (policies.routing)
-    batch_option: str  # "on_demand" or "spot" (with checkpoints) for the nightly batch
+    # The nightly batch: "on_demand" or "spot" (with checkpoints) on a fixed fleet, or
+    # "planned": the schedule the plans app proposes (`simulation.batch.run_planned_nights`).
+    batch_option: str
     serverless_memory_mb: int
     zero_boot: bool  # the oracle's clairvoyance: replicas serve the step they are asked for
 

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from optimization.batch import BatchPlan
 from optimization.pareto import ParetoPoint, knee_point
 from optimization.planning import candidates
-from optimization.problem import AllocationProblem
+from optimization.problem import AllocationProblem, Offer
 from policies.base import Decision, Observation, Policy, Pool
 from policies.scenario import Scenario
 
@@ -328,3 +329,50 @@ class Enveloped:
     def restore(self, state: dict[str, Any]) -> None:
         """Restore the inner policy."""
         self.inner.restore(state)
+
+
+def batch_candidates(
+    front: Sequence[tuple[str, float, BatchPlan]], offers: Sequence[Offer]
+) -> list[dict[str, Any]]:
+    """A batch plan's candidates (`optimization.batch.batch_front`) in a plan's front format.
+
+    Each candidate runs one variant on its schedule: per interval, the replicas per offer. Its
+    envelope is the schedule itself (ceiling and non-spot floor as planned, the spend at the
+    planned prices), so the controller runs exactly what was approved. `margin` is 1 (the
+    ceilings are not widened); `work_margin` is the spare work planned over the items. Its
+    risk before the replay is the model's: none, since the expected items cover the job.
+    """
+    prices = {o.name: o.price_per_hour_usd for o in offers}
+    option_of = {o.name: o.purchase_option for o in offers}
+    out = []
+    for variant, work_margin, plan in front:
+        schedule = [
+            [
+                {"offer": name, "variant": variant, "count": int(n)}
+                for name, n in zip(plan.offer_names, row, strict=True)
+                if n > 0
+            ]
+            for row in plan.counts
+        ]
+        hours = envelope_hours(schedule, prices)
+        out.append(
+            {
+                "kind": "batch",
+                "method": "batch",
+                "demand_quantile": None,
+                "cost_usd": round(plan.cost_usd, 6),
+                "cost_per_day_usd": round(plan.cost_usd, 6),  # one run a day
+                "sla_risk": 0.0,
+                "meets_sla": True,
+                "schedule": schedule,
+                "serverless_rps": [0.0] * len(schedule),
+                "replicas": [sum(e["count"] for e in row) for row in schedule],
+                "purchase_options": sorted({option_of[e["offer"]] for r in schedule for e in r}),
+                "margin": 1.0,
+                "work_margin": work_margin,
+                "expected_items": round(plan.expected_items, 3),
+                "spot_until_interval": plan.spot_allowed_until_interval,
+                "envelope": envelope_json(hours, variant),
+            }
+        )
+    return out

@@ -99,6 +99,7 @@ class Deployed(Enveloped):
     ):
         super().__init__(make_policy(CONTROLLER, ctx), self._in_force, ctx.scenario)
         self.name = NAME
+        self.batch_option = "planned"  # its nightly batch runs as the plans app plans it
         self.ctx = ctx
         self.start_s = start_s
         self.every = max(1, plan_every_s // ctx.step_s)

@@ -13,7 +13,7 @@ from policies import Context, Decision, Observation, Policy
 from policies.base import Pool
 from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
-from simulation.batch import night_starts_s, run_nights
+from simulation.batch import night_starts_s, run_nights, run_planned_nights
 from simulation.metrics import summarize_run
 from simulation.replay import policy_rng, replay
 from simulation.serverless import serve_serverless
@@ -59,12 +59,14 @@ def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[d
         scenario.variant(policy.variant),
         policy.serverless_memory_mb,
     )
-    batch = run_nights(
-        starts,
-        scenario.batch,
+    itype, rng = (
         scenario.instance(scenario.batch.instance_type),
-        policy.batch_option,
         policy_rng(ctx.seed + 1, policy.name),
+    )
+    batch = (
+        run_planned_nights(starts, scenario.batch, itype, rng)
+        if policy.batch_option == "planned"
+        else run_nights(starts, scenario.batch, itype, policy.batch_option, rng)
     )
     return summarize_run(record, functions, batch, scenario), batch.note
 

@@ -8,6 +8,8 @@ again. The first failure stops the apply, fails the plan and leaves the rollback
 """
 
 import logging
+import math
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,12 +20,18 @@ from apps.actuation.models import ApplyStep, RecordedState
 from apps.actuation.registry import actuator_for, target_name
 from apps.plans import audit
 from apps.plans.models import PlanStatus, ScalingPlan
+from apps.workloads.models import Workload
 
 log = logging.getLogger(__name__)
 
 
 def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
-    """The settings the plan's chosen candidate asks of a target of `kind` (carrying `pool`)."""
+    """The settings the plan's chosen candidate asks of a target of `kind` (carrying `pool`).
+
+    A batch plan's are what runs now once it is applied (`batch_in_force`).
+    """
+    if plan.is_batch:
+        return batch_desired(*batch_in_force(plan.workload_id, timezone.now(), plan), kind, pool)
     chosen = plan.chosen
     options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
     serverless = plan.problem.get("serverless") or {}
@@ -67,6 +75,93 @@ def execute_apply(plan_id: int) -> None:
         reason=f"{len(targets)} target(s) set and read back",
         applied_at=timezone.now(),
     )
+
+
+BATCH_LOOKBACK = timedelta(days=8)  # a batch window lasts 7 days at most
+
+
+def window_interval(plan: ScalingPlan, at: datetime) -> int | None:
+    """The index of the batch plan's interval at `at`, or None outside its window."""
+    index = math.floor((at - plan.start_at).total_seconds() / plan.interval_s)
+    return index if 0 <= index < len(plan.chosen["schedule"]) else None
+
+
+def batch_in_force(
+    workload_id: int, at: datetime, applying: ScalingPlan | None = None
+) -> tuple[ScalingPlan | None, int | None, str]:
+    """(the batch plan running at `at`, its interval, the key of what runs then).
+
+    Of the workload's applied batch plans (with `applying`, the one being applied), the most
+    recently applied whose window covers `at`; none outside every window, when no replica runs.
+    Applying tomorrow's plan therefore leaves tonight's run alone. The key names the plan and
+    interval, or the last moment the workload went idle (a window's end, or an apply), so that
+    each change is made once however often it is asked for.
+    """
+    plans = list(
+        ScalingPlan.objects.filter(
+            workload_id=workload_id,
+            status=PlanStatus.APPLIED,
+            start_at__gte=at - BATCH_LOOKBACK,
+            applied_at__lte=at,
+        )
+    )
+    plans += [applying] if applying is not None else []
+    covering = [p for p in plans if p.is_batch and window_interval(p, at) is not None]
+    if covering:
+        plan = max(covering, key=lambda p: (p.applied_at or at, p.pk))
+        index = window_interval(plan, at)
+        return plan, index, f"plan-{plan.pk}/interval-{index}"
+    ends = [
+        p.start_at + timedelta(seconds=len(p.chosen["schedule"]) * p.interval_s)
+        for p in plans
+        if p.is_batch
+    ]
+    idle = max([t for t in ends if t <= at] + [p.applied_at or at for p in plans], default=at)
+    return None, None, f"workload-{workload_id}/idle-since-{idle:%Y%m%dT%H%M%S}"
+
+
+def batch_desired(
+    plan: ScalingPlan | None, index: int | None, key: str, kind: str, pool: str = ""
+) -> dict[str, int]:
+    """What a batch workload's target of `kind` carries: the interval's replicas, or none."""
+    if plan is None or index is None:
+        return desired_state(kind, [[]], {}, pool=pool)
+    options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
+    return desired_state(kind, [plan.chosen["schedule"][index]], options, pool=pool)
+
+
+def enact_batch_schedules(now: datetime | None = None) -> int:
+    """Every minute (beat): each batch workload's targets carry what its plans run now.
+
+    In an applied plan's window, the interval's replicas per offer (spot, then on-demand near
+    the deadline); outside every window, none (`batch_in_force`). Each change runs under a key
+    naming the plan and interval (or the idle spell), so a repeated or overlapping tick does
+    nothing twice; a plan's changes are audited on it. Returns the workloads stepped.
+    """
+    now = now or timezone.now()
+    workloads = set(
+        ScalingPlan.objects.filter(
+            workload__kind=Workload.Kind.BATCH,
+            status=PlanStatus.APPLIED,
+            start_at__gte=now - BATCH_LOOKBACK,
+        ).values_list("workload_id", flat=True)
+    )
+    for workload_id in sorted(workloads):
+        plan, index, key = batch_in_force(workload_id, now)
+        for target in Workload.objects.get(pk=workload_id).targets.order_by("pk"):
+            try:
+                failure = converge(
+                    target,
+                    batch_desired(plan, index, key, target.kind, target.pool),
+                    purpose=ApplyStep.Purpose.CONTROL,
+                    key_prefix=f"schedule/{key}",
+                    plan=plan,
+                )
+            except TransientError as exc:
+                failure = f"{exc} (the next minute retries)"
+            if failure:
+                log.warning("batch workload %s (%s): %s", workload_id, key, failure)
+    return len(workloads)
 
 
 def execute_rollback(plan_id: int) -> None:

@@ -22,6 +22,12 @@ def rollback_plan(self, plan_id: int) -> None:
     _with_retries(self, services.execute_rollback, plan_id)
 
 
+@shared_task(queue=Queue.CPU)
+def enact_batch_schedules() -> int:
+    """Every minute (beat): applied batch plans take their targets to the interval due now."""
+    return services.enact_batch_schedules()
+
+
 def _with_retries(task, work, plan_id: int) -> None:
     try:
         work(plan_id)

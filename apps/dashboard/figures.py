@@ -46,6 +46,7 @@ def pareto_figure(
     current_cost_per_day: float | None,
     budget_per_day: float | None,
     allowed_late: float | None = None,
+    batch: bool = False,
 ) -> Figure:
     """Cost per day against the share of requests late for every candidate of a plan.
 
@@ -60,6 +61,8 @@ def pareto_figure(
         budget_per_day: the guardrail budget, USD/day (a solid vermillion line), or None.
         allowed_late: the share over target the SLA's percentile allows (a dotted vertical line:
             candidates right of it break the SLA), or None.
+        batch: a batch plan's: the run's cost against the share of simulated runs that miss
+            the deadline.
     """
     placed = [
         (m["cost_per_day_usd"], m["sla_violation_rate"], "replayed")
@@ -122,8 +125,10 @@ def pareto_figure(
         )
     layout = _layout(
         "Cost against SLA risk (replayed where measured)",
-        "share of requests over the target",
-        "USD/day",
+        "share of simulated runs that miss the deadline"
+        if batch
+        else "share of requests over the target",
+        "USD per run" if batch else "USD/day",
     )
     layout.update(shapes=shapes, annotations=annotations)
     return {"data": data, "layout": layout}

@@ -88,6 +88,7 @@ def plan_detail(request, plan_id: int):
                 plan.current_cost_per_day_usd,
                 budget,
                 allowed_late=_allowed_late(plan),
+                batch=plan.is_batch,
             ),
             "schedule_figure": figures.schedule_figure(plan.chosen["schedule"]),
             "envelope_rows": _envelope_rows(plan),
@@ -145,5 +146,8 @@ def _visible_plan(request, plan_id: int) -> ScalingPlan:
 
 def _allowed_late(plan) -> float | None:
     """The share over target the plan's SLA allows (1 % for a p99), or None without one."""
-    sla = (plan.problem or {}).get("sla")
+    problem = plan.problem or {}
+    if plan.is_batch:
+        return problem["deadline_miss_allowed"]
+    sla = problem.get("sla")
     return 1 - sla["latency_percentile"] / 100 if sla else None

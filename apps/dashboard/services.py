@@ -109,13 +109,14 @@ def option_shares(plan: ScalingPlan) -> dict[str, float]:
     if not chosen or not chosen["schedule"]:
         return {"unknown": total}
     hours = len(chosen["schedule"]) * plan.interval_s / 3600
+    per_day = 1.0 if plan.is_batch else 24 / hours  # a batch plan is one run a day
     split: dict[str, float] = {}
     for row in chosen["schedule"]:
         for entry in row:
             offer = offers.get(entry["offer"], {})
             usd = entry["count"] * offer.get("price_per_hour_usd", 0.0) * plan.interval_s / 3600
             option = offer.get("purchase_option", "unknown")
-            split[option] = split.get(option, 0.0) + usd * 24 / hours
+            split[option] = split.get(option, 0.0) + usd * per_day
     vm = sum(split.values())
     if total - vm > 1e-6:
         split["serverless"] = total - vm

@@ -11,10 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
+from optimization.batch import BatchJob, BatchPlan
+from optimization.problem import Offer
+from simulation.batch import replay_schedule
 from simulation.measure import measure_envelopes
 from simulation.trace import Load, resample
 
@@ -34,6 +38,25 @@ def measure_candidates(
         return [None] * len(candidates), str(exc)
     envelopes = [candidate["envelope"] for candidate in candidates]
     return measure_envelopes(load, scenario, envelopes, first_hour_utc=start_at.hour), ""
+
+
+def measure_batch(
+    problem: dict[str, Any], candidates: Sequence[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """Each batch candidate's schedule run in the simulator's spot world (`replay_schedule`)."""
+    offers = tuple(Offer(**o) for o in problem["offers"])
+    names = tuple(o.name for o in offers)
+    out: list[dict[str, Any] | None] = []
+    for candidate in candidates:
+        variant = candidate["envelope"]["variant"]
+        job = BatchJob(**problem["jobs"][variant])
+        counts = np.zeros((len(candidate["schedule"]), len(names)))
+        for t, row in enumerate(candidate["schedule"]):
+            for entry in row:
+                counts[t, names.index(entry["offer"])] = entry["count"]
+        schedule = BatchPlan(names, counts, candidate["cost_usd"], 0.0, 0.0, 0)
+        out.append(replay_schedule(schedule, offers, job))
+    return out
 
 
 def can_replay(workload: Workload, series: str) -> bool:

@@ -123,6 +123,11 @@ class ScalingPlan(models.Model):
         return f"plan {self.pk} of {self.workload} ({self.status})"
 
     @property
+    def is_batch(self) -> bool:
+        """A batch workload's plan for one run (its candidates are schedules, not envelopes)."""
+        return (self.problem or {}).get("kind") == "batch"
+
+    @property
     def chosen(self) -> dict | None:
         """The candidate that would be applied."""
         if self.chosen_index is None or self.chosen_index >= len(self.front):

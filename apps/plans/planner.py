@@ -9,6 +9,9 @@ Conventions:
 - Variants under the SLA's `min_accuracy` are left out, and so are profiles on which no capacity
   could meet the latency SLA (a request's own service outlasts the target more often than the
   percentile allows): a plan is never built on capacity that breaks its SLA by construction.
+- A batch workload's plan is for its next run: the SLA's `items_per_run` inside its window, on
+  spot with checkpoints (on-demand where a reclaim could no longer be recovered before the
+  deadline) or on-demand alone (`optimization.batch`).
 - Online workloads keep the non-spot base their guardrail requires (`min_non_spot_replicas`)
   when on-demand is allowed, and more on-demand replicas where the optimizer finds they pay;
   functions take what the VMs do not when a serverless offer exists.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from actuators.base import ActuatorError
 from apps.catalog.models import Offer as CatalogOffer
@@ -30,6 +34,7 @@ from apps.catalog.models import PurchaseOption
 from apps.catalog.models import ServerlessOffer as CatalogServerless
 from apps.plans.models import Guardrail, PlanStatus, ScalingPlan
 from apps.workloads.models import Workload
+from optimization.batch import BatchJob
 from optimization.guardrails import Guardrails, parse_windows
 from optimization.problem import (
     CPU_BOOT_S,
@@ -130,10 +135,7 @@ def build_problem(
     workload = plan.workload
     sla = getattr(workload, "sla", None)
     if workload.kind != Workload.Kind.ONLINE:
-        raise PlanningError(
-            "plans are made for online workloads; batch workloads are sized per run by "
-            "`python -m optimization` (batch planning through the API is not built yet)"
-        )
+        raise PlanningError("a batch workload's plan is posed by `batch_jobs`")
     if sla is None or not sla.latency_target_ms:
         raise PlanningError("the workload has no latency SLA: set latency_target_ms first")
     target = SLA(sla.latency_target_ms, sla.latency_percentile or 99.0)
@@ -195,6 +197,69 @@ def build_problem(
         serverless=_serverless(plan.region, smallest, fastest),
         initial_replicas=sum(live.allocation.values()),
     )
+
+
+def batch_jobs(
+    plan: ScalingPlan, rules: Guardrails
+) -> tuple[dict[str, BatchJob], tuple[Offer, ...]]:
+    """(variant name -> its job, the offers) of a batch workload's next run.
+
+    The job is the SLA's `items_per_run` inside its window (`window_length_h`), at each
+    variant's items per second (variants under `min_accuracy` left out), planned per
+    `plan.interval_s`; the offers are the in-force on-demand and spot prices the guardrails
+    allow.
+
+    Raises:
+        PlanningError: no window, no items per run, no variant with items_per_s, or no price.
+    """
+    sla = getattr(plan.workload, "sla", None)
+    if sla is None or sla.window_start_utc is None or not sla.window_length_h:
+        raise PlanningError(
+            "the batch workload has no deadline window: set window_start_utc and window_length_h"
+        )
+    if not sla.items_per_run:
+        raise PlanningError("set the SLA's items_per_run: a batch plan is made for one run's work")
+    if plan.interval_s > sla.window_length_h * 3600:
+        raise PlanningError(
+            f"interval_s {plan.interval_s} is longer than the {sla.window_length_h:g} h window"
+        )
+    floor = sla.min_accuracy or 0.0
+    jobs: dict[str, BatchJob] = {}
+    for variant in plan.workload.variants.prefetch_related("capacity_profiles__instance_type"):
+        rates = {
+            p.instance_type.name: p.items_per_s
+            for p in variant.capacity_profiles.all()
+            if p.items_per_s
+        }
+        if variant.accuracy >= floor and rates:
+            jobs[variant.name] = BatchJob(
+                name=variant.name,
+                items=sla.items_per_run,
+                deadline_s=sla.window_length_h * 3600,
+                interval_s=plan.interval_s,
+                items_per_s=rates,
+            )
+    if not jobs:
+        raise PlanningError(
+            "no model variant has a capacity profile with items_per_s"
+            + (f" at or above the SLA's accuracy floor {floor}" if floor else "")
+            + ": register one first"
+        )
+    types = {t for job in jobs.values() for t in job.items_per_s}
+    allowed = rules.allowed_purchase_options or ("on_demand", "spot")
+    offers = tuple(o for o in _offers(plan.region, types) if o.purchase_option in allowed)
+    if not offers:
+        raise PlanningError(
+            f"no {' or '.join(allowed)} price in region {plan.region!r} for "
+            f"{', '.join(sorted(types))}: import the catalog first"
+        )
+    return jobs, offers
+
+
+def next_window_start(sla, now: datetime) -> datetime:
+    """The start of the batch window that begins next (today's, if it has not begun yet)."""
+    start = datetime.combine(now.date(), sla.window_start_utc, tzinfo=UTC)
+    return start if start >= now else start + timedelta(days=1)
 
 
 def _offers(region: str, instance_types: set[str]) -> tuple[Offer, ...]:

@@ -5,6 +5,7 @@ lock and a conditional update, appends to the audit trail and fires the plan's w
 """
 
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from controlplane.celery import Queue
 from controlplane.runs import claim_run, finish_run
 from forecasting.base import MIN_POINTS
 from optimization.backend import choose_backend
+from optimization.batch import DEADLINE_MISS_ALLOWED, batch_front
 from optimization.guardrails import (
     PlanShape,
     auto_approvable,
@@ -43,7 +45,7 @@ from optimization.planning import (
 )
 from optimization.problem import DemandForecast, problem_from_dict, problem_to_dict
 from optimization.solver import solve
-from policies.envelope import envelope_candidates
+from policies.envelope import batch_candidates, envelope_candidates
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +276,8 @@ def prepare_forecast(plan_id: int) -> bool:
     plan = ScalingPlan.objects.select_related("workload__sla").get(pk=plan_id)
     if plan.status != S.DRAFT:
         return False
-    if plan.forecast_run_id is not None:
-        return True
+    if plan.forecast_run_id is not None or plan.workload.kind == Workload.Kind.BATCH:
+        return True  # a batch plan is made for the SLA's items per run, not a forecast
     points = history_points(plan)
     if points < MIN_POINTS:  # a new workload: its onboarding plan needs no forecast
         if sla_peak(plan) is None:
@@ -426,6 +428,8 @@ def pose_plan(plan_id: int) -> list[list[int]]:
         return []
     rules = planner.guardrails_for(plan.workload)
     live = planner.live_state(plan.workload)
+    if plan.workload.kind == Workload.Kind.BATCH:
+        return pose_batch_plan(plan, rules, live)
     try:
         demand, start_at = plan_demand(plan)
         problem = planner.build_problem(plan, demand, rules, live)
@@ -453,6 +457,36 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     return list(points.values())
 
 
+def pose_batch_plan(plan: ScalingPlan, rules, live: planner.LiveState) -> list[list[int]]:
+    """A batch workload's candidates for its next run (`optimization.batch.batch_front`).
+
+    Stored on the draft like an online plan's; all are replayed in one part (a batch replay
+    takes milliseconds).
+    """
+    try:
+        jobs, offers = planner.batch_jobs(plan, rules)
+        options = batch_candidates(batch_front(jobs, offers), offers)
+    except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
+        fail_plan(plan.pk, str(exc))
+        return []
+    problem = {
+        "kind": "batch",
+        "offers": [asdict(o) for o in offers],
+        "jobs": {name: asdict(job) for name, job in jobs.items()},
+        "deadline_miss_allowed": DEADLINE_MISS_ALLOWED,
+    }
+    ScalingPlan.objects.filter(pk=plan.pk, status=S.DRAFT).update(
+        problem=problem,
+        front=options,
+        start_at=planner.next_window_start(plan.workload.sla, timezone.now()),
+        horizon_intervals=len(options[0]["schedule"]),
+        current_allocation=live.allocation,
+        current_cost_per_day_usd=round(cost_per_day(live.allocation, offers), 6),
+        live_fingerprint=live.fingerprint,
+    )
+    return [list(range(len(options)))]
+
+
 def measure_part(plan_id: int, indices: list[int]) -> list[list]:
     """[[index, measured figures or None, note], ...] for the candidates at `indices`.
 
@@ -464,9 +498,12 @@ def measure_part(plan_id: int, indices: list[int]) -> list[list]:
         return []
     chosen = [plan.front[i] for i in indices]
     try:
-        figures, note = measure.measure_candidates(
-            plan.workload, chosen, start_at=plan.start_at, series=plan.series
-        )
+        if plan.is_batch:
+            figures, note = measure.measure_batch(plan.problem, chosen), ""
+        else:
+            figures, note = measure.measure_candidates(
+                plan.workload, chosen, start_at=plan.start_at, series=plan.series
+            )
     except Exception as exc:
         log.exception("replaying plan %s's candidates %s failed", plan_id, indices)
         figures, note = [None] * len(chosen), f"replay failed ({type(exc).__name__}): {exc}"
@@ -478,7 +515,12 @@ def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
     plan = ScalingPlan.objects.select_related("workload__team", "workload__sla").get(pk=plan_id)
     if plan.status != S.DRAFT or plan.problem is None:
         return
-    allowed = problem_from_dict(plan.problem).sla.allowed_late
+    batch = plan.is_batch
+    allowed = (
+        plan.problem["deadline_miss_allowed"]
+        if batch
+        else problem_from_dict(plan.problem).sla.allowed_late
+    )
     candidates_ = measured_front(plan.front, [entry for part in parts for entry in part], allowed)
     rules = planner.guardrails_for(plan.workload)
     current = sum(plan.current_allocation.values())
@@ -507,11 +549,23 @@ def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
         guardrail_checks=[c.to_dict() for c in verdicts[recommended]],
     )
     chosen = candidates_[recommended]
-    measured = chosen["measured"]
     reason = (
+        batch_reason(chosen, len(candidates_), allowed)
+        if batch
+        else online_reason(plan, chosen, len(candidates_))
+    )
+    plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
+    supersede_older(plan)
+    auto_approve(plan, rules)
+
+
+def online_reason(plan: ScalingPlan, chosen: dict, count: int) -> str:
+    """Why an online plan proposes its candidate."""
+    measured = chosen["measured"]
+    return (
         f"{demand_source(plan)}; "
         f"{'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
-        f"{len(candidates_)} candidate envelopes{' as replayed' if measured else ''}: "
+        f"{count} candidate envelopes{' as replayed' if measured else ''}: "
         "planned at the "
         f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
         f"{chosen['sla_risk']:.3%} SLA risk, ceilings x{chosen['margin']:g}"
@@ -523,9 +577,23 @@ def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
         )
         + ("" if chosen["meets_sla"] else "; no candidate meets the SLA")
     )
-    plan = transition(plan_id, S.PROPOSED, reason=reason, **fields)
-    supersede_older(plan)
-    auto_approve(plan, rules)
+
+
+def batch_reason(chosen: dict, count: int, allowed: float) -> str:
+    """Why a batch plan proposes its candidate."""
+    measured = chosen["measured"]
+    return (
+        f"{'cheapest' if chosen['meets_sla'] else 'least often late'} of {count} schedules "
+        f"for the next run ({chosen['envelope']['variant']}, "
+        f"{', '.join(chosen['purchase_options'])}, work planned x{chosen['work_margin']:g}): "
+        f"${chosen['cost_per_day_usd']:.2f} per run"
+        + (
+            f"; {measured['runs']} simulated runs miss the deadline "
+            f"{measured['sla_violation_rate']:.2%} of the time (at most {allowed:.0%} allowed)"
+            if measured
+            else "; not replayed"
+        )
+    )
 
 
 def measured_front(candidates: list[dict], measured: list[list], allowed_late: float) -> list[dict]:
@@ -556,6 +624,16 @@ def shape_of(candidate: dict, current_replicas: int, problem: dict | None) -> Pl
     """
     sla = (problem or {}).get("sla")
     measured = candidate.get("measured")
+    if (problem or {}).get("kind") == "batch":
+        return PlanShape(
+            replicas=candidate["replicas"],
+            purchase_options=candidate["purchase_options"],
+            cost_per_day_usd=candidate["cost_per_day_usd"],
+            current_replicas=current_replicas,
+            sla_risk=measured["sla_violation_rate"] if measured else candidate["sla_risk"],
+            sla_allowed_late=problem["deadline_miss_allowed"],
+            late_what="of simulated runs miss the deadline",
+        )
     return PlanShape(
         replicas=candidate["replicas"],
         purchase_options=candidate["purchase_options"],

@@ -56,6 +56,7 @@ class WorkloadChildQuerySet(models.QuerySet):
 
 
 MAX_PEAK_RPS = 1e9  # a billion requests a second: far past any one workload
+MAX_ITEMS_PER_RUN = 1e12  # a trillion items a night: far past any one batch job
 
 
 class SLA(models.Model):
@@ -79,6 +80,11 @@ class SLA(models.Model):
     window_start_utc = models.TimeField(null=True, blank=True, help_text="batch: may start at")
     window_length_h = models.FloatField(
         null=True, blank=True, help_text="batch: must finish this many hours after the start"
+    )
+    items_per_run = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="batch: the items each run processes inside the window; a plan is made for it",
     )
     objects = WorkloadChildQuerySet.as_manager()
 
@@ -106,6 +112,11 @@ class SLA(models.Model):
                 condition=Q(min_accuracy__isnull=True)
                 | Q(min_accuracy__gte=0, min_accuracy__lte=1),
                 name="sla_min_accuracy_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(items_per_run__isnull=True)
+                | Q(items_per_run__gt=0, items_per_run__lte=MAX_ITEMS_PER_RUN),
+                name="sla_items_per_run_range",
             ),
             models.CheckConstraint(
                 condition=Q(window_length_h__isnull=True)

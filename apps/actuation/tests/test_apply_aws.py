@@ -1,20 +1,9 @@
 """An approved plan applied to an EC2 Auto Scaling group through boto3, over HTTP to moto."""
 
-import pytest
-from django.test import override_settings
-
-from apps.actuation import registry, services
+from apps.actuation import services
 from apps.actuation.models import RecordedState
 from apps.plans.models import ScalingPlan
 from tests.actuators.test_aws import make_group
-
-
-@pytest.fixture
-def aws_connected(moto_server):
-    registry.reset_connections()
-    with override_settings(AWS_ENABLED=True, AWS_ENDPOINT_URL=moto_server):
-        yield
-    registry.reset_connections()
 
 
 def test_an_asg_gets_capacity_bounds_and_its_on_demand_base(

@@ -3,7 +3,6 @@
 import pytest
 
 from apps.actuation.tests.conftest import cluster  # noqa: F401  (a fixture)
-from apps.actuation.tests.test_apply_aws import aws_connected  # noqa: F401  (a fixture)
 from tests.actuators.test_aws import alb  # noqa: F401  (a fixture)
 
 

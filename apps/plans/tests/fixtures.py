@@ -1,7 +1,8 @@
 """Plan fixtures for every test, registered as a plugin by the root conftest.
 
 A plannable online workload (catalog prices, SLA, a variant with a profile, 4 days of load),
-a fresh stored forecast, and a proposed plan.
+a fresh stored forecast, a proposed plan, a plannable batch workload, and the actuators
+connected to the moto server.
 """
 
 import json
@@ -93,6 +94,19 @@ def stored_forecast(online_workload, sre_user):
 
 
 @pytest.fixture
+def aws_connected(moto_server):
+    """The actuators' AWS clients pointed at the moto server while the test runs."""
+    from django.test import override_settings
+
+    from apps.actuation import registry
+
+    registry.reset_connections()
+    with override_settings(AWS_ENABLED=True, AWS_ENDPOINT_URL=moto_server):
+        yield
+    registry.reset_connections()
+
+
+@pytest.fixture
 def sre_user(django_user_model, sre_a):
     return django_user_model.objects.get(username="sre-a")
 
@@ -119,3 +133,26 @@ def proposed(ci_a, online_workload, stored_forecast, build):
     assert response.data["status"] == "draft"
     build(response.data["id"])
     return ScalingPlan.objects.get(pk=response.data["id"])
+
+
+@pytest.fixture
+def batch_workload(team_a, catalog):
+    """Team A's nightly embedding refresh: 20 M items from 01:00 UTC inside 6 hours."""
+    from datetime import time
+
+    from apps.catalog.models import InstanceType
+    from apps.workloads.models import SLA, CapacityProfile, ModelVariant, Workload
+
+    workload = Workload.objects.create(team=team_a, name="embedding-refresh", kind="batch")
+    SLA.objects.create(
+        workload=workload, window_start_utc=time(1), window_length_h=6, items_per_run=2e7
+    )
+    variant = ModelVariant.objects.create(
+        workload=workload, name="embedder-base", accuracy=0.88, memory_mb=4096
+    )
+    for name, rate in (("g4dn.xlarge", 900), ("g5.xlarge", 1500)):
+        CapacityProfile.objects.create(
+            variant=variant, instance_type=InstanceType.objects.get(name=name), items_per_s=rate
+        )
+    workload.targets.create(kind="aws_asg", reference="embedding-refresh-spot")
+    return workload

@@ -11,6 +11,7 @@ from apps.accounts import roles
 from apps.accounts.models import Team
 from apps.catalog.models import InstanceType
 from apps.workloads.models import (
+    MAX_ITEMS_PER_RUN,
     MAX_PEAK_RPS,
     SERIES_NAME,
     SLA,
@@ -94,6 +95,9 @@ class WorkloadSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 class SLASerializer(WorkloadChildSerializer):
     """Online: latency percentile and target, availability. Batch: the deadline window.
 
+    Batch, optional: `items_per_run`, the work each run does inside the window (a batch
+    workload's plan is made for it).
+
     Online, optional: `peak_rps`, the load the latency target is promised up to (a new
     workload's first plan is sized for it). Both: `min_accuracy`, the floor no chosen model
     variant goes below.
@@ -114,9 +118,14 @@ class SLASerializer(WorkloadChildSerializer):
         min_value=0.000001, max_value=MAX_PEAK_RPS, required=False, allow_null=True
     )
 
+    items_per_run = serializers.FloatField(
+        min_value=0.000001, max_value=MAX_ITEMS_PER_RUN, required=False, allow_null=True
+    )
+
     ONLINE_FIELDS = ("latency_percentile", "latency_target_ms", "availability")
     ONLINE_OPTIONAL = ("peak_rps",)
     BATCH_FIELDS = ("window_start_utc", "window_length_h")
+    BATCH_OPTIONAL = ("items_per_run",)
 
     class Meta:
         model = SLA
@@ -130,6 +139,7 @@ class SLASerializer(WorkloadChildSerializer):
             "min_accuracy",
             "window_start_utc",
             "window_length_h",
+            "items_per_run",
         ]
 
     def validate(self, attrs):
@@ -139,19 +149,19 @@ class SLASerializer(WorkloadChildSerializer):
             raise serializers.ValidationError({"workload": ["already has an SLA; update it"]})
         merged = {
             f: attrs.get(f, getattr(self.instance, f, None))
-            for f in self.ONLINE_FIELDS + self.ONLINE_OPTIONAL + self.BATCH_FIELDS
+            for f in self.ONLINE_FIELDS
+            + self.ONLINE_OPTIONAL
+            + self.BATCH_FIELDS
+            + self.BATCH_OPTIONAL
         }
         needed, banned = (
-            (self.ONLINE_FIELDS, self.BATCH_FIELDS)
+            (self.ONLINE_FIELDS, self.BATCH_FIELDS + self.BATCH_OPTIONAL)
             if workload.kind == Workload.Kind.ONLINE
             else (self.BATCH_FIELDS, self.ONLINE_FIELDS + self.ONLINE_OPTIONAL)
         )
-        errors = {
-            f: [f"required for a {workload.kind} workload"] for f in needed if merged[f] is None
-        }
-        errors |= {
-            f: [f"not used by a {workload.kind} workload"] for f in banned if merged[f] is not None
-        }
+        kind = "an online" if workload.kind == Workload.Kind.ONLINE else "a batch"
+        errors = {f: [f"required for {kind} workload"] for f in needed if merged[f] is None}
+        errors |= {f: [f"not used by {kind} workload"] for f in banned if merged[f] is not None}
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

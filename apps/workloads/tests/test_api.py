@@ -185,8 +185,8 @@ def test_online_sla_needs_a_latency_target_and_no_batch_window(ci_a, workload_a)
     )
 
     assert response.status_code == 400
-    assert "required for a online workload" in str(response.data["latency_target_ms"])
-    assert "not used by a online workload" in str(response.data["window_length_h"])
+    assert "required for an online workload" in str(response.data["latency_target_ms"])
+    assert "not used by an online workload" in str(response.data["window_length_h"])
     assert not SLA.objects.exists()
 
 
@@ -372,6 +372,27 @@ def test_an_slas_peak_is_a_finite_positive_rate_for_online_workloads_only(ci_a, 
     assert ok.status_code == 201, ok.data
     assert SLA.objects.get().peak_rps == 5000
     assert on_batch.status_code == 400 and "not used by a batch workload" in str(on_batch.data)
+
+
+def test_a_batch_runs_items_are_a_finite_positive_count_for_batch_workloads_only(
+    ci_a, workload_a, team_a
+):
+    batch = Workload.objects.create(team=team_a, name="nightly", kind="batch")
+    window = {"workload": batch.pk, "window_start_utc": "01:00", "window_length_h": 5}
+    refused = [
+        ci_a.post("/api/v1/slas/", window | {"items_per_run": value}, format="json")
+        for value in (0, -5, "NaN", "Infinity", 1e13, "lots")
+    ]
+    online = {"workload": workload_a.pk, "latency_percentile": 99, "latency_target_ms": 100}
+    on_online = ci_a.post(
+        "/api/v1/slas/", online | {"availability": 0.999, "items_per_run": 10}, format="json"
+    )
+    ok = ci_a.post("/api/v1/slas/", window | {"items_per_run": 2e7}, format="json")
+
+    assert all(r.status_code == 400 and "items_per_run" in r.data for r in refused), refused
+    assert on_online.status_code == 400 and "not used by an online workload" in str(on_online.data)
+    assert ok.status_code == 201, ok.data
+    assert SLA.objects.get().items_per_run == 2e7
 
 
 def test_lists_paginate_and_filter(sre_a, team_a):

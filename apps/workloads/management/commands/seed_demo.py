@@ -65,12 +65,14 @@ WORKLOADS = [
         "name": "embedding-refresh",
         "kind": "batch",
         "description": "Nightly re-embedding of the catalog on spot with checkpoints.",
-        "sla": {"window_start_utc": "01:00", "window_length_h": 6},
+        # 20 M items: about 6 replica-hours on g4dn.xlarge, inside a 6 h window
+        "sla": {"window_start_utc": "01:00", "window_length_h": 6, "items_per_run": 20_000_000},
         "variants": [
             ("embedder-base", 0.88, 4096, [("g4dn.xlarge", 900, None), ("g5.xlarge", 1500, None)])
         ],
         "targets": [("aws_asg", "embedding-refresh-spot")],
         "trace": None,
+        "plan_every_minutes": 1440,  # a plan for each night's run
     },
     {
         "team": "creative",
