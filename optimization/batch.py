@@ -33,6 +33,8 @@ class BatchJob:
     checkpoint_cost_s: float = 10.0  # cost-model.md section 3
     checkpoint_on_notice: bool = True  # the 120 s notice saves progress
     max_replicas: int = 100
+    min_replicas: int = 0  # in every interval of the window (a guardrail's floor)
+    max_change_per_interval: int | None = None  # between intervals, from none at the start
 
     def __post_init__(self) -> None:
         for name in ("items", "deadline_s", "interval_s", "checkpoint_cost_s", "max_replicas"):
@@ -83,7 +85,9 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
 
     Items are counted in expectation; spot only runs where an interruption can still be
     recovered before the deadline. A replica started in an interval (all of the first
-    interval's, and each one added later) does no work while it boots.
+    interval's, and each one added later) does no work while it boots. Every interval keeps
+    `job.min_replicas`, and the fleet changes by at most `job.max_change_per_interval`
+    between intervals (from none before the first).
 
     Raises:
         InfeasibleProblem: naming "deadline_s" when even all allowed capacity is too slow.
@@ -110,6 +114,11 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
     started = np.hstack([-np.eye(n) + np.eye(n, k=-J), np.eye(n)])
     fleet = np.hstack([np.kron(np.eye(T), np.ones(J)), np.zeros((T, n))])
     cap = np.where(allowed.ravel(), job.max_replicas, 0)
+    limits = [LinearConstraint(fleet, min(job.min_replicas, job.max_replicas), job.max_replicas)]
+    if job.max_change_per_interval is not None:
+        change = (np.eye(T) - np.eye(T, k=-1)) @ fleet  # fleet[t] - fleet[t - 1], none before
+        step = job.max_change_per_interval
+        limits.append(LinearConstraint(change, -step, step))
     result = milp(
         np.concatenate([price, np.zeros(n)]),
         integrality=np.ones(2 * n),
@@ -117,7 +126,7 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
         constraints=[
             LinearConstraint(np.concatenate([credit, -np.tile(boot_loss, T)])[None], job.items),
             LinearConstraint(started, 0, np.inf),
-            LinearConstraint(fleet, 0, job.max_replicas),
+            *limits,
         ],
         options={"time_limit": 10.0},
     )

@@ -206,8 +206,8 @@ def batch_jobs(
 
     The job is the SLA's `items_per_run` inside its window (`window_length_h`), at each
     variant's items per second (variants under `min_accuracy` left out), planned per
-    `plan.interval_s`; the offers are the in-force on-demand and spot prices the guardrails
-    allow.
+    `plan.interval_s` within the guardrails' `min_replicas` and `max_scale_step` (a run
+    starts from none); the offers are the in-force on-demand and spot prices they allow.
 
     Raises:
         PlanningError: no window, no items per run, no variant with items_per_s, or no price.
@@ -238,6 +238,8 @@ def batch_jobs(
                 deadline_s=sla.window_length_h * 3600,
                 interval_s=plan.interval_s,
                 items_per_s=rates,
+                min_replicas=rules.min_replicas or 0,
+                max_change_per_interval=rules.max_scale_step,
             )
     if not jobs:
         raise PlanningError(

@@ -629,7 +629,7 @@ def shape_of(candidate: dict, current_replicas: int, problem: dict | None) -> Pl
             replicas=candidate["replicas"],
             purchase_options=candidate["purchase_options"],
             cost_per_day_usd=candidate["cost_per_day_usd"],
-            current_replicas=current_replicas,
+            current_replicas=0,  # a run starts from none
             sla_risk=measured["sla_violation_rate"] if measured else candidate["sla_risk"],
             sla_allowed_late=problem["deadline_miss_allowed"],
             late_what="of simulated runs miss the deadline",

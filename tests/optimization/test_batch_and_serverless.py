@@ -50,3 +50,19 @@ def test_unreachable_latency_target_is_named():
     profile = FunctionProfile(cpu_ms_at_1_vcpu=400.0, io_ms=250.0)
     with pytest.raises(InfeasibleProblem, match="latency_target_ms"):
         size_serverless(profile, latency_target_ms=300.0)
+
+
+def test_batch_keeps_a_floor_in_every_interval_and_steps_no_faster_than_allowed():
+    free = plan_batch(job(400_000, 8 * 3600), OFFERS)
+    held = plan_batch(
+        BatchJob(
+            "embed", 400_000, 8 * 3600, 900, {"g5.xlarge": 20.0}, max_replicas=10,
+            min_replicas=1, max_change_per_interval=1,
+        ),
+        OFFERS,
+    )  # fmt: skip
+    fleet = held.counts.sum(axis=1)
+    assert free.counts.sum(axis=1).min() == 0  # unconstrained, some interval runs nothing
+    assert fleet.min() >= 1
+    assert np.abs(np.diff(np.concatenate([[0], fleet]))).max() <= 1
+    assert held.expected_items >= 400_000 and held.cost_usd >= free.cost_usd

@@ -9,7 +9,7 @@ import pytest
 
 from apps.actuation import services as actuation
 from apps.dashboard.services import option_shares
-from apps.plans.models import AuditEvent, ScalingPlan
+from apps.plans.models import AuditEvent, Guardrail, ScalingPlan
 from optimization.batch import DEADLINE_MISS_ALLOWED
 from tests.actuators.test_aws import make_group
 
@@ -59,6 +59,20 @@ def test_a_batch_plan_is_the_cheapest_schedule_that_meets_the_deadline_in_simula
     assert "simulated runs miss the deadline" in plan.guardrail_checks[0]["detail"]
     reason = AuditEvent.objects.get(plan_id=plan_id, to_status="proposed").reason
     assert "schedules for the next run" in reason and "miss the deadline" in reason
+
+
+def test_a_batch_plan_keeps_within_the_teams_guardrails(ci_a, batch_workload, build, team_a):
+    Guardrail.objects.create(team=team_a, min_replicas=1, max_scale_step=1, budget_per_day_usd=400)
+    plan_id = request(ci_a, batch_workload)
+    build(plan_id)
+    plan = ScalingPlan.objects.get(pk=plan_id)
+
+    assert plan.status == "proposed", plan.message
+    for candidate in plan.front:
+        fleet = [0, *candidate["replicas"]]  # a run starts from none
+        assert min(candidate["replicas"]) >= 1
+        assert max(abs(b - a) for a, b in zip(fleet, fleet[1:], strict=False)) <= 1
+    assert all(check["ok"] for check in plan.guardrail_checks), plan.guardrail_checks
 
 
 @pytest.mark.parametrize(
