@@ -30,7 +30,7 @@ class BatchJob:
     interval_s: int
     items_per_s: Mapping[str, float]  # per replica, by instance type
     checkpoint_interval_s: float = 600.0
-    checkpoint_cost_s: float = 10.0  # cost-model.md section 3
+    checkpoint_cost_s: float = 10.0  # docs/cost-model.md section 6
     checkpoint_on_notice: bool = True  # the 120 s notice saves progress
     max_replicas: int = 100
     min_replicas: int = 0  # in every interval of the window (a guardrail's floor)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
-# cost-model.md section 3: request to serving, by kind of VM.
+# docs/cost-model.md section 6: request to serving, by kind of VM.
 GPU_BOOT_S = 240.0
 CPU_BOOT_S = 60.0
 
@@ -32,7 +32,7 @@ class Offer:
     purchase_option: str  # on_demand | spot | reserved
     price_per_hour_usd: float
     boot_delay_s: float = 60.0
-    interruption_rate_per_hour: float = 0.0  # spot hazard, cost-model.md section 1
+    interruption_rate_per_hour: float = 0.0  # spot hazard, docs/cost-model.md section 3
     committed_count: int = 0  # reserved: already committed, paid every hour used or not
     max_count: int | None = None  # capacity available to buy, None = unlimited
 
@@ -200,7 +200,7 @@ class Constraints:
     """Hard constraints; the solvers never return an allocation that breaks one."""
 
     demand_quantile: float = 0.9  # capacity covers this forecast quantile
-    max_utilization: float = 0.85  # capacity_rps x this is usable (cost-model.md section 5)
+    max_utilization: float = 0.85  # capacity_rps x this is usable (docs/cost-model.md section 8)
     min_accuracy: float = 0.0
     min_non_spot_replicas: int = 0  # online workloads keep a non-spot floor
     budget_per_hour_usd: float | None = None
@@ -384,7 +384,7 @@ def offers_from_catalog(
         catalog: the parsed `ballast.pricing-catalog/v1` JSON (data/pricing/*.json).
         instance_types: keep only these types; None keeps all.
         reserved_counts: committed reserved replicas per instance type.
-        boot_delay_s: request-to-serving delay per type; defaults are cost-model.md section 3
+        boot_delay_s: request-to-serving delay per type; defaults are docs/cost-model.md section 6
             (240 s for GPU types, 60 s for CPU types).
     """
     reserved_counts = reserved_counts or {}
@@ -411,7 +411,7 @@ def offers_from_catalog(
     return tuple(offers)
 
 
-# cost-model.md section 1: h = -ln(1 - p)/730 with p the band's upper bound (0.30 for ">20%").
+# docs/cost-model.md section 3: h = -ln(1 - p)/730 with p the band's upper bound (0.30 for ">20%").
 SPOT_HAZARD_PER_HOUR = {
     "<5%": 7.0e-5,
     "5-10%": 1.44e-4,

@@ -1,4 +1,4 @@
-"""M/M/c latency per step (cost-model.md section 5), vectorised over steps."""
+"""M/M/c latency per step (docs/cost-model.md section 8), vectorised over steps."""
 
 from __future__ import annotations
 

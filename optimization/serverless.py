@@ -14,7 +14,7 @@ from optimization.problem import check_finite
 class FunctionProfile:
     """How one request runs in a function: CPU work scales with vCPUs, I/O does not.
 
-    Lambda gives 1 vCPU per 1,769 MB, up to 6 (cost-model.md section 2); code that uses
+    Lambda gives 1 vCPU per 1,769 MB, up to 6 (docs/cost-model.md section 5); code that uses
     `parallelism` threads gets no faster beyond that many vCPUs.
     """
 

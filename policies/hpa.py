@@ -1,4 +1,4 @@
-"""Kubernetes HPA v2 with its exact defaults (cost-model.md section 4).
+"""Kubernetes HPA v2 with its exact defaults (docs/cost-model.md section 7).
 
 Source: kubernetes/website horizontal-pod-autoscale.md. desired = ceil(current x metric/target),
 no change within the 0.1 tolerance; unready pods count 0 % on scale-up (a scale-up that this

@@ -1,6 +1,6 @@
 """The simulated world in one documented place: the default "recommender" scenario and its loader.
 
-Every number carries its source tag from ../shared/cost-model.md: [S] sourced, [D] derived,
+Every number carries its source tag from docs/cost-model.md: [S] sourced, [D] derived,
 [E] estimate. Every [E] is a field here, so a JSON file can override it (`load_scenario`).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optimization.problem import SPOT_HAZARD_PER_HOUR  # cost-model.md section 1 [E]
+from optimization.problem import SPOT_HAZARD_PER_HOUR  # docs/cost-model.md section 3 [E]
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "data" / "pricing" / "aws-us-east-1.json"
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
@@ -30,7 +30,7 @@ class InstanceType:
     spot_per_hour_usd: float
     reserved_per_hour_usd: float
     spot_hazard_per_hour: float
-    boot_s: float  # request -> serving, cost-model.md section 3 (CPU 60 s, GPU 240 s) [E]
+    boot_s: float  # request -> serving, docs/cost-model.md section 6 (CPU 60 s, GPU 240 s) [E]
 
     def price_per_hour_usd(self, option: str) -> float:
         """Hourly price under a purchase option."""
@@ -80,8 +80,8 @@ class Serverless:
     per_gb_s_usd: float = 1.66667e-5  # [S]
     memory_mb: int = 2048  # default sizing; Paragon sizes memory itself [E]
     memory_options_mb: tuple[int, ...] = (1024, 1769, 2048, 3008, 4096)
-    cold_start_s: float = 2.0  # small model, cost-model.md section 3 [E]
-    keep_alive_s: float = 600.0  # 10 min, cost-model.md section 3 [E]
+    cold_start_s: float = 2.0  # small model, docs/cost-model.md section 6 [E]
+    keep_alive_s: float = 600.0  # 10 min, docs/cost-model.md section 6 [E]
     max_concurrency: int = 1000  # AWS default account concurrency [S]
 
 
@@ -95,7 +95,7 @@ class Batch:
     window_start_h: float = 1.0  # 01:00 UTC
     window_end_h: float = 6.0  # deadline 06:00 UTC
     checkpoint_every_s: float = 900.0  # Young: sqrt(2 C MTBF) is far longer; 15 min bounds loss
-    checkpoint_cost_s: float = 10.0  # cost-model.md section 3 [E]
+    checkpoint_cost_s: float = 10.0  # docs/cost-model.md section 6 [E]
     checkpoint_gb: float = 20.0  # embedding table snapshot [E]
     storage_gb_month_usd: float = 0.023  # S3 Standard [S]
     notice_s: float = 120.0  # spot interruption notice, AWS [S]

@@ -2,7 +2,7 @@
 
 Source: Gaddam's threshold baseline (scale up above 80 % CPU, down below 30 %), acted on as an
 EC2 Auto Scaling simple scaling policy: one replica per action, then the default 300 s cooldown
-(cost-model.md section 4). On-demand only, no serverless, batch on on-demand.
+(docs/cost-model.md section 7). On-demand only, no serverless, batch on on-demand.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from policies.scenario import InstanceType
 
 @dataclass(frozen=True, slots=True)
 class BillingRules:
-    """How replicas are charged and interrupted (cost-model.md sections 1 and 3)."""
+    """How replicas are charged and interrupted (docs/cost-model.md sections 3 and 4)."""
 
     step_s: int
     min_billed_s: float = 60.0  # per-second billing with a 60 s minimum [S]

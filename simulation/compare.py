@@ -1,4 +1,4 @@
-"""Replay several policies over one trace and gather the DESIGN.md `compare` JSON."""
+"""Replay several policies over one trace: the `compare` JSON (docs/architecture.md section 10)."""
 
 from __future__ import annotations
 

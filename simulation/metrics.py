@@ -1,4 +1,4 @@
-"""The METRICS of DESIGN.md from a replay record, its serverless use and its batch nights."""
+"""The metrics of docs/architecture.md section 10 from a replay, its functions and batch nights."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ METRIC_KEYS = (
 def summarize_run(
     record: ReplayRecord, functions: ServerlessUse, batch: BatchOutcome, scenario: Scenario
 ) -> dict[str, Any]:
-    """Every DESIGN.md metric (and a few more) of one policy's replay, JSON-ready."""
+    """Every metric of docs/architecture.md section 10 of one policy's replay, JSON-ready."""
     target_s = scenario.latency_target_ms / 1000
     mask = record.fresh > 0
     servers, mu, lam = record.servers[mask], record.mu[mask], record.lam[mask]

@@ -23,7 +23,7 @@ from apps.catalog.models import (
 )
 
 SCHEMA = "ballast.pricing-catalog/v1"
-# Lambda publishes no cold start; this is the estimate for a small model in cost-model.md §3.
+# Lambda publishes no cold start: the estimate for a small model (docs/cost-model.md section 6).
 DEFAULT_COLD_START_S = 2.0
 PROVIDER_NAMES = {"aws": "Amazon Web Services", "gcp": "Google Cloud", "azure": "Microsoft Azure"}
 
@@ -212,7 +212,11 @@ def _parse_serverless(entry: dict, where: str, summary: ImportSummary) -> dict |
         "max_concurrency": entry.get("max_concurrency_max"),
         "is_estimate": "cold_start_s" not in entry,
         "source": entry.get("source", "")
-        + ("" if "cold_start_s" in entry else "; cold start: estimate (cost-model.md §3)"),
+        + (
+            ""
+            if "cold_start_s" in entry
+            else "; cold start: estimate (docs/cost-model.md section 6)"
+        ),
     }
 
 

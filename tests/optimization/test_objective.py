@@ -9,7 +9,7 @@ from optimization.problem import Weights
 
 
 def erlang_c_closed_form(c: int, a: float) -> float:
-    """cost-model.md section 5, with factorials (fine for small c)."""
+    """docs/cost-model.md section 8, with factorials (fine for small c)."""
     top = a**c / math.factorial(c) * c / (c - a)
     return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
 
