@@ -181,7 +181,9 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "the cheapest of its candidates that misses at most 1 % of 400 replayed runs); the "
         "peers' run a fixed fleet of one purchase option. What the replay does not model of the "
         "deployed path: approval is a fixed delay, the plans app's guardrails (none in a "
-        "scenario), correlated spot reclaims and cold starts.",
+        "scenario) and correlated spot reclaims (a pool reclaimed at once); functions start "
+        "cold above the warm pool of the last keep-alive, and requests over the account's "
+        "concurrency go unserved.",
         "",
         "## Targets for ballast",
         "",

@@ -147,8 +147,8 @@ def check_plan(shape: PlanShape, rules: Guardrails) -> list[Check]:
     The SLA is checked whenever the plan has one, whatever the rules: an SLA holds only when
     its percentile does (p99 under 100 ms allows at most 1 % of requests over 100 ms), and a
     plan that breaks it never reads as passing. The check does not block yet: the risk it reads
-    is the replay's (or the allocation model's), whose spot reclaims are still independent and
-    whose functions never start cold, both kinder than the world.
+    is the replay's (or the allocation model's), whose spot reclaims are still independent per
+    replica (no pool is reclaimed at once), kinder than the world.
     """
     checks = []
     if shape.sla_allowed_late is not None:

@@ -7,7 +7,7 @@ inside the candidate's envelope, hour by hour of the day, clamped as the control
 (`policies.routing`). The plans app measures every plan's candidates with this, over the
 workload's newest day of traffic; the simulator's deployed `ballast` (`simulation.deployed`)
 measures the plans it makes with it too. The figures carry the simulator's limits: spot
-reclaims are independent and functions never start cold.
+reclaims are independent per replica (no pool is reclaimed at once).
 """
 
 from __future__ import annotations
