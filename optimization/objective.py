@@ -19,6 +19,7 @@ import numpy as np
 from optimization.backend import Backend, NumpyBackend
 from optimization.layout import Layout
 from optimization.problem import Weights
+from optimization.queueing import erlang_c, response_tail
 
 # Added per unit of constraint violation: larger than any fleet bill, so a feasible allocation
 # always ranks above an infeasible one.
@@ -42,48 +43,6 @@ class Evaluation:
     def penalized_usd(self) -> Any:
         """Objective plus PENALTY_USD per unit of violation: what the searches minimise."""
         return self.objective_usd + PENALTY_USD * self.violation
-
-
-def erlang_b(servers: Any, load: Any, backend: Backend = NUMPY) -> Any:
-    """Erlang-B blocking probability by the stable recursion B_k = a B_{k-1} / (k + a B_{k-1}).
-
-    Args:
-        servers: c, integer-valued array (any shape).
-        load: offered load a = lambda/mu in Erlangs, same shape.
-        backend: array backend of the inputs.
-    """
-    xp = backend.xp
-    blocking = xp.ones_like(load)
-    c_max = int(servers.max()) if servers.shape and servers.shape[0] else int(servers)
-    for k in range(1, c_max + 1):
-        step = load * blocking / (k + load * blocking)
-        blocking = xp.where(servers >= k, step, blocking)
-    return blocking
-
-
-def erlang_c(servers: Any, load: Any, backend: Backend = NUMPY) -> Any:
-    """Probability of waiting in M/M/c, C = B / (1 - rho (1 - B)); 1 when rho >= 1."""
-    xp = backend.xp
-    blocking = erlang_b(servers, load, backend)
-    rho = load / xp.where(servers > 0, servers, 1.0)
-    waiting = blocking / (1 - rho * (1 - blocking))
-    return xp.where(rho < 1, waiting, 1.0)
-
-
-def response_tail(
-    wait_prob: Any, rate: Any, theta: Any, t_s: float, backend: Backend = NUMPY
-) -> Any:
-    """P(R > t) in M/M/c FCFS: e^{-mu t} [1 + C mu/(theta - mu) (1 - e^{-(theta - mu) t})].
-
-    The theta -> mu limit, e^{-mu t} (1 + C mu t), is used where the two are within 1e-9.
-    """
-    xp = backend.xp
-    diff = theta - rate
-    close = xp.abs(diff) < 1e-9 * xp.abs(rate) + 1e-12
-    safe = xp.where(close, 1.0, diff)
-    general = 1 + wait_prob * rate / safe * (1 - xp.exp(-safe * t_s))
-    limit = 1 + wait_prob * rate * t_s
-    return backend.clip(xp.exp(-rate * t_s) * xp.where(close, limit, general), 0.0, 1.0)
 
 
 def evaluate_population(

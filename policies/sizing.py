@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from optimization.queueing import erlang_c, response_survival
+from optimization.queueing import response_survival, wait_probability
 from policies.scenario import Scenario, VariantProfile
 
 
@@ -63,7 +63,7 @@ def late_fraction(
     servers = np.maximum(servers, 1)
     stable = (lam < servers * mu) & (n > 0)
     lam_safe = np.where(stable, lam, 0.0)
-    wait = erlang_c(servers, lam_safe / mu)
+    wait = wait_probability(servers, lam_safe / mu)
     late = response_survival(target_s, servers, mu, lam_safe, wait)
     return np.where(stable, late, np.where(rate > 0, 1.0, 0.0))
 

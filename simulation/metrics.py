@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from optimization.queueing import erlang_c, mixture_quantile, response_survival
+from optimization.queueing import mixture_quantile, response_survival, wait_probability
 from policies.scenario import Scenario
 from simulation.batch import BatchOutcome
 from simulation.replay import ReplayRecord
@@ -34,7 +34,7 @@ def summarize_run(
     target_s = scenario.latency_target_ms / 1000
     mask = record.fresh > 0
     servers, mu, lam = record.servers[mask], record.mu[mask], record.lam[mask]
-    wait = erlang_c(servers.astype(np.int64), lam / mu)
+    wait = wait_probability(servers.astype(np.int64), lam / mu)
     weights = record.fresh[mask]
     late_mmc = float(weights @ response_survival(target_s, servers, mu, lam, wait))
     masses = np.concatenate(

@@ -37,7 +37,7 @@ from apps.workloads.world import WorldError, requests_history, scenario_for
 from controlplane.runs import claim_run, finish_run
 from forecasting.history import RegularSeries
 from forecasting.trace import read_trace
-from optimization.queueing import erlang_c, response_quantile
+from optimization.queueing import response_quantile, wait_probability
 from policies import REFERENCES, make_policy
 from policies.envelope import Enveloped
 from policies.scenario import default_scenario
@@ -215,7 +215,7 @@ def modelled_latency_ms(
     out[has & ~stable] = timeout_s * 1000
     if stable.any():
         c, m, lam = servers[stable].astype(np.int64), mu[stable], rps[stable]
-        wait = erlang_c(c, lam / m)
+        wait = wait_probability(c, lam / m)
         quantile_s = response_quantile(percentile / 100, c, m, lam, wait, iterations=30)
         out[stable] = np.minimum(quantile_s, timeout_s) * 1000
     return out

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from optimization.layout import layout_problem
-from optimization.objective import erlang_c, evaluate_population, response_tail
+from optimization.objective import evaluate_population
 from optimization.problem import Weights
+from optimization.queueing import erlang_c, response_tail
 
 
 def erlang_c_closed_form(c: int, a: float) -> float:

@@ -3,7 +3,13 @@ import math
 import numpy as np
 import pytest
 
-from optimization.queueing import erlang_c, mixture_quantile, response_quantile, response_survival
+from optimization.queueing import (
+    erlang_c,
+    mixture_quantile,
+    response_quantile,
+    response_survival,
+    wait_probability,
+)
 
 
 def erlang_c_closed_form(c, a):
@@ -59,3 +65,11 @@ def test_mixture_quantile_of_point_masses():
     weights = np.array([98.0, 2.0])
     p99 = mixture_quantile(0.99, lambda t: (latencies > t).astype(float), weights, 1.0)
     assert p99 == pytest.approx(0.2, abs=1e-6)
+
+
+def test_the_per_step_form_is_erlang_c_on_integer_servers_and_takes_empty_steps():
+    servers, load = np.array([1, 2, 10, 0, 3]), np.array([0.7, 1.0, 8.0, 0.5, 3.5])
+    got = wait_probability(servers.astype(float), load)  # server counts as floats too
+    assert np.array_equal(got, np.clip(erlang_c(servers, load), 0, 1))
+    assert got[3] == 1.0 and got[4] == 1.0  # no server, or more load than servers: all wait
+    assert wait_probability(np.array([], int), np.array([])).shape == (0,)
