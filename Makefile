@@ -41,6 +41,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	BALLAST_SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
 
 pytest: $(VENV)/.dev system-packages
@@ -61,4 +62,4 @@ bench: $(VENV)/.dev
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.control
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -48,14 +48,18 @@ def load_api_client(
         kubeconfig: path of the kubeconfig file; None means $KUBECONFIG or ~/.kube/config.
         context: kubeconfig context; None means its current-context.
     """
+    # kubernetes.config's loaders have no annotations (the package's py.typed covers the client).
     if mode == "in-cluster":
         configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(  # type: ignore[no-untyped-call]  # unannotated upstream
+            client_configuration=configuration
+        )
         return client.ApiClient(configuration)
     if mode == "kubeconfig":
-        return config.new_client_from_config(
+        api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, context=context, persist_config=False
         )
+        return api
     raise ValueError(f"unknown Kubernetes client mode {mode!r}; use 'in-cluster' or 'kubeconfig'")
 
 

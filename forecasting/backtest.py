@@ -155,7 +155,8 @@ def add_ensemble(backtest: Backtest, y: np.ndarray) -> Backtest:
     """
     if ENSEMBLE in backtest.scores or not set(ENSEMBLE_MEMBERS) <= set(backtest.scores):
         return backtest
-    scores, forecasts = [], []
+    scores: list[FoldScore] = []
+    forecasts: list[Forecast | None] = []
     for i, origin in enumerate(backtest.origins):
         members = [backtest.forecasts[m][i] for m in ENSEMBLE_MEMBERS]
         member_scores = [backtest.scores[m][i] for m in ENSEMBLE_MEMBERS]

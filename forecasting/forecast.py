@@ -77,6 +77,7 @@ def forecast_series(
     """
     y = check_series(values)
     horizon, levels = check_horizon(horizon), check_quantiles(quantiles)
+    forecaster: Forecaster
     if model == "auto":
         auto = AutoForecaster(interval_s=interval_s, horizon=horizon, seed=seed).fit(y)
         forecaster, fitted, reason = auto, auto.model_, auto.selection_.reason
@@ -102,7 +103,7 @@ def forecast_series(
 
 
 def _fitted_plan(fitted: Forecaster, interval_s: int, y: np.ndarray) -> SeasonPlan:
-    plan = getattr(fitted, "plan_", None)
+    plan: SeasonPlan | None = getattr(fitted, "plan_", None)
     if plan is not None:
         return plan
     return SeasonPlan(interval_s, 1, (), len(y), 1)

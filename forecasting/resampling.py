@@ -177,7 +177,8 @@ def interpolate_levels(
     right = np.minimum(left + 1, len(centres) - 1)
     span = np.where(right > left, centres[right] - centres[left], 1.0)
     weight = np.clip((steps - centres[left]) / span, 0, 1)
-    return levels[:, left] * (1 - weight) + levels[:, right] * weight
+    spread: np.ndarray = levels[:, left] * (1 - weight) + levels[:, right] * weight
+    return spread
 
 
 def spread_level_forecast(

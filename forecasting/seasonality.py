@@ -135,7 +135,8 @@ def compute_autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
 def aggregate_series(y: np.ndarray, factor: int) -> np.ndarray:
     """Mean of each bucket of `factor` values, buckets aligned to the end of `y`; (n // factor,)."""
     n = len(y) - len(y) % factor
-    return y[len(y) - n :].reshape(-1, factor).mean(axis=1)
+    means: np.ndarray = y[len(y) - n :].reshape(-1, factor).mean(axis=1)
+    return means
 
 
 def estimate_weekly_factors(z: np.ndarray, daily: int) -> np.ndarray:
@@ -161,4 +162,5 @@ def estimate_weekly_factors(z: np.ndarray, daily: int) -> np.ndarray:
     day_shape = np.tile(profile.reshape(7, daily).mean(axis=0), 7)
     factors = np.where(day_shape > 0, profile / np.where(day_shape > 0, day_shape, 1), 1.0)
     # Bounded so that dividing by a factor never blows up a quiet hour of one weekday.
-    return np.clip(factors / factors.mean(), 0.1, 10.0)
+    bounded: np.ndarray = np.clip(factors / factors.mean(), 0.1, 10.0)
+    return bounded

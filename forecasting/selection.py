@@ -265,8 +265,9 @@ def candidate_scores(backtest: Backtest, folds: slice = slice(None)) -> dict[str
 
 def combined_forecast(backtest: Backtest, selection: Selection, fold: int) -> Forecast | None:
     """The selection's weighted average of its members' forecasts at `fold` (None: one refused)."""
-    forecasts = [backtest.forecasts[name][fold] for name in selection.members]
-    if any(f is None for f in forecasts):
+    found = [backtest.forecasts[name][fold] for name in selection.members]
+    forecasts = [f for f in found if f is not None]
+    if len(forecasts) < len(found):
         return None
     if len(forecasts) == 1:
         return forecasts[0]

@@ -134,11 +134,12 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
             f"row {row + 2}: timestamp {column.iloc[row]!r} {zone}, unlike row 2: "
             "give every timestamp a zone (or Z), or none (read as UTC)"
         )
-    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    stamps: np.ndarray = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return stamps
 
 
 def _parse_values(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         row = int(np.argmax(bad))

@@ -13,7 +13,7 @@ from optimization.exact import solve_milp
 from optimization.gapso import solve_gapso
 from optimization.layout import InfeasibleProblem
 from optimization.pareto import knee_point, pareto_front
-from optimization.problem import problem_from_dict, problem_to_dict
+from optimization.problem import AllocationProblem, problem_from_dict, problem_to_dict
 from optimization.solver import METHODS, solve
 from optimization.suite import BENCH_SPECS, bench_suite, generate_problem
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Solve every bench instance exactly and with GA-PSO; gaps are relative to the MILP."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for problem in bench_suite():
         exact = solve_milp(problem, time_limit_s=args.time_limit)
         heuristic = solve_gapso(problem, seed=args.seed, backend=args.backend)
@@ -77,7 +77,7 @@ def run_solve(args: argparse.Namespace) -> dict[str, Any]:
     problem = problem_from_dict(data)
     options = {"seed": args.seed, "time_limit_s": args.time_limit}
     solution = solve(problem, method=args.method, backend=args.backend, **options)
-    result = {"solution": solution.to_dict()}
+    result: dict[str, Any] = {"solution": solution.to_dict()}
     if args.pareto:
         front = pareto_front(problem, **options)
         result["pareto"] = [point.to_dict() for point in front]
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def generate_problem_by_name(name: str):
+def generate_problem_by_name(name: str) -> AllocationProblem:
     """The bench instance called `name`."""
     t, o, v, seed, extra = BENCH_SPECS[name]
     return generate_problem(name, n_intervals=t, n_offers=o, n_variants=v, seed=seed, **extra)

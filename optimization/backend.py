@@ -85,7 +85,8 @@ class TorchBackend:
 
     def to_numpy(self, values: Any) -> np.ndarray:
         """A numpy copy of a tensor."""
-        return values.detach().cpu().numpy().copy()
+        copy: np.ndarray = values.detach().cpu().numpy().copy()
+        return copy
 
     def clip(self, values: Any, low: Any = None, high: Any = None) -> Any:
         """Elementwise clamp; bounds may be scalars or tensors."""

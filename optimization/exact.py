@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from scipy.sparse import csr_array, lil_array
 
 from optimization.layout import InfeasibleProblem, Layout, layout_problem
@@ -31,6 +31,9 @@ GROUPS = (
 )
 EXHAUSTIVE_LIMIT = 3_000_000
 
+# A constraint row: coefficients by variable index, lower bound, upper bound.
+Row = tuple[dict[int, float], float, float]
+
 
 @dataclass(frozen=True, eq=False)
 class LinearModel:
@@ -51,7 +54,7 @@ def build_model(layout: Layout, drop: frozenset[str] = frozenset()) -> LinearMod
     T, K = layout.n_intervals, layout.n_options
     has_serverless = layout.serverless_capacity_rps > 0
     n = T * K + (T if has_serverless else 0)
-    rows: list[tuple[dict[int, float], float, float]] = []
+    rows: list[Row] = []
     for t in range(T):
         rows.extend(interval_rows(layout, t, K, T, has_serverless, drop))
     if "max_change_per_interval" not in drop and math.isfinite(layout.max_change_per_interval):
@@ -84,10 +87,12 @@ def build_model(layout: Layout, drop: frozenset[str] = frozenset()) -> LinearMod
     )
 
 
-def interval_rows(layout: Layout, t: int, K: int, T: int, has_serverless: bool, drop):
+def interval_rows(
+    layout: Layout, t: int, K: int, T: int, has_serverless: bool, drop: frozenset[str]
+) -> list[Row]:
     """Rows (coefficients, lower, upper) of interval t."""
     x = {k: t * K + k for k in range(K)}
-    rows = []
+    rows: list[Row] = []
     if "demand_quantile" not in drop:
         cover = {x[k]: layout.usable_capacity_rps[k] for k in range(K)}
         if has_serverless:
@@ -107,13 +112,14 @@ def interval_rows(layout: Layout, t: int, K: int, T: int, has_serverless: bool, 
         rows.append((spend, -np.inf, layout.budget_per_hour_usd - layout.committed_usd_per_hour))
     if "max_count" not in drop:
         for member, limit in zip(layout.offer_of_option, layout.offer_limit, strict=True):
-            rows.append(({x[k]: 1.0 for k in np.flatnonzero(member)}, -np.inf, limit))
+            rows.append(({x[int(k)]: 1.0 for k in np.flatnonzero(member)}, -np.inf, limit))
     return rows
 
 
-def change_rows(layout: Layout, K: int):
+def change_rows(layout: Layout, K: int) -> list[Row]:
     """Rows |n_t - n_{t-1}| <= max_change, and against the initial replicas when known."""
-    delta, rows = layout.max_change_per_interval, []
+    delta = layout.max_change_per_interval
+    rows: list[Row] = []
     for t in range(1, layout.n_intervals):
         coefs = {t * K + k: 1.0 for k in range(K)} | {(t - 1) * K + k: -1.0 for k in range(K)}
         rows.append((coefs, -delta, delta))
@@ -123,9 +129,9 @@ def change_rows(layout: Layout, K: int):
     return rows
 
 
-def run_highs(model: LinearModel, *, integral: bool, time_limit_s: float | None):
+def run_highs(model: LinearModel, *, integral: bool, time_limit_s: float | None) -> OptimizeResult:
     """scipy.optimize.milp (HiGHS) on `model`, relaxed when not `integral`."""
-    options = {"disp": False}
+    options: dict[str, bool | float] = {"disp": False}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
     return milp(
@@ -143,7 +149,8 @@ def solve_relaxation(layout: Layout) -> np.ndarray:
     result = run_highs(model, integral=False, time_limit_s=None)
     if result.x is None:
         raise diagnose(layout, integral=False)
-    return result.x[: model.n_counts].reshape(layout.n_intervals, layout.n_options)
+    counts: np.ndarray = result.x[: model.n_counts].reshape(layout.n_intervals, layout.n_options)
+    return counts
 
 
 def diagnose(layout: Layout, *, integral: bool, time_limit_s: float = 5.0) -> InfeasibleProblem:
@@ -221,7 +228,8 @@ def solve_exhaustive(problem: AllocationProblem, *, batch: int = 65_536) -> Solu
             f"exhaustive search would visit {total} allocations (> {EXHAUSTIVE_LIMIT})"
         )
     started = time.perf_counter()
-    best_value, best = np.inf, None
+    best_value = np.inf
+    best: np.ndarray | None = None
     combos = itertools.product(range(len(per_interval)), repeat=layout.n_intervals)
     while chunk := list(itertools.islice(combos, batch)):
         population = per_interval[np.array(chunk)]  # (n, T, K)
@@ -229,6 +237,8 @@ def solve_exhaustive(problem: AllocationProblem, *, batch: int = 65_536) -> Solu
         i = int(np.argmin(values))
         if values[i] < best_value:
             best_value, best = values[i], population[i]
+    if best is None:
+        raise ValueError("exhaustive search found no allocation with a finite objective")
     return make_solution(
         problem,
         layout,

@@ -147,7 +147,9 @@ def search_gapso(
     )
 
 
-def run_ga(search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline):
+def run_ga(
+    search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline: float
+) -> tuple[Any, np.ndarray]:
     """Generations of roulette selection, single-point crossover, mutation, repair, elitism."""
     for _ in range(config.ga_generations):
         if time.perf_counter() > deadline:
@@ -190,7 +192,14 @@ def mutate(search: Search, children: Any, config: GAPSOConfig) -> Any:
     return (children + search.backend.asarray(steps)) * search.backend.asarray(keep)
 
 
-def keep_elite(backend, population, fitness, children, child_fitness, elite: int):
+def keep_elite(
+    backend: Backend,
+    population: Any,
+    fitness: np.ndarray,
+    children: Any,
+    child_fitness: np.ndarray,
+    elite: int,
+) -> tuple[Any, np.ndarray]:
     """Children replace the parents; the best `elite` parents replace the worst children."""
     best_parents = np.argsort(fitness, kind="stable")[:elite]
     worst_children = np.argsort(child_fitness, kind="stable")[::-1][:elite]
@@ -200,7 +209,9 @@ def keep_elite(backend, population, fitness, children, child_fitness, elite: int
     return children, child_fitness
 
 
-def run_pso(search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline):
+def run_pso(
+    search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline: float
+) -> tuple[Any, float]:
     """The swarm starts at the GA's population (best first) and flies with inertia w, c1, c2."""
     backend = search.backend
     order = backend.as_index(np.argsort(fitness, kind="stable"))

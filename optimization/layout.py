@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
-from optimization.problem import AllocationProblem
+from optimization.backend import Backend
+from optimization.problem import AllocationProblem, ModelVariant, Offer
+
+Pair = tuple[int, int, float, float]
 
 
 class InfeasibleProblem(ValueError):
@@ -85,11 +90,13 @@ def layout_problem(problem: AllocationProblem) -> Layout:
     return build_layout(problem, pairs)
 
 
-def eligible_pairs(problem, offers, variants) -> list[tuple[int, int, float, float]]:
+def eligible_pairs(
+    problem: AllocationProblem, offers: Sequence[Offer], variants: Sequence[ModelVariant]
+) -> list[Pair]:
     """(offer index, variant index, capacity_rps, service_time_ms) for every runnable pair."""
     offer_pos = {o.name: i for i, o in enumerate(problem.offers)}
     variant_pos = {v.name: j for j, v in enumerate(problem.variants)}
-    pairs = []
+    pairs: list[Pair] = []
     for offer in offers:
         for variant in variants:
             for profile in variant.profiles:
@@ -105,7 +112,7 @@ def eligible_pairs(problem, offers, variants) -> list[tuple[int, int, float, flo
     return pairs
 
 
-def build_layout(problem: AllocationProblem, pairs) -> Layout:
+def build_layout(problem: AllocationProblem, pairs: Sequence[Pair]) -> Layout:
     """Assemble the Layout arrays from the eligible pairs."""
     c = problem.constraints
     offer_index = np.array([p[0] for p in pairs])
@@ -171,9 +178,9 @@ def serverless_violation_rate(problem: AllocationProblem) -> float:
     return s.cold_start_fraction if s.cold_start_s * 1000 + s.duration_ms > target_ms else 0.0
 
 
-def on_backend(layout: Layout, backend) -> Layout:
+def on_backend(layout: Layout, backend: Backend) -> Layout:
     """A copy of `layout` whose arrays live on `backend` (float64)."""
-    moved = {
+    moved: dict[str, Any] = {  # numpy arrays or torch tensors
         f.name: backend.asarray(getattr(layout, f.name))
         for f in fields(layout)
         if isinstance(getattr(layout, f.name), np.ndarray)

@@ -24,7 +24,7 @@ COST_BAND = 0.02  # candidates this close to the cheapest count as costing the s
 
 
 def demand_from_forecast(
-    quantiles: Mapping[float, Sequence[float]],
+    quantiles: Mapping[float, Sequence[float] | np.ndarray],
     *,
     step_s: int,
     interval_s: int,

@@ -5,9 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")  # a dataclass, as `build` makes one
 
 PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
 # docs/cost-model.md section 6: request to serving, by kind of VM.
@@ -161,7 +166,8 @@ class DemandForecast:
         """Demand at a quantile level, shape (T,), interpolated between the stored levels."""
         values = np.asarray(self.rps, dtype=float)
         if len(self.levels) == 1:
-            return values[0].copy()
+            first: np.ndarray = values[0]
+            return first.copy()
         return np.array(
             [np.interp(level, self.levels, values[:, t]) for t in range(len(values[0]))]
         )
@@ -347,7 +353,7 @@ def problem_from_dict(data: Mapping[str, Any]) -> AllocationProblem:
         raise ValueError(f"problem: {exc}") from None
 
 
-def build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+def build(cls: type[D], data: Mapping[str, Any], where: str) -> D:
     """Instantiate dataclass `cls` from `data`, refusing unknown fields by name."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a JSON object")

@@ -6,6 +6,7 @@ simulator, the policies and the pages call the numpy forms per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,9 @@ import numpy as np
 from optimization.backend import Backend, NumpyBackend
 
 NUMPY = NumpyBackend()
+
+# The per-step numpy forms broadcast their arguments: arrays, or one number for every step.
+Broadcastable = np.ndarray | float
 
 
 def erlang_b(servers: Any, load: Any, backend: Backend = NUMPY) -> Any:
@@ -56,7 +60,8 @@ def wait_probability(servers: np.ndarray, load: np.ndarray) -> np.ndarray:
     if c.size == 0:
         return np.ones_like(a)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.clip(erlang_c(c, a), 0.0, 1.0)
+        wait: np.ndarray = np.clip(erlang_c(c, a), 0.0, 1.0)
+        return wait
 
 
 def response_tail(
@@ -77,7 +82,11 @@ def response_tail(
 
 
 def response_survival(
-    t_s: np.ndarray | float, servers: np.ndarray, mu: np.ndarray, lam: np.ndarray, wait_prob
+    t_s: Broadcastable,
+    servers: Broadcastable,
+    mu: Broadcastable,
+    lam: Broadcastable,
+    wait_prob: Broadcastable,
 ) -> np.ndarray:
     """P(R > t) for FCFS M/M/c: e^{-mu t} + C mu/(theta-mu) (e^{-mu t} - e^{-theta t}).
 
@@ -93,10 +102,18 @@ def response_survival(
     safe = np.where(near, 1.0, diff)
     general = e_mu + wait_prob * mu / safe * (e_mu - np.exp(-theta * t_s))
     limit = e_mu * (1 + wait_prob * mu * t_s)
-    return np.clip(np.where(near, limit, general), 0.0, 1.0)
+    survival: np.ndarray = np.clip(np.where(near, limit, general), 0.0, 1.0)
+    return survival
 
 
-def response_quantile(q: float, servers, mu, lam, wait_prob, iterations: int = 60) -> np.ndarray:
+def response_quantile(
+    q: float,
+    servers: Broadcastable,
+    mu: Broadcastable,
+    lam: Broadcastable,
+    wait_prob: Broadcastable,
+    iterations: int = 60,
+) -> np.ndarray:
     """The q-quantile of the response time in seconds, per step, by bisection."""
     shape = np.broadcast(servers, mu, lam, wait_prob).shape
     lo = np.zeros(shape)
@@ -113,7 +130,9 @@ def response_quantile(q: float, servers, mu, lam, wait_prob, iterations: int = 6
     return hi
 
 
-def mixture_quantile(q: float, survival, weights: np.ndarray, hi_s: float) -> float:
+def mixture_quantile(
+    q: float, survival: Callable[[float], np.ndarray], weights: np.ndarray, hi_s: float
+) -> float:
     """The q-quantile of a mixture: `survival(t)` gives each part's P(R > t), shape (n,).
 
     `weights` are the parts' request counts; the answer is in seconds, at most `hi_s`.

@@ -64,7 +64,9 @@ class Repairer:
         """Replicas option k may still add, (n, T); the one-option case of availability()."""
         host = self.host
         avail = host.option_upper[k] - counts[:, :, k]
-        rows = np.flatnonzero(host.offer_of_option[:, k]) if host.offer_limit.shape[0] else []
+        rows: np.ndarray | list[int] = (
+            np.flatnonzero(host.offer_of_option[:, k]) if host.offer_limit.shape[0] else []
+        )
         for row in rows:
             members = np.flatnonzero(host.offer_of_option[row])
             used = counts[:, :, members].sum(axis=2)
@@ -250,4 +252,5 @@ def seed_population(
     population[: min(n, 3)] = fixed[: min(n, 3)]
     jitter = rng.integers(-1, 2, size=population.shape) * (rng.random(population.shape) < noise)
     population[n // 2 :] += jitter[n // 2 :]
-    return np.maximum(population, 0.0)
+    seeded: np.ndarray = np.maximum(population, 0.0)
+    return seeded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ def load_catalog(path: Path = CATALOG_PATH) -> dict[str, Any]:
     """The parsed price catalog."""
     if not path.exists():
         raise FileNotFoundError(f"price catalog not found at {path}")
-    return json.loads(path.read_text())
+    catalog: dict[str, Any] = json.loads(path.read_text())
+    return catalog
 
 
 def generate_problem(
@@ -107,7 +109,9 @@ def pick_offers(rng: np.random.Generator, n_offers: int) -> tuple[Offer, ...]:
     return tuple(chosen)
 
 
-def make_variant(rng: np.random.Generator, spec: tuple[str, float, float], types) -> ModelVariant:
+def make_variant(
+    rng: np.random.Generator, spec: tuple[str, float, float], types: Iterable[str]
+) -> ModelVariant:
     """A variant with capacity = reference x speed-up x noise on every type."""
     name, accuracy, speedup = spec
     profiles = []

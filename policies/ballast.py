@@ -104,7 +104,8 @@ class Candidate:
             loads = point + r * math.sqrt(point + 1)
         else:
             loads = point + r
-        return np.maximum(loads, 0.0)
+        plausible: np.ndarray = np.maximum(loads, 0.0)
+        return plausible
 
 
 class Ballast:

@@ -346,7 +346,7 @@ def batch_candidates(
     option_of = {o.name: o.purchase_option for o in offers}
     out = []
     for variant, work_margin, plan in front:
-        schedule = [
+        schedule: list[list[dict[str, Any]]] = [
             [
                 {"offer": name, "variant": variant, "count": int(n)}
                 for name, n in zip(plan.offer_names, row, strict=True)

@@ -72,8 +72,9 @@ class GAPSO:
     def problem(self, t: int) -> AllocationProblem | None:
         """The allocation problem for the refit period starting at step t."""
         horizon = self.refit_steps + self.per_interval
-        series = [self.forecasts.at(t, horizon, q) for q in LEVELS]
-        if any(s is None for s in series):
+        found = [self.forecasts.at(t, horizon, q) for q in LEVELS]
+        series = [s for s in found if s is not None]
+        if len(series) < len(found):
             return None
         n_int = math.ceil(horizon / self.per_interval)
         rps = []
@@ -109,7 +110,8 @@ class GAPSO:
         if problem is None:
             return
         solution = solve(problem, method="gapso", seed=self.ctx.seed + t, config=self.config)
-        pools = [tuple(name.split("/")) for name in solution.offer_names]
+        pool_of = {o.name: (o.instance_type, o.purchase_option) for o in self.offers}
+        pools = [pool_of[name] for name in solution.offer_names]
         for step in range(t, t + self.refit_steps):
             row = solution.counts[min((step - t) // self.per_interval, len(solution.counts) - 1)]
             wanted: dict[tuple[str, str], int] = {

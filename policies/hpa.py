@@ -42,7 +42,7 @@ class HPA(PlainState):
         self.target, self.tolerance = target, tolerance
         self.step_s = ctx.step_s
         self.sync_steps = max(1, round(SYNC_S / self.step_s))
-        self.window = deque(maxlen=max(1, math.ceil(stabilization_s / self.step_s)))
+        self.window: deque[int] = deque(maxlen=max(1, math.ceil(stabilization_s / self.step_s)))
         self.desired = 0
 
     def decide(self, obs: Observation) -> Decision:

@@ -158,4 +158,5 @@ def trailing_mean(values: np.ndarray, window: int, lag: int) -> np.ndarray:
     sums = np.append(0.0, np.cumsum(values))
     hi = np.maximum(np.arange(len(values)) - lag + 1, 1)  # values[:hi] are known, one at least
     lo = np.maximum(hi - window, 0)
-    return (sums[hi] - sums[lo]) / (hi - lo)
+    means: np.ndarray = (sums[hi] - sums[lo]) / (hi - lo)
+    return means

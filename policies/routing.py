@@ -47,7 +47,7 @@ WARMUP_RISE = math.log(1.3)
 LEVEL_SPANS = (1, 3, 6, 12)  # a rise is measured over the mean of this many steps before
 
 
-def rise_factor(changes: Sequence[float], min_changes: int = MIN_CHANGES) -> float:
+def rise_factor(changes: Sequence[float] | np.ndarray, min_changes: int = MIN_CHANGES) -> float:
     """The plausible rise as a factor (>= 1) on the load plus one, from log changes.
 
     The changes' 99th percentile. While fewer than `min_changes` are known a percentile says
@@ -60,7 +60,7 @@ def rise_factor(changes: Sequence[float], min_changes: int = MIN_CHANGES) -> flo
     return math.exp(max(0.0, quantile(changes, QUANTILE)))
 
 
-def quantile(values: Sequence[float], q: float) -> float:
+def quantile(values: Sequence[float] | np.ndarray, q: float) -> float:
     """`np.quantile(values, q)` (linear, its default) bit for bit: finite values, q in [0, 1].
 
     Without numpy's per-call overhead, which dominates on the few hundred changes a step reads
@@ -88,7 +88,8 @@ def log_changes(rps: np.ndarray, span: int) -> np.ndarray:
     end = np.arange(1, len(rps))
     start = np.maximum(end - span, 0)
     level = (sums[end] - sums[start]) / (end - start)
-    return np.log((rps[1:] + 1) / (level + 1))
+    changes: np.ndarray = np.log((rps[1:] + 1) / (level + 1))
+    return changes
 
 
 def trace_rise(rps: np.ndarray) -> float:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from policies.scenario import load_scenario
 from simulation.compare import POLICY_NAMES, compare_policies
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_compare(args: argparse.Namespace) -> dict:
+def run_compare(args: argparse.Namespace) -> dict[str, Any]:
     """Load the inputs, replay, return the JSON document."""
     overrides = {}
     if args.peak_rps is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -30,6 +31,19 @@ class BatchOutcome:
     storage_cost_usd: float
     interruptions: int
     note: str
+
+
+class ScheduleReplay(TypedDict):
+    """What `replay_schedule` measures of a batch plan's schedule, JSON-ready."""
+
+    policy: str
+    runs: int
+    cost_per_day_usd: float
+    sla_violation_rate: float
+    items_done_p01: float
+    items_done_mean: float
+    interruptions_per_run: float
+    replayed_h: float
 
 
 def night_starts_s(start_day: int, start_s: float, duration_s: float, job: Batch) -> list[float]:
@@ -86,7 +100,7 @@ def planned_night(job: Batch, itype: InstanceType) -> tuple[BatchPlan, tuple[Off
 
 
 def run_planned_nights(
-    starts_s: list[float], job: Batch, itype: InstanceType, rng: np.random.Generator
+    starts_s: Sequence[float], job: Batch, itype: InstanceType, rng: np.random.Generator
 ) -> BatchOutcome:
     """Run the plans app's schedule for the job (`planned_night`) once per window.
 
@@ -115,7 +129,11 @@ def run_planned_nights(
 
 
 def run_nights(
-    starts_s: list[float], job: Batch, itype: InstanceType, option: str, rng: np.random.Generator
+    starts_s: Sequence[float],
+    job: Batch,
+    itype: InstanceType,
+    option: str,
+    rng: np.random.Generator,
 ) -> BatchOutcome:
     """Run the job once per window, on `option` ("spot" checkpoints; "on_demand" does not).
 
@@ -155,7 +173,12 @@ def run_nights(
 
 
 def _run_replica(
-    work_s: float, window_s: float, boot_s: float, efficiency: float, p_min: float, rng
+    work_s: float,
+    window_s: float,
+    boot_s: float,
+    efficiency: float,
+    p_min: float,
+    rng: np.random.Generator,
 ) -> tuple[float | None, int]:
     """(finish time or None at a missed deadline, interruptions) of one replica's share."""
     clock, done, hits = boot_s, 0.0, 0
@@ -172,7 +195,7 @@ def _run_replica(
 
 def replay_schedule(
     plan: BatchPlan, offers: Sequence[Offer], job: BatchJob, *, runs: int = 400, seed: int = 0
-) -> dict[str, float | int | str]:
+) -> ScheduleReplay:
     """A batch plan's schedule run `runs` times in the simulator's spot world: how often it is late.
 
     Each interval runs the plan's replicas per offer; a replica started in an interval (all in

@@ -46,7 +46,7 @@ class Cluster:
         self.rng = rng
         self.cohorts: dict[Pool, list[list[int]]] = {}  # [launch_step, ready_step, count]
         self.doomed: dict[Pool, list[list[int]]] = {}  # [end_step, launch_step, ready_step, n]
-        self.reserved: dict[str, list[int]] = {}  # type -> [ready_step, count] per commitment
+        self.reserved: dict[str, list[list[int]]] = {}  # type -> [ready_step, count] per commitment
         self.cost_by_option = {"on_demand": 0.0, "spot": 0.0, "reserved": 0.0}
         self.interruptions = 0
         self.actions = 0

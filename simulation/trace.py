@@ -90,11 +90,14 @@ def resample(rate: np.ndarray, interval_s: int, step_s: int) -> np.ndarray:
     n_steps = int(total_s // step_s)
     if interval_s < step_s and step_s % interval_s == 0:
         k = step_s // interval_s
-        return rate[: n_steps * k].reshape(n_steps, k).mean(axis=1)
+        means: np.ndarray = rate[: n_steps * k].reshape(n_steps, k).mean(axis=1)
+        return means
     if interval_s < step_s:
         edges = np.arange(n_steps + 1) * step_s
         cumulative = np.concatenate([[0.0], np.cumsum(rate * interval_s)])
         counts = np.interp(edges, np.arange(len(rate) + 1) * interval_s, cumulative)
-        return np.diff(counts) / step_s
+        rates: np.ndarray = np.diff(counts) / step_s
+        return rates
     centres = (np.arange(n_steps) + 0.5) * step_s
-    return np.interp(centres, (np.arange(len(rate)) + 0.5) * interval_s, rate)
+    interpolated: np.ndarray = np.interp(centres, (np.arange(len(rate)) + 0.5) * interval_s, rate)
+    return interpolated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -55,10 +55,11 @@ class Ets:
         return build_gaussian_forecast(mean, sd, quantiles)
 
     def _factors(self, steps_from_end: np.ndarray) -> np.ndarray:
-        return self.weekly_factors_[steps_from_end % len(self.weekly_factors_)]
+        factors: np.ndarray = self.weekly_factors_[steps_from_end % len(self.weekly_factors_)]
+        return factors
 
 
-def fit_ets(z: np.ndarray, trend: str | None, damped: bool, season: int | None):
+def fit_ets(z: np.ndarray, trend: str | None, damped: bool, season: int | None) -> Any:
     """Fit one ETSModel variant by maximum likelihood (statsmodels' ETSResults)."""
     model = ETSModel(
         pd.Series(z),  # statsmodels 0.15 needs an index for get_prediction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -84,10 +84,11 @@ def _bic(z: np.ndarray, seasons: Sequence[int], harmonics: Sequence[int]) -> flo
     design = build_fourier_design(np.arange(len(z)), seasons, harmonics)
     coef, *_ = np.linalg.lstsq(design, z, rcond=None)
     rss = float(np.sum((z - design @ coef) ** 2))
-    return len(z) * np.log(max(rss, 1e-300) / len(z)) + design.shape[1] * np.log(len(z))
+    bic: float = len(z) * np.log(max(rss, 1e-300) / len(z)) + design.shape[1] * np.log(len(z))
+    return bic
 
 
-def fit_best_arima(residual: np.ndarray):
+def fit_best_arima(residual: np.ndarray) -> tuple[tuple[int, int, int], Any]:
     """((p, d, q), SARIMAXResults) with the lowest AIC, or ((0, 0, 0), None) if all fail."""
     d = choose_differencing(residual)
     best, best_order = None, (0, 0, 0)
@@ -106,7 +107,8 @@ def choose_differencing(residual: np.ndarray) -> int:
     return int(p_value < KPSS_LEVEL)
 
 
-def _fit_arima(residual: np.ndarray, order: tuple[int, int, int]):
+def _fit_arima(residual: np.ndarray, order: tuple[int, int, int]) -> Any:
+    """SARIMAXResults of one order (statsmodels is untyped), or None if the fit fails."""
     model = SARIMAX(residual, order=order, trend="n", concentrate_scale=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

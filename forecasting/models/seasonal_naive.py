@@ -61,8 +61,8 @@ class SeasonalNaive:
         mean = y[len(y) - m + np.arange(h) % m]  # k seasons back is the last season again
         distinct, index = np.unique(seasons_back, return_inverse=True)
         table = np.vstack([quantiles_of_change(y, m * k, levels) for k in distinct])[index]
-        quantiles = {q: mean + table[:, i] for i, q in enumerate(levels)}
-        return build_forecast(mean, quantiles, whole=self.whole_)
+        paths = {q: mean + table[:, i] for i, q in enumerate(levels)}
+        return build_forecast(mean, paths, whole=self.whole_)
 
 
 def quantiles_of_change(y: np.ndarray, lag: int, levels: Sequence[float]) -> np.ndarray:
@@ -73,16 +73,18 @@ def quantiles_of_change(y: np.ndarray, lag: int, levels: Sequence[float]) -> np.
     """
     usable = len(y) - MIN_DIFFERENCES
     if lag <= usable:
-        return np.quantile(y[lag:] - y[:-lag], levels)
+        changes: np.ndarray = np.quantile(y[lag:] - y[:-lag], levels)
+        return changes
     widest = max(1, usable)
-    return np.quantile(y[widest:] - y[:-widest], levels) * math.sqrt(lag / widest)
+    widened: np.ndarray = np.quantile(y[widest:] - y[:-widest], levels) * math.sqrt(lag / widest)
+    return widened
 
 
 def choose_naive_season(y: np.ndarray, interval_s: int) -> int:
     """Pick 1, daily or weekly (in trace intervals) by recent multi-step naive error."""
     plan = plan_seasons(interval_s, y)
-    candidates = {1, plan.native_season, *(s * plan.factor for s in plan.seasons)}
-    candidates = sorted(m for m in candidates if 2 * m <= len(y))
+    seasons = {1, plan.native_season, *(s * plan.factor for s in plan.seasons)}
+    candidates = sorted(m for m in seasons if 2 * m <= len(y))
     reach = plan.native_season if plan.native_season > 1 else max(1, len(y) // 10)
     leads = np.unique(np.linspace(1, reach, min(reach, LEAD_SAMPLES)).astype(int))
     return min(candidates, key=lambda m: naive_error(y, m, leads, window=3 * reach))
