@@ -113,7 +113,7 @@ def run_planned_nights(
     cost = {"on_demand": 0.0, "spot": 0.0}
     for offer, counts in zip(offers, plan.counts.T, strict=True):
         hours = counts.sum() * bjob.interval_s / 3600
-        cost[offer.purchase_option] += hours * offer.price_per_hour_usd * len(starts_s)
+        cost[offer.purchase_option] += float(hours * offer.price_per_hour_usd * len(starts_s))
     misses = interruptions = 0
     for _ in starts_s:
         night = replay_schedule(plan, offers, bjob, runs=1, seed=int(rng.integers(2**32)))
