@@ -16,11 +16,10 @@ from typing import Any
 from optimization.batch import BatchPlan
 from optimization.pareto import ParetoPoint, knee_point
 from optimization.planning import candidates
-from optimization.problem import AllocationProblem, Offer
+from optimization.problem import PURCHASE_OPTIONS, AllocationProblem, Offer
 from policies.base import Decision, Observation, Policy, Pool
 from policies.scenario import Scenario
 
-PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
 # What a candidate's ceilings may add to its planned replicas (and spend): the controller sizes
 # each step for the load it sees, which an hourly forecast quantile does not bound.
 MARGINS = (1.0, 2.0, 3.0)

@@ -17,7 +17,6 @@ from typing import Any
 from optimization.problem import SPOT_HAZARD_PER_HOUR  # docs/cost-model.md section 3 [E]
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "data" / "pricing" / "aws-us-east-1.json"
-PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
 LOAD_BALANCERS = ("round_robin", "least_connections", "capacity_weighted")
 
 

@@ -42,10 +42,10 @@ from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
 from apps.plans.services import request_plan
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, scenario_for
+from optimization.problem import PURCHASE_OPTIONS
 from policies import POLICIES, make_policy
 from policies.base import Context, Decision, Pool
 from policies.envelope import (
-    PURCHASE_OPTIONS,
     Bounds,
     by_hour_of_day,
     clamp,
