@@ -17,6 +17,9 @@ the autoscalers by the whole horizon:
   to the Lambda target group, in whole percent, rounded up (`quantize_share`):
   the live controller sets it every step; a plan's apply sets its first interval's.
 
+Adding a kind: its entry in `TARGET_KINDS`, its branch of `desired_state`, its actuator class,
+and their tests.
+
 A Kubernetes object may carry one pool only (`pool`: a Deployment per capacity type, its pods
 pinned with Karpenter's `karpenter.sh/capacity-type`): it then counts that purchase option's
 replicas, so the spot/on-demand split is enacted by real objects.
@@ -26,22 +29,48 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from actuators.base import State, Step
 
 WEIGHT_STEPS = 100  # ALB target-group weights are integers: Ballast writes whole percent
 
-KINDS = (
-    "k8s_deployment",
-    "k8s_hpa",
-    "keda_scaled_object",
-    "aws_asg",
-    "sagemaker_variant",
-    "lambda_alias",
-    "aws_alb_route",
+
+@dataclass(frozen=True, slots=True)
+class TargetKind:
+    """One kind of deployment target: where it lives and which actuator drives it.
+
+    The one list of kinds (`TARGET_KINDS`): the database's choices, the API's checks and the
+    app's actuator registry derive from it, and `desired_state` says what a plan sets on it.
+    """
+
+    name: str  # the target's `kind`, e.g. "k8s_deployment"
+    platform: str  # "kubernetes" (a namespace/name reference) or "aws"
+    actuator: str  # "module:Class" of its actuator in this package, imported when first used
+    aws_service: str = ""  # the boto3 client it needs, for an AWS kind
+    pooled: bool = False  # may carry one purchase option's replicas (`pool`)
+    pins_pool: bool = False  # its actuator pins its pods to the pool (`capacity_type`)
+
+
+TARGET_KINDS = (
+    TargetKind(
+        "k8s_deployment",
+        "kubernetes",
+        "kubernetes:KubernetesDeployment",
+        pooled=True,
+        pins_pool=True,
+    ),
+    TargetKind("k8s_hpa", "kubernetes", "kubernetes:HorizontalPodAutoscaler", pooled=True),
+    TargetKind("keda_scaled_object", "kubernetes", "kubernetes:KedaScaledObject", pooled=True),
+    TargetKind("aws_asg", "aws", "aws:AutoScalingGroup", "autoscaling"),
+    TargetKind("sagemaker_variant", "aws", "aws:SageMakerVariant", "sagemaker"),
+    TargetKind("lambda_alias", "aws", "aws:LambdaProvisionedConcurrency", "lambda"),
+    TargetKind("aws_alb_route", "aws", "aws:AlbWeightedRoute", "elbv2"),
 )
-POOLED_KINDS = ("k8s_deployment", "k8s_hpa", "keda_scaled_object")  # may carry one pool
+TARGET_KIND = {kind.name: kind for kind in TARGET_KINDS}
+KINDS = tuple(TARGET_KIND)
+POOLED_KINDS = tuple(kind.name for kind in TARGET_KINDS if kind.pooled)
 
 
 def desired_state(

@@ -12,6 +12,7 @@ in its own dry-run mode (validated by the API where the API can, never persisted
 without a connection is refused.
 """
 
+import importlib
 from functools import cache
 
 from django.conf import settings
@@ -19,17 +20,9 @@ from django.db.models import Max
 
 from actuators.base import PermanentError
 from actuators.dryrun import DryRunActuator
+from actuators.targets import TARGET_KIND
 from apps.actuation.models import ApplyStep
 from apps.workloads.models import DeploymentTarget
-
-K = DeploymentTarget.Kind
-KUBERNETES = {K.K8S_DEPLOYMENT, K.K8S_HPA, K.KEDA_SCALED_OBJECT}
-AWS_SERVICE = {
-    K.AWS_ASG: "autoscaling",
-    K.SAGEMAKER_VARIANT: "sagemaker",
-    K.LAMBDA_ALIAS: "lambda",
-    K.AWS_ALB_ROUTE: "elbv2",
-}
 
 
 def target_name(target: DeploymentTarget) -> str:
@@ -67,15 +60,15 @@ def recorded_state(target: DeploymentTarget) -> dict[str, int]:
 
 
 def _family(kind: str) -> str:
-    return "Kubernetes" if kind in KUBERNETES else "AWS"
+    return "Kubernetes" if TARGET_KIND[kind].platform == "kubernetes" else "AWS"
 
 
 def _connection(kind: str):
-    if kind in KUBERNETES:
+    if kind not in TARGET_KIND:
+        raise PermanentError(f"no actuator for target kind {kind!r}")
+    if TARGET_KIND[kind].platform == "kubernetes":
         return _kube_client() if settings.KUBE_MODE else None
-    if kind in AWS_SERVICE:
-        return _aws_client(AWS_SERVICE[kind]) if settings.AWS_ENABLED else None
-    raise PermanentError(f"no actuator for target kind {kind!r}")
+    return _aws_client(TARGET_KIND[kind].aws_service) if settings.AWS_ENABLED else None
 
 
 @cache
@@ -99,19 +92,11 @@ def _aws_client(service: str):
 
 
 def _real_actuator(target: DeploymentTarget, connection):
-    from actuators import aws, kubernetes
-
-    classes = {
-        K.K8S_DEPLOYMENT: kubernetes.KubernetesDeployment,
-        K.K8S_HPA: kubernetes.HorizontalPodAutoscaler,
-        K.KEDA_SCALED_OBJECT: kubernetes.KedaScaledObject,
-        K.AWS_ASG: aws.AutoScalingGroup,
-        K.SAGEMAKER_VARIANT: aws.SageMakerVariant,
-        K.LAMBDA_ALIAS: aws.LambdaProvisionedConcurrency,
-        K.AWS_ALB_ROUTE: aws.AlbWeightedRoute,
-    }
-    options = {"capacity_type": target.pool} if target.kind == K.K8S_DEPLOYMENT else {}
-    return classes[target.kind](connection, target.reference, dry_run=target.dry_run, **options)
+    kind = TARGET_KIND[target.kind]
+    module, name = kind.actuator.split(":")
+    actuator = getattr(importlib.import_module(f"actuators.{module}"), name)
+    options = {"capacity_type": target.pool} if kind.pins_pool else {}
+    return actuator(connection, target.reference, dry_run=target.dry_run, **options)
 
 
 def reset_connections() -> None:

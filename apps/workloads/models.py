@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from actuators.targets import KINDS
 from apps.accounts.models import TOKEN_ENV_NAME, TeamOwnedQuerySet
 from apps.workloads.prometheus import check_brackets
 
@@ -189,14 +190,8 @@ class CapacityProfile(models.Model):
 class DeploymentTarget(models.Model):
     """Where the workload runs, by kind and reference only: credentials never live here."""
 
-    class Kind(models.TextChoices):
-        K8S_DEPLOYMENT = "k8s_deployment"
-        K8S_HPA = "k8s_hpa"
-        KEDA_SCALED_OBJECT = "keda_scaled_object"
-        AWS_ASG = "aws_asg"
-        SAGEMAKER_VARIANT = "sagemaker_variant"
-        LAMBDA_ALIAS = "lambda_alias"
-        AWS_ALB_ROUTE = "aws_alb_route"
+    # The kinds the actuators know (`actuators.targets.TARGET_KINDS`), as K8S_DEPLOYMENT = ...
+    Kind = models.TextChoices("Kind", [(kind.upper(), kind) for kind in KINDS])
 
     workload = models.ForeignKey(Workload, models.CASCADE, related_name="targets")
     kind = models.CharField(max_length=24, choices=Kind)

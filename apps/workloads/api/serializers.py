@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from actuators.targets import POOLED_KINDS, TARGET_KINDS
 from apps.accounts import roles
 from apps.accounts.models import Team
 from apps.catalog.models import InstanceType
@@ -250,7 +251,8 @@ ALB_ROUTE_ARN = re.compile(
 class DeploymentTargetSerializer(WorkloadChildSerializer):
     """A reference to where the workload runs; never credentials."""
 
-    K8S_KINDS = {"k8s_deployment", "k8s_hpa", "keda_scaled_object"}
+    K8S_KINDS = {kind.name for kind in TARGET_KINDS if kind.platform == "kubernetes"}
+    POOLED = set(POOLED_KINDS)
 
     class Meta:
         model = DeploymentTarget
@@ -275,7 +277,7 @@ class DeploymentTargetSerializer(WorkloadChildSerializer):
                     ]
                 }
             )
-        if pool and kind not in self.K8S_KINDS:
+        if pool and kind not in self.POOLED:
             raise serializers.ValidationError(
                 {"pool": [f"a {kind} carries every pool (an Auto Scaling group mixes them itself)"]}
             )
