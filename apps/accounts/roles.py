@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from apps.accounts.models import FINOPS_GROUP, Role, Team
+from apps.accounts.models import FINOPS_GROUP, Role, Team, TokenScope
 
 WRITE_ROLES = (Role.SRE, Role.CI)
 
@@ -48,3 +48,24 @@ def token_scopes(auth: object) -> frozenset[str]:
         return frozenset()
     grant = getattr(auth, "grant", None)  # the missing row raises an AttributeError subclass
     return frozenset(grant.scopes) if grant else frozenset()
+
+
+# What each scoped action is, for the refusal.
+ACTIONS = {TokenScope.APPROVE_PLANS: "deciding on plans", TokenScope.APPLY_PLANS: "applying plans"}
+
+
+def authorize(
+    user: AbstractBaseUser | AnonymousUser, credential: object, team: Team, action: str
+) -> str | None:
+    """Why `user`, through `credential`, may not take `action` in `team`; None when they may.
+
+    `action` is a `TokenScope`: the team's SREs may take it; its CI identities only through an
+    API token that was given that scope; nobody else.
+    """
+    if holds_role(user, team, Role.SRE):
+        return None
+    if holds_role(user, team, Role.CI):
+        if action in token_scopes(credential):
+            return None
+        return f"this CI credential was not given the {action} scope"
+    return f"{ACTIONS[action]} needs the sre role in team {team}"

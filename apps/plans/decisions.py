@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import roles
-from apps.accounts.models import Role, TokenScope
+from apps.accounts.models import TokenScope
 from apps.plans import audit, planner
 from apps.plans.lifecycle import (
     GuardrailBroken,
@@ -84,16 +84,9 @@ def auto_approve(plan: ScalingPlan, rules) -> None:
 
 def decision_refusal(plan: ScalingPlan, user, auth, *, approving: bool) -> str | None:
     """Why `user` may not approve (or reject) `plan`, or None when they may."""
-    team = plan.workload.team
     if approving and user.pk == plan.requested_by_id:
         return "four eyes: whoever requested a plan cannot approve it"
-    if roles.holds_role(user, team, Role.SRE):
-        return None
-    if roles.holds_role(user, team, Role.CI):
-        if TokenScope.APPROVE_PLANS in roles.token_scopes(auth):
-            return None
-        return f"this CI credential was not given the {TokenScope.APPROVE_PLANS} scope"
-    return f"deciding on plans needs the sre role in team {team}"
+    return roles.authorize(user, auth, plan.workload.team, TokenScope.APPROVE_PLANS)
 
 
 def approvable_check(workload: Workload):
@@ -234,14 +227,7 @@ def _state_refusal(plan: ScalingPlan, verb: str) -> str:
 
 def apply_refusal(plan: ScalingPlan, user, auth) -> str | None:
     """Why `user` may not start the apply of `plan`, or None."""
-    team = plan.workload.team
-    if roles.holds_role(user, team, Role.SRE):
-        return None
-    if roles.holds_role(user, team, Role.CI):
-        if TokenScope.APPLY_PLANS in roles.token_scopes(auth):
-            return None
-        return f"this CI credential was not given the {TokenScope.APPLY_PLANS} scope"
-    return f"applying plans needs the sre role in team {team}"
+    return roles.authorize(user, auth, plan.workload.team, TokenScope.APPLY_PLANS)
 
 
 def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
