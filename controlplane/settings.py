@@ -252,7 +252,7 @@ DEMO_FEED = env_bool("BALLAST_DEMO_FEED", default=False)
 CELERY_BEAT_SCHEDULE = {
     "expire-plans": {"task": "apps.plans.tasks.expire_plans", "schedule": 60.0},
     "control": {"task": "apps.control.tasks.control_tick", "schedule": CONTROL_STEP_S},
-    "batch-schedules": {"task": "apps.actuation.tasks.enact_batch_schedules", "schedule": 60.0},
+    "batch-schedules": {"task": "apps.plans.tasks.enact_batch_schedules", "schedule": 60.0},
     "control-prune": {"task": "apps.control.tasks.prune_control_history", "schedule": 86400.0},
     "scheduled-plans": {"task": "apps.plans.tasks.request_scheduled_plans", "schedule": 60.0},
     "pull-metric-sources": {

@@ -232,7 +232,7 @@ def apply_refusal(plan: ScalingPlan, user, auth) -> str | None:
 
 def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     """APPROVED -> APPLYING once more checks pass (live state, window), then queue the steps."""
-    from apps.actuation import tasks  # actuation imports this module
+    from apps.plans import tasks  # tasks imports this module
 
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
     refusal = apply_refusal(plan, user, auth)
@@ -252,7 +252,7 @@ def start_apply(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
 
 def start_rollback(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     """Queue the return of a failed or applied plan's targets to their recorded state."""
-    from apps.actuation import tasks  # actuation imports this module
+    from apps.plans import tasks  # tasks imports this module
 
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
     refusal = apply_refusal(plan, user, auth)

@@ -6,8 +6,9 @@ Status errors (404, 409, 422), and hooks to fail, delay or change objects behind
 
 import pytest
 
-from apps.actuation import services, tasks
+from apps.actuation import services
 from apps.actuation.models import ApplyStep, RecordedState
+from apps.plans import applying, tasks
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import DeploymentTarget
 
@@ -47,7 +48,7 @@ def test_an_apply_sets_every_target_reads_back_and_records_the_state_before(
     first, peak = desired(live_plan)
     start(live_plan, sre_a)
 
-    services.execute_apply(live_plan.pk)
+    applying.execute_apply(live_plan.pk)
 
     assert ScalingPlan.objects.get(pk=live_plan.pk).status == "applied"
     assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == first
@@ -74,10 +75,10 @@ def test_a_worker_killed_after_a_write_does_not_scale_twice(live_plan, cluster, 
 
     monkeypatch.setattr(services, "_finish", killed_after_first_write)
     with pytest.raises(SystemExit):
-        services.execute_apply(live_plan.pk)
+        applying.execute_apply(live_plan.pk)
     monkeypatch.setattr(services, "_finish", finish)
 
-    services.execute_apply(live_plan.pk)  # the redelivered task
+    applying.execute_apply(live_plan.pk)  # the redelivered task
 
     assert ScalingPlan.objects.get(pk=live_plan.pk).status == "applied"
     scale_writes = [
@@ -90,7 +91,7 @@ def test_a_conflict_on_update_is_re_read_and_retried(live_plan, cluster, sre_a):
     start(live_plan, sre_a)
     cluster.fail_next(409, method="PATCH")  # someone else wrote first: re-read, then retried
 
-    services.execute_apply(live_plan.pk)
+    applying.execute_apply(live_plan.pk)
 
     assert ScalingPlan.objects.get(pk=live_plan.pk).status == "applied"
     assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == desired(live_plan)[0]
@@ -119,12 +120,12 @@ def test_an_invalid_step_stops_the_apply_and_a_rollback_restores_the_recorded_st
     # The HPA refuses its first change (422): the Deployment before it was already scaled.
     cluster.fail_next(422, method="PATCH", after=1)
 
-    services.execute_apply(live_plan.pk)
+    applying.execute_apply(live_plan.pk)
 
     plan = ScalingPlan.objects.get(pk=live_plan.pk)
     assert plan.status == "failed" and "rollback is offered" in plan.message
     assert sre_a.post(f"/api/v1/plans/{plan.pk}/rollback/").status_code == 202
-    services.execute_rollback(plan.pk)
+    applying.execute_rollback(plan.pk)
     assert ScalingPlan.objects.get(pk=plan.pk).status == "rolled_back"
     assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == BEFORE
     hpa = cluster.get("horizontalpodautoscalers", NS, NAME)["spec"]
@@ -146,7 +147,7 @@ def test_a_missing_object_fails_the_plan_with_its_name(live_plan, cluster, sre_a
     start(live_plan, sre_a)
     cluster.objects.pop(("deployments", NS, NAME))
 
-    services.execute_apply(live_plan.pk)
+    applying.execute_apply(live_plan.pk)
 
     plan = ScalingPlan.objects.get(pk=live_plan.pk)
     assert plan.status == "failed" and "not found" in plan.message
@@ -161,7 +162,7 @@ def test_a_live_target_without_a_connection_is_refused(
     sre_a.post(f"/api/v1/plans/{plan_id}/approve/")
     sre_a.post(f"/api/v1/plans/{plan_id}/apply/")
 
-    services.execute_apply(plan_id)
+    applying.execute_apply(plan_id)
 
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "failed" and "no Kubernetes connection is configured" in plan.message
@@ -176,7 +177,7 @@ def test_dry_run_targets_are_validated_by_the_api_server_and_left_unchanged(
     sre_a.post(f"/api/v1/plans/{plan_id}/approve/")
     sre_a.post(f"/api/v1/plans/{plan_id}/apply/")
 
-    services.execute_apply(plan_id)
+    applying.execute_apply(plan_id)
 
     assert ScalingPlan.objects.get(pk=plan_id).status == "applied"
     assert cluster.get("deployments", NS, NAME)["spec"]["replicas"] == 3

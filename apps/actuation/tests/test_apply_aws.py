@@ -1,7 +1,7 @@
 """An approved plan applied to an EC2 Auto Scaling group through boto3, over HTTP to moto."""
 
-from apps.actuation import services
 from apps.actuation.models import RecordedState
+from apps.plans import applying
 from apps.plans.models import ScalingPlan
 from tests.actuators.test_aws import make_group
 
@@ -23,7 +23,7 @@ def test_an_asg_gets_capacity_bounds_and_its_on_demand_base(
     assert sre_a.post(f"/api/v1/plans/{plan_id}/approve/").status_code == 200
     assert sre_a.post(f"/api/v1/plans/{plan_id}/apply/").status_code == 202
 
-    services.execute_apply(plan_id)
+    applying.execute_apply(plan_id)
 
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "applied", plan.message

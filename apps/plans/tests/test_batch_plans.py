@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from apps.actuation import services as actuation
 from apps.dashboard.services import option_shares
+from apps.plans import applying
 from apps.plans.models import AuditEvent, Guardrail, ScalingPlan
 from optimization.batch import DEADLINE_MISS_ALLOWED
 from tests.actuators.test_aws import make_group
@@ -103,7 +103,7 @@ def test_an_applied_batch_plan_runs_its_schedule_interval_by_interval_and_nothin
     build(plan_id)
     assert sre_a.post(f"/api/v1/plans/{plan_id}/approve/").status_code == 200
     assert sre_a.post(f"/api/v1/plans/{plan_id}/apply/").status_code == 202
-    actuation.execute_apply(plan_id)
+    applying.execute_apply(plan_id)
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "applied", plan.message
 
@@ -119,9 +119,9 @@ def test_an_applied_batch_plan_runs_its_schedule_interval_by_interval_and_nothin
     schedule = plan.chosen["schedule"]
     for index, row in enumerate(schedule):
         at = plan.start_at + timedelta(seconds=index * plan.interval_s + 90)
-        assert actuation.enact_batch_schedules(at) == 1
+        assert applying.enact_batch_schedules(at) == 1
         steps = AuditEvent.objects.filter(plan_id=plan_id, action="plan.control_step").count()
-        assert actuation.enact_batch_schedules(at + timedelta(minutes=1)) == 1
+        assert applying.enact_batch_schedules(at + timedelta(minutes=1)) == 1
         # A second tick in the same interval changes nothing and records nothing.
         assert AuditEvent.objects.filter(plan_id=plan_id, action="plan.control_step").count() == (
             steps
@@ -133,10 +133,10 @@ def test_an_applied_batch_plan_runs_its_schedule_interval_by_interval_and_nothin
             tomorrow.pk, tomorrow.applied_at = None, at
             tomorrow.start_at = plan.start_at + timedelta(days=1)
             tomorrow.save()
-            actuation.enact_batch_schedules(at + timedelta(minutes=2))
+            applying.enact_batch_schedules(at + timedelta(minutes=2))
             assert group_now() == (sum(e["count"] for e in row), non_spot)
     end = plan.start_at + timedelta(seconds=len(schedule) * plan.interval_s)
-    actuation.enact_batch_schedules(end)
+    applying.enact_batch_schedules(end)
     assert group_now() == (0, 0)
     assert AuditEvent.objects.filter(plan_id=plan_id, action="plan.control_step").exists()
 

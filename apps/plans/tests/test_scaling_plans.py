@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.actuation import services as actuation
-from apps.plans import services
+from apps.plans import applying, services
 from apps.plans.models import AppendOnlyError, AuditEvent, Guardrail, PlanSchedule, ScalingPlan
 from apps.workloads.models import SLA, CapacityProfile
 from conftest import token_client
@@ -186,8 +185,8 @@ def test_apply_runs_verified_steps_once_and_makes_older_plans_stale(
     response = sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
     assert response.status_code == 202 and response.data["status"] == "applying"
 
-    actuation.execute_apply(proposed.pk)
-    actuation.execute_apply(proposed.pk)  # a redelivery does nothing more
+    applying.execute_apply(proposed.pk)
+    applying.execute_apply(proposed.pk)  # a redelivery does nothing more
     plan = ScalingPlan.objects.get(pk=proposed.pk)
     assert plan.status == "applied" and plan.applied_at is not None
     steps = AuditEvent.objects.filter(plan_id=proposed.pk, action="plan.apply_step")
@@ -220,7 +219,7 @@ def apply_and_turn_auto_approve_on(plan, sre, team) -> None:
     """Approve and apply `plan`, then let the team's small changes go without a person."""
     sre.post(f"/api/v1/plans/{plan.pk}/approve/")
     sre.post(f"/api/v1/plans/{plan.pk}/apply/")
-    actuation.execute_apply(plan.pk)
+    applying.execute_apply(plan.pk)
     Guardrail.objects.create(
         team=team,
         auto_approve=True,
@@ -248,7 +247,7 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
 def test_auto_approve_is_off_by_default(proposed, sre_a, ci_a, online_workload, build):
     sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
     sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
-    actuation.execute_apply(proposed.pk)
+    applying.execute_apply(proposed.pk)
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
     assert ScalingPlan.objects.get(pk=newer).status == "proposed"
