@@ -12,8 +12,10 @@ How the numbers are estimated (the pages say so too):
   approved or applied: a plan's horizon is a day, and the newest plan is the best guess of what
   will run; workloads with none are left out and listed.
 - Savings replay each workload's stored `requests` series (the last 7 days) through the
-  simulator with the `threshold` baseline and the `ballast` policy, at the trace's own scale
-  (requests per interval / interval = requests/s), on the default "recommender" scenario.
+  simulator with the `threshold` baseline and the deployed `ballast` (inside the applied plan's
+  envelope when there is one), at the trace's own scale (requests per interval / interval =
+  requests/s), in the workload's own world (`apps.workloads.world.scenario_for`: its variants,
+  profiles and in-force prices); an uploaded trace in a what-if uses the default scenario.
 - Latency is the M/M/c model of `optimization.queueing`: each replica of a schedule entry is
   `round(capacity_rps x service_time_s)` servers with rate 1/service_time; the SLA percentile of
   the response time follows from Erlang C. A saturated step (arrivals >= service capacity) is

@@ -175,7 +175,8 @@ def build_problem(
         )
     allowed = rules.allowed_purchase_options or ("on_demand", "spot", "reserved")
     # The non-spot base is the SRE's to require; beyond it, on-demand replicas are bought
-    # where they pay (the optimizer weighs them against spot's reclaims and functions).
+    # where they pay (the optimizer prices them against spot and functions; spot's reclaims
+    # are not priced by the objective, only counted by the candidates' replays).
     base = (rules.min_non_spot_replicas or 0) if "on_demand" in allowed else 0
     constraints = Constraints(
         min_non_spot_replicas=base,
