@@ -57,7 +57,7 @@ from policies.envelope import Bounds, Enveloped, envelope_candidates, envelope_f
 from policies.forecasts import MAX_HISTORY_STEPS, MIN_HISTORY
 from policies.scenario import Scenario
 from policies.serverless import duration_ms
-from simulation.measure import CONTROLLER, measure_envelopes
+from simulation.measure import CONTROLLER, MIN_REPLAY_S, measure_envelopes
 from simulation.trace import Load
 
 NAME = "ballast"
@@ -198,7 +198,7 @@ def make_plan(
     )
     problem = plan_problem(scenario, variant, demand, initial_replicas)
     recent = history[-(REPLAY_S // step_s) :]
-    replayable = len(recent) * step_s >= 3600  # as `apps.plans.measure.can_replay`
+    replayable = len(recent) * step_s >= MIN_REPLAY_S
     options = envelope_candidates(problem, plan_front(problem, replayable=replayable))
     measured: list[dict[str, Any] | None] = [None] * len(options)
     if replayable:

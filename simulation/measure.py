@@ -23,6 +23,7 @@ from simulation.run import replay_context, run_policy
 from simulation.trace import Load
 
 CONTROLLER = "ballast_controller"
+MIN_REPLAY_S = 3600  # the least recent traffic a candidate is replayed over (else: not measured)
 
 
 def measure_envelopes(

@@ -88,5 +88,5 @@ def _finish(
             status=status, verified=verified, detail=detail, finished_at=timezone.now()
         )
         if on_step is not None:
-            row.refresh_from_db()
+            row.status, row.verified, row.detail = status, verified, detail
             on_step(row)

@@ -33,7 +33,8 @@ def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
     A batch plan's are what runs now once it is applied (`batch_in_force`).
     """
     if plan.is_batch:
-        return batch_desired(*batch_in_force(plan.workload_id, timezone.now(), plan), kind, pool)
+        running, index, _ = batch_in_force(plan.workload_id, timezone.now(), plan)
+        return batch_desired(running, index, kind, pool)
     chosen = plan.chosen
     options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
     serverless = plan.problem.get("serverless") or {}
@@ -171,7 +172,7 @@ def batch_in_force(
 
 
 def batch_desired(
-    plan: ScalingPlan | None, index: int | None, key: str, kind: str, pool: str = ""
+    plan: ScalingPlan | None, index: int | None, kind: str, pool: str = ""
 ) -> dict[str, int]:
     """What a batch workload's target of `kind` carries: the interval's replicas, or none."""
     if plan is None or index is None:
@@ -202,7 +203,7 @@ def enact_batch_schedules(now: datetime | None = None) -> int:
             try:
                 failure = converge(
                     target,
-                    batch_desired(plan, index, key, target.kind, target.pool),
+                    batch_desired(plan, index, target.kind, target.pool),
                     purpose=ApplyStep.Purpose.CONTROL,
                     key_prefix=f"schedule/{key}",
                     plan=plan,

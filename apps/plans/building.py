@@ -154,10 +154,17 @@ def pose_batch_plan(plan: ScalingPlan, rules, live: planner.LiveState) -> list[l
         start_at=planner.next_window_start(plan.workload.sla, timezone.now()),
         horizon_intervals=len(options[0]["schedule"]),
         current_allocation=live.allocation,
-        current_cost_per_day_usd=round(cost_per_day(live.allocation, offers), 6),
+        current_cost_per_day_usd=batch_cost_now(live),
         live_fingerprint=live.fingerprint,
     )
     return [list(range(len(options)))]
+
+
+def batch_cost_now(live: planner.LiveState) -> float:
+    """What a batch workload's runs cost now: its applied plan's run, one a day (else none)."""
+    applied = ScalingPlan.objects.filter(pk=live.applied_plan_id).first()
+    cost = applied.expected_cost_per_day_usd if applied and applied.is_batch else None
+    return round(cost or 0.0, 6)
 
 
 def measure_part(plan_id: int, indices: list[int]) -> list[list]:

@@ -19,7 +19,7 @@ from apps.workloads.world import WorldError, requests_history, scenario_for
 from optimization.batch import BatchJob, BatchPlan
 from optimization.problem import Offer
 from simulation.batch import replay_schedule
-from simulation.measure import measure_envelopes
+from simulation.measure import MIN_REPLAY_S, measure_envelopes
 from simulation.trace import Load, resample
 
 STEP_S = 60
@@ -75,7 +75,7 @@ def _recent_load(workload: Workload, series: str) -> Load | None:
         return None
     since = newest - timedelta(hours=settings.PLAN_REPLAY_HOURS)
     history = requests_history(workload.pk, since=since, series=series)
-    if history is None or len(history.values) * history.interval_s < 3600:
+    if history is None or len(history.values) * history.interval_s < MIN_REPLAY_S:
         return None
     rps = resample(history.values / history.interval_s, history.interval_s, STEP_S)
     if not len(rps) or not rps.max() > 0:

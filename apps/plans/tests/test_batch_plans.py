@@ -106,6 +106,12 @@ def test_an_applied_batch_plan_runs_its_schedule_interval_by_interval_and_nothin
     applying.execute_apply(plan_id)
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "applied", plan.message
+    # The next night's plan is priced against what runs now: this plan's run, once a day.
+    following = request(ci_a, batch_workload)
+    build(following)
+    assert ScalingPlan.objects.get(pk=following).current_cost_per_day_usd == pytest.approx(
+        plan.expected_cost_per_day_usd
+    )
 
     def group_now():
         groups = aws("autoscaling").describe_auto_scaling_groups(
