@@ -173,9 +173,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "controlplane.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.kernel.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "controlplane.api.exception_handler",
+    "EXCEPTION_HANDLER": "apps.kernel.api.exception_handler",
     # Parse NaN and Infinity so validation can refuse them by field name, instead of failing the
     # whole body with a parse error that names no field. Nothing non-finite is ever stored.
     "STRICT_JSON": False,
@@ -204,7 +204,7 @@ SPECTACULAR_SETTINGS = {
         "WorkloadKindEnum": "apps.workloads.models.Workload.Kind",
         "PurchaseOptionEnum": "apps.catalog.models.PurchaseOption",
         "PlanStatusEnum": "apps.plans.models.PlanStatus",
-        "RunStatusEnum": "controlplane.runs.Run.Status",
+        "RunStatusEnum": "apps.kernel.runs.Run.Status",
         "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
         "WebhookEventEnum": "apps.webhooks.models.WebhookEvent",
     },

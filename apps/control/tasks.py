@@ -8,7 +8,7 @@ from django.conf import settings
 
 from apps.control import demo, services
 from apps.control.models import Controller
-from controlplane.celery import Queue, row_task
+from apps.kernel.tasks import Queue, row_task
 
 log = logging.getLogger(__name__)
 

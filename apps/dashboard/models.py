@@ -3,8 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
+from apps.kernel.runs import Run
 from apps.workloads.models import WorkloadChildQuerySet
-from controlplane.runs import Run
 
 
 class SavingsReplay(Run):

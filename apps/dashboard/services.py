@@ -33,10 +33,10 @@ from django.utils import timezone
 
 from apps.control import services as control
 from apps.dashboard.models import SavingsReplay, WhatIfRun
+from apps.kernel.runs import claim_run, finish_run
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
-from controlplane.runs import claim_run, finish_run
 from forecasting.history import RegularSeries
 from forecasting.trace import read_trace
 from optimization.queueing import response_quantile, wait_probability

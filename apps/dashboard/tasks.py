@@ -1,7 +1,7 @@
 """Celery entry points for the dashboard: policy replays behind the savings and what-if pages."""
 
 from apps.dashboard import services
-from controlplane.celery import row_task
+from apps.kernel.tasks import row_task
 
 
 @row_task()

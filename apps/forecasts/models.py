@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Q
 
+from apps.kernel.runs import Run
 from apps.workloads.models import SERIES_NAME, WorkloadChildQuerySet
-from controlplane.runs import Run
 
 
 class ForecastRun(Run):

@@ -7,9 +7,9 @@ import numpy as np
 from django.db import transaction
 
 from apps.forecasts.models import ForecastRun
+from apps.kernel.runs import claim_run, finish_run
+from apps.kernel.tasks import Queue
 from apps.workloads.models import MetricObservation
-from controlplane.celery import Queue
-from controlplane.runs import claim_run, finish_run
 from forecasting.base import SeriesError
 from forecasting.forecast import forecast_series
 from forecasting.history import regularize, whole_seconds

@@ -1,7 +1,7 @@
 """Celery entry points for forecasts."""
 
 from apps.forecasts import services
-from controlplane.celery import row_task
+from apps.kernel.tasks import row_task
 
 
 @row_task()

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.kernel.runs import Run
 from apps.workloads.models import WorkloadChildQuerySet
-from controlplane.runs import Run
 from policies.envelope import Bounds, envelope_from_json, envelope_hours
 
 

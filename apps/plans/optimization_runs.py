@@ -7,9 +7,9 @@ import logging
 
 from django.db import transaction
 
+from apps.kernel.runs import claim_run, finish_run
+from apps.kernel.tasks import Queue
 from apps.plans.models import OptimizationRun
-from controlplane.celery import Queue
-from controlplane.runs import claim_run, finish_run
 from optimization.backend import choose_backend
 from optimization.pareto import knee_point, pareto_front
 from optimization.problem import problem_from_dict

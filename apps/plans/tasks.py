@@ -4,8 +4,8 @@ from celery import chain, chord, group, shared_task
 from django.db import OperationalError
 
 from actuators.base import TransientError
+from apps.kernel.tasks import Queue, row_task
 from apps.plans import applying, services
-from controlplane.celery import Queue, row_task
 
 
 @row_task(Queue.GPU)

@@ -16,9 +16,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from apps.kernel.tasks import Queue
 from apps.webhooks import signing, transport
 from apps.webhooks.models import Webhook, WebhookDelivery, WebhookEvent, new_salt
-from controlplane.celery import Queue
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ timeouts, connection errors, 408, 429 and 5xx are retried after 10 s, 20 s, 40 s
 from celery import shared_task
 from django.db import OperationalError
 
+from apps.kernel.tasks import Queue
 from apps.webhooks import services
-from controlplane.celery import Queue
 
 
 # max_retries=None: the delivery row counts the attempts (services.MAX_ATTEMPTS), which also

@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from apps.kernel.tasks import Queue, row_task
 from apps.workloads import services
 from apps.workloads.models import MetricSource
-from controlplane.celery import Queue, row_task
 
 
 @row_task()

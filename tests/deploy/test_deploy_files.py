@@ -2,7 +2,7 @@
 
 No database, broker or Docker is needed. The commands that the images, compose and the manifests
 start are parsed by celery's and gunicorn's own option parsers and checked against
-`controlplane.celery.Queue` and Django's management commands.
+`apps.kernel.tasks.Queue` and Django's management commands.
 """
 
 import fnmatch
@@ -65,7 +65,7 @@ ACTUATOR_RULES = {
 
 
 def queue_names() -> set[str]:
-    from controlplane.celery import Queue
+    from apps.kernel.tasks import Queue
 
     return {queue.value for queue in Queue}
 

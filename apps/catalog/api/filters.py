@@ -3,7 +3,7 @@
 import django_filters
 
 from apps.catalog.models import InstanceType, Offer, PurchaseOption, ServerlessOffer
-from controlplane.api import UtcDateTimeFilter
+from apps.kernel.api import UtcDateTimeFilter
 
 
 class InstanceTypeFilterSet(django_filters.FilterSet):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apps.catalog.models import InstanceType, Offer, Provider, Region, ServerlessOffer
-from controlplane.api import RejectUnknownFieldsMixin
+from apps.kernel.api import RejectUnknownFieldsMixin
 
 
 class ProviderSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):

@@ -6,9 +6,9 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.forecasts.models import ForecastRun
+from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.workloads.api.serializers import WorkloadChildSerializer
 from apps.workloads.models import SERIES_NAME
-from controlplane.runs import RUN_STATE_FIELDS
 
 RESULT_FIELDS = (
     "model_used",

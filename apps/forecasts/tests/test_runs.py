@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from apps.forecasts import services
 from apps.forecasts.models import ForecastRun
+from apps.kernel.runs import claim_run
 from apps.workloads.services import ingest_observations
 from apps.workloads.tests.factories import WorkloadFactory
-from controlplane.runs import claim_run
 from forecasting.trace import read_trace
 
 TRACE = Path(__file__).resolve().parents[3] / "data" / "traces" / "alibaba_cluster2018_cpu_5min.csv"

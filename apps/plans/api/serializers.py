@@ -7,10 +7,10 @@ from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts import roles
 from apps.accounts.models import Role, Team
+from apps.kernel.api import RejectUnknownFieldsMixin
+from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
 from apps.workloads.api.serializers import WorkloadChildSerializer, WorkloadField
-from controlplane.api import RejectUnknownFieldsMixin
-from controlplane.runs import RUN_STATE_FIELDS
 from optimization.guardrails import parse_windows
 from optimization.problem import PURCHASE_OPTIONS, problem_from_dict
 

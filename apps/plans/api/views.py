@@ -24,11 +24,11 @@ from rest_framework.response import Response
 from apps.accounts import roles
 from apps.accounts.models import Role
 from apps.accounts.permissions import CanWriteOwningTeam
+from apps.kernel.api import UtcDateTimeFilter
 from apps.plans import services
 from apps.plans.api import serializers as s
 from apps.plans.api.serializers import OptimizationRunSerializer
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
-from controlplane.api import UtcDateTimeFilter
 
 
 class OptimizationRunViewSet(

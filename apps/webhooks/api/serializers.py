@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts.models import Team
+from apps.kernel.api import RejectUnknownFieldsMixin
 from apps.webhooks import services
 from apps.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
 from apps.webhooks.permissions import is_team_sre
-from controlplane.api import RejectUnknownFieldsMixin
 
 
 class WebhookSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):

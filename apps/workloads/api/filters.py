@@ -2,8 +2,8 @@
 
 import django_filters
 
+from apps.kernel.api import UtcDateTimeFilter
 from apps.workloads.models import MetricObservation, ModelVariant, TraceImport, Workload
-from controlplane.api import UtcDateTimeFilter
 
 
 class WorkloadFilterSet(django_filters.FilterSet):

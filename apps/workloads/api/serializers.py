@@ -11,6 +11,7 @@ from actuators.targets import POOLED_KINDS, TARGET_KINDS
 from apps.accounts import roles
 from apps.accounts.models import Team
 from apps.catalog.models import InstanceType
+from apps.kernel.api import RejectUnknownFieldsMixin
 from apps.workloads.models import (
     MAX_ITEMS_PER_RUN,
     MAX_PEAK_RPS,
@@ -25,7 +26,6 @@ from apps.workloads.models import (
     Workload,
     prometheus_host_refusal,
 )
-from controlplane.api import RejectUnknownFieldsMixin
 from forecasting.trace import TraceError, read_trace
 
 

@@ -1,0 +1,1 @@
+"""`seed_demo`: the demo's sample data."""
