@@ -63,10 +63,12 @@ TARGET_KINDS = (
     ),
     TargetKind("k8s_hpa", "kubernetes", "kubernetes:HorizontalPodAutoscaler", pooled=True),
     TargetKind("keda_scaled_object", "kubernetes", "kubernetes:KedaScaledObject", pooled=True),
-    TargetKind("aws_asg", "aws", "aws:AutoScalingGroup", "autoscaling"),
-    TargetKind("sagemaker_variant", "aws", "aws:SageMakerVariant", "sagemaker"),
-    TargetKind("lambda_alias", "aws", "aws:LambdaProvisionedConcurrency", "lambda"),
-    TargetKind("aws_alb_route", "aws", "aws:AlbWeightedRoute", "elbv2"),
+    TargetKind("aws_asg", "aws", "aws.autoscaling:AutoScalingGroup", "autoscaling"),
+    TargetKind("sagemaker_variant", "aws", "aws.sagemaker:SageMakerVariant", "sagemaker"),
+    TargetKind(
+        "lambda_alias", "aws", "aws.lambda_concurrency:LambdaProvisionedConcurrency", "lambda"
+    ),
+    TargetKind("aws_alb_route", "aws", "aws.alb:AlbWeightedRoute", "elbv2"),
 )
 TARGET_KIND = {kind.name: kind for kind in TARGET_KINDS}
 KINDS = tuple(TARGET_KIND)

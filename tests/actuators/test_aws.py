@@ -27,14 +27,11 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from actuators.aws import (
-    AlbWeightedRoute,
-    AutoScalingGroup,
-    DryRunViolation,
-    LambdaProvisionedConcurrency,
-    SageMakerVariant,
-    classify_error,
-)
+from actuators.aws.alb import AlbWeightedRoute
+from actuators.aws.autoscaling import AutoScalingGroup
+from actuators.aws.base import DryRunViolation, classify_error
+from actuators.aws.lambda_concurrency import LambdaProvisionedConcurrency
+from actuators.aws.sagemaker import SageMakerVariant
 from actuators.base import PermanentError, Step, TransientError, plan_steps, rollback_steps
 
 ASG = "ranker"
