@@ -73,7 +73,7 @@ def replay_both_ways(path: Path) -> dict:
     same load replayed by the simulator in the same workload's world. Counts the steps whose
     replicas per pool and serverless share agree.
     """
-    from apps.control import services
+    from apps.control import rebuild, services
     from apps.control.models import ControlDecision
     from apps.workloads.models import MetricObservation
     from apps.workloads.world import scenario_for
@@ -100,7 +100,7 @@ def replay_both_ways(path: Path) -> dict:
         for row in ControlDecision.objects.filter(workload=workload)
     }
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
-    ctx, _ = replay_context(Load(path.name, rps, 0.0, 60, 60, 1.0), scenario, seed=services.SEED)
+    ctx, _ = replay_context(Load(path.name, rps, 0.0, 60, 60, 1.0), scenario, seed=rebuild.SEED)
     simulated = replay_decisions(make_policy("ballast_controller", ctx), ctx)
     agree = sum(live.get(t) == decided for t, decided in enumerate(simulated))
     moves = len({sum(d.values()) for d, _ in simulated})

@@ -9,7 +9,7 @@ from tests.actuators.test_aws import alb  # noqa: F401  (a fixture)
 @pytest.fixture(autouse=True)
 def fresh_worlds():
     """Each test reads its workloads' worlds anew (the controller caches them per process)."""
-    from apps.control.services import forget_worlds
+    from apps.control.rebuild import forget_worlds
 
     forget_worlds()
     yield

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from apps.actuation.models import ApplyStep
-from apps.control import services
+from apps.control import rebuild, services
 from apps.control.models import ControlDecision, Controller
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
@@ -87,7 +87,7 @@ def simulate(
     rps = counts / 60
     scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
-    ctx, _ = replay_context(load, scenario, seed=services.SEED)
+    ctx, _ = replay_context(load, scenario, seed=rebuild.SEED)
     policy = make_policy("ballast_controller", ctx)
     if bounds is not None:
         policy = Enveloped(policy, lambda t: bounds, scenario)
