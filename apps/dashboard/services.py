@@ -1,16 +1,8 @@
-"""The dashboard's reads (spend, capacity, latency from plans) and its writes (replays, what-ifs).
+"""The dashboard's reads (capacity, latency from plans) and its writes (replays, what-ifs).
 
 How the numbers are estimated (the pages say so too):
 
-- Spend is estimated from plans, not read from a bill. An applied plan is in force from its
-  `applied_at` until the next applied plan of the same workload (or now); while in force it
-  costs its chosen candidate's `cost_per_day_usd`. A day's spend is the sum of each plan's cost
-  per day times the share of that day it was in force. The split by purchase option follows the
-  candidate's schedule: each offer's replica-hours times its hourly price, the rest (serverless)
-  as "serverless".
-- Next week's spend is 7 x the cost per day of each workload's newest plan that is proposed,
-  approved or applied: a plan's horizon is a day, and the newest plan is the best guess of what
-  will run; workloads with none are left out and listed.
+- Spend is estimated from plans (`apps.plans.spend`).
 - Savings replay each workload's stored `requests` series (the last 7 days) through the
   simulator with the `threshold` baseline and the deployed `ballast` (inside the applied plan's
   envelope when there is one), at the trace's own scale (requests per interval / interval =
@@ -55,12 +47,6 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_WHATIF_S = 14 * DAY_S
 SIM_STEP_S = 60
 SAVINGS_POLICIES = ("threshold", "ballast")
-IN_FORCE_STATUSES = (ScalingPlan.Status.APPLIED,)
-NEWEST_STATUSES = (
-    ScalingPlan.Status.PROPOSED,
-    ScalingPlan.Status.APPROVED,
-    ScalingPlan.Status.APPLIED,
-)
 
 
 class DashboardError(ValueError):
@@ -72,84 +58,6 @@ class DashboardError(ValueError):
 
 
 # ---- reads ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """A plan in force from `start` to `end`."""
-
-    plan: ScalingPlan
-    start: datetime
-    end: datetime
-
-
-def in_force_periods(plans: list[ScalingPlan], now: datetime) -> list[Period]:
-    """Applied plans of workloads, each in force until its workload's next applied plan."""
-    by_workload: dict[int, list[ScalingPlan]] = {}
-    for plan in sorted(plans, key=lambda p: p.applied_at):
-        by_workload.setdefault(plan.workload_id, []).append(plan)
-    periods = []
-    for chain in by_workload.values():
-        ends = [p.applied_at for p in chain[1:]] + [now]
-        periods += [Period(p, p.applied_at, end) for p, end in zip(chain, ends, strict=True)]
-    return periods
-
-
-def applied_plans(workloads) -> list[ScalingPlan]:
-    """Applied plans of the given workloads, with their workload and team."""
-    return list(
-        ScalingPlan.objects.filter(
-            workload__in=workloads, status__in=IN_FORCE_STATUSES, applied_at__isnull=False
-        ).select_related("workload__team")
-    )
-
-
-def option_shares(plan: ScalingPlan) -> dict[str, float]:
-    """The chosen candidate's cost per day split by purchase option (USD/day)."""
-    chosen, total = plan.chosen, plan.expected_cost_per_day_usd or 0.0
-    offers = {o["name"]: o for o in (plan.problem or {}).get("offers", [])}
-    if not chosen or not chosen["schedule"]:
-        return {"unknown": total}
-    hours = len(chosen["schedule"]) * plan.interval_s / 3600
-    per_day = 1.0 if plan.is_batch else 24 / hours  # a batch plan is one run a day
-    split: dict[str, float] = {}
-    for row in chosen["schedule"]:
-        for entry in row:
-            offer = offers.get(entry["offer"], {})
-            usd = entry["count"] * offer.get("price_per_hour_usd", 0.0) * plan.interval_s / 3600
-            option = offer.get("purchase_option", "unknown")
-            split[option] = split.get(option, 0.0) + usd * per_day
-    vm = sum(split.values())
-    if total - vm > 1e-6:
-        split["serverless"] = total - vm
-    return split
-
-
-def daily_spend(periods: list[Period], days: list[datetime]) -> dict[str, dict[str, list[float]]]:
-    """USD per day by team, workload and purchase option, for the UTC days starting at `days`."""
-    out: dict[str, dict[str, list[float]]] = {"team": {}, "workload": {}, "purchase_option": {}}
-    for period in periods:
-        plan = period.plan
-        shares = [
-            _overlap_s(period.start, period.end, day, day + timedelta(days=1)) / DAY_S
-            for day in days
-        ]
-        per_day = plan.expected_cost_per_day_usd or 0.0
-        groups = {
-            "team": {plan.workload.team.slug: per_day},
-            "workload": {f"{plan.workload.team.slug}/{plan.workload.name}": per_day},
-            "purchase_option": option_shares(plan),
-        }
-        for kind, split in groups.items():
-            for label, usd in split.items():
-                row = out[kind].setdefault(label, [0.0] * len(days))
-                for i, share in enumerate(shares):
-                    row[i] += usd * share
-    return out
-
-
-def _overlap_s(a0: datetime, a1: datetime, b0: datetime, b1: datetime) -> float:
-    return max(0.0, (min(a1, b1) - max(a0, b0)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -221,16 +129,6 @@ def modelled_latency_ms(
         quantile_s = response_quantile(percentile / 100, c, m, lam, wait, iterations=30)
         out[stable] = np.minimum(quantile_s, timeout_s) * 1000
     return out
-
-
-def newest_plans(workloads) -> dict[int, ScalingPlan]:
-    """Each workload's newest proposed, approved or applied plan."""
-    newest: dict[int, ScalingPlan] = {}
-    for plan in ScalingPlan.objects.filter(
-        workload__in=workloads, status__in=NEWEST_STATUSES
-    ).select_related("workload__team"):
-        newest.setdefault(plan.workload_id, plan)  # ordered newest first
-    return newest
 
 
 # ---- writes --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Views read through `services` and draw through `figures`; every page shows only the workloads
 the user may see (`Workload.objects.visible_to`). How spend, savings and latency are estimated
-is written in `apps/dashboard/services.py` and said on the pages.
+is written in `apps.plans.spend` and `apps/dashboard/services.py` and said on the pages.
 """
 
 from datetime import timedelta
@@ -23,6 +23,7 @@ from apps.dashboard import figures, services
 from apps.dashboard.control_views import control_context
 from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
+from apps.plans import spend
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import Workload
 from policies import REFERENCES
@@ -58,11 +59,11 @@ def overview(request):
     now = timezone.now()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=i) for i in range(SPEND_DAYS - 1, -1, -1)]
-    periods = services.in_force_periods(services.applied_plans(workloads), now)
-    spend = services.daily_spend(periods, days)
+    periods = spend.in_force_periods(spend.applied_plans(workloads), now)
+    daily = spend.daily_spend(periods, days)
     labels = [d.date().isoformat() for d in days]
     replays = _latest_replays(workloads)
-    newest = services.newest_plans(workloads)
+    newest = spend.newest_plans(workloads)
     rows = [_overview_row(w, replays.get(w.pk), newest.get(w.pk)) for w in workloads]
     titles = {"team": "by team", "workload": "by workload", "purchase_option": "by purchase option"}
     return render(
@@ -71,12 +72,12 @@ def overview(request):
         {
             "rows": rows,
             "spend_figures": [
-                (f"spend-{kind}", figures.spend_figure(labels, spend[kind], title=f"Spend {title}"))
+                (f"spend-{kind}", figures.spend_figure(labels, daily[kind], title=f"Spend {title}"))
                 for kind, title in titles.items()
             ],
             "savings_figure": figures.savings_figure([r for r in rows if r["replay"]]),
             "sla_figure": figures.sla_figure(rows),
-            "total_30d_usd": sum(sum(v) for v in spend["team"].values()),
+            "total_30d_usd": sum(sum(v) for v in daily["team"].values()),
             "next_week_usd": sum(r["next_week_usd"] or 0.0 for r in rows),
             "spend_days": SPEND_DAYS,
             "pending_replays": SavingsReplay.objects.filter(
@@ -168,8 +169,8 @@ def _traffic_figures(workload, history, forecast, sla) -> dict:
     percentile = sla.latency_percentile if sla and sla.latency_percentile else 99.0
     timeout_s = services.default_scenario().queue_timeout_s
     capacity_lines, latency = [], {}
-    applied = services.in_force_periods(
-        services.applied_plans(Workload.objects.filter(pk=workload.pk)), timezone.now()
+    applied = spend.in_force_periods(
+        spend.applied_plans(Workload.objects.filter(pk=workload.pk)), timezone.now()
     )
     applied_rps, servers, mu = (
         np.full(len(hist_s), np.nan),
@@ -203,7 +204,7 @@ def _traffic_figures(workload, history, forecast, sla) -> dict:
             "mean": np.array(forecast.mean) * scale,
             "quantiles": quantiles,
         }
-        plan = services.newest_plans(Workload.objects.filter(pk=workload.pk)).get(workload.pk)
+        plan = spend.newest_plans(Workload.objects.filter(pk=workload.pk)).get(workload.pk)
         capacity = services.plan_capacity(plan) if plan else None
         if capacity is not None:
             rps, c, m = services.capacity_at(capacity, fx)

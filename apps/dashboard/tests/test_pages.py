@@ -8,6 +8,7 @@ from django.test import Client
 
 from apps.dashboard import services, tasks
 from apps.dashboard.models import SavingsReplay, WhatIfRun
+from apps.plans import spend
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import SLA, Workload
 
@@ -46,11 +47,11 @@ def test_spend_is_the_applied_plans_cost_per_day_over_the_time_they_were_in_forc
         status="applied", applied_at=day + timedelta(hours=12)
     )
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=proposed.pk)
-    periods = services.in_force_periods([plan], now=day + timedelta(days=2))
-    spend = services.daily_spend(periods, [day, day + timedelta(days=1), day + timedelta(days=2)])
+    periods = spend.in_force_periods([plan], now=day + timedelta(days=2))
+    daily = spend.daily_spend(periods, [day, day + timedelta(days=1), day + timedelta(days=2)])
     per_day = plan.expected_cost_per_day_usd
-    assert spend["team"]["team-a"] == pytest.approx([per_day / 2, per_day, 0.0])
-    assert sum(sum(v) for v in spend["purchase_option"].values()) == pytest.approx(1.5 * per_day)
+    assert daily["team"]["team-a"] == pytest.approx([per_day / 2, per_day, 0.0])
+    assert sum(sum(v) for v in daily["purchase_option"].values()) == pytest.approx(1.5 * per_day)
 
 
 def test_a_savings_replay_is_computed_by_the_task_and_shown(

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from apps.dashboard.services import option_shares
 from apps.plans import applying
 from apps.plans.models import AuditEvent, Guardrail, ScalingPlan
+from apps.plans.spend import option_shares
 from optimization.batch import DEADLINE_MISS_ALLOWED
 from tests.actuators.test_aws import make_group
 
