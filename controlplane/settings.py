@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.actuation",
     "apps.control",
+    "apps.simulations",
     "apps.dashboard",
 ]
 

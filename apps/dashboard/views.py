@@ -1,13 +1,13 @@
 """Pages: home, the FinOps overview, a workload's traffic, what-if replays and the catalog.
 
-Views read through `services` and draw through `figures`; every page shows only the workloads
-the user may see (`Workload.objects.visible_to`). How spend, savings and latency are estimated
-is written in `apps.plans.spend` and `apps/dashboard/services.py` and said on the pages.
+Views read through the apps' services and draw through `figures`; every page shows only the
+workloads the user may see (`Workload.objects.visible_to`). How spend, savings and latency are
+estimated is written in `apps.plans.spend`, `apps.simulations.services` and
+`apps.simulations.latency`, and said on the pages.
 """
 
 from datetime import timedelta
 
-import numpy as np
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,13 +19,15 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts import roles
 from apps.catalog.models import Offer, PurchaseOption
-from apps.dashboard import figures, services
+from apps.dashboard import figures
 from apps.dashboard.control_views import control_context
-from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.forecasts.models import ForecastRun
 from apps.plans import spend
 from apps.plans.models import ScalingPlan
+from apps.simulations import latency, services
+from apps.simulations.models import SavingsReplay, WhatIfRun
 from apps.workloads.models import Workload
+from apps.workloads.world import requests_history
 from policies import REFERENCES
 from simulation.compare import POLICY_NAMES
 
@@ -143,7 +145,7 @@ def workload_detail(request, workload_id: int):
     ).first()
     history = None
     if newest_ts is not None:
-        history = services.requests_history(workload.pk, since=newest_ts - TRAFFIC_WINDOW)
+        history = requests_history(workload.pk, since=newest_ts - TRAFFIC_WINDOW)
     forecast = (
         ForecastRun.objects.filter(workload=workload, series="requests", status="succeeded")
         .order_by("-created_at")
@@ -164,70 +166,15 @@ def workload_detail(request, workload_id: int):
 
 
 def _traffic_figures(workload, history, forecast, sla) -> dict:
-    hist_s = history.start_s + history.interval_s * np.arange(len(history.values))
-    hist_rps = history.values / history.interval_s
-    percentile = sla.latency_percentile if sla and sla.latency_percentile else 99.0
-    timeout_s = services.default_scenario().queue_timeout_s
-    capacity_lines, latency = [], {}
-    applied = spend.in_force_periods(
-        spend.applied_plans(Workload.objects.filter(pk=workload.pk)), timezone.now()
-    )
-    applied_rps, servers, mu = (
-        np.full(len(hist_s), np.nan),
-        np.zeros(len(hist_s)),
-        np.zeros(len(hist_s)),
-    )
-    for period in applied:
-        capacity = services.plan_capacity(period.plan)
-        mask = (hist_s >= period.start.timestamp()) & (hist_s < period.end.timestamp())
-        if capacity is not None and mask.any():
-            applied_rps[mask], servers[mask], mu[mask] = services.capacity_at(
-                capacity, hist_s[mask]
-            )
-    if np.isfinite(applied_rps).any():
-        capacity_lines.append(
-            {"epoch_s": hist_s, "capacity_rps": applied_rps, "label": "provisioned (applied plans)"}
-        )
-        latency["observed traffic, applied capacity"] = (
-            hist_s,
-            services.modelled_latency_ms(hist_rps, servers, mu, percentile, timeout_s),
-        )
-    forecast_data = None
-    if forecast is not None and forecast.mean:
-        fx = np.array([t.timestamp() for t in forecast.timestamps()])
-        scale = 1 / forecast.interval_s
-        quantiles = {
-            float(k): np.array(v) * scale for k, v in (forecast.quantile_values or {}).items()
-        }
-        forecast_data = {
-            "epoch_s": fx,
-            "mean": np.array(forecast.mean) * scale,
-            "quantiles": quantiles,
-        }
-        plan = spend.newest_plans(Workload.objects.filter(pk=workload.pk)).get(workload.pk)
-        capacity = services.plan_capacity(plan) if plan else None
-        if capacity is not None:
-            rps, c, m = services.capacity_at(capacity, fx)
-            capacity_lines.append(
-                {
-                    "epoch_s": fx,
-                    "capacity_rps": rps,
-                    "label": f"planned (plan {plan.pk}, {plan.status})",
-                }
-            )
-            demand = quantiles.get(0.5, forecast_data["mean"])
-            latency[f"forecast p50, plan {plan.pk}"] = (
-                fx,
-                services.modelled_latency_ms(demand, c, m, percentile, timeout_s),
-            )
+    model = latency.workload_traffic(workload, history, forecast, sla)
     result = {
         "traffic_figure": figures.traffic_figure(
-            hist_s, hist_rps, forecast=forecast_data, capacity=capacity_lines
+            model.history_s, model.history_rps, forecast=model.forecast, capacity=model.capacity
         )
     }
-    if latency:
+    if model.latency:
         result["latency_figure"] = figures.latency_figure(
-            latency, target_ms=sla.latency_target_ms if sla else None, percentile=percentile
+            model.latency, target_ms=model.target_ms, percentile=model.percentile
         )
     return result
 
@@ -278,7 +225,7 @@ def what_if(request):
                 upload=form.cleaned_data["trace"],
                 policies=form.cleaned_data["policies"],
             )
-        except services.DashboardError as exc:
+        except services.SimulationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             return redirect("dashboard:what-if-run", run_id=run.pk)

@@ -6,10 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from apps.dashboard import services, tasks
-from apps.dashboard.models import SavingsReplay, WhatIfRun
 from apps.plans import spend
 from apps.plans.models import ScalingPlan
+from apps.simulations import tasks
+from apps.simulations.models import SavingsReplay, WhatIfRun
 from apps.workloads.models import SLA, Workload
 
 PAGES = ["/overview/", "/what-if/", "/catalog/", "/workloads/1/", "/what-if/1/progress/"]
@@ -168,14 +168,6 @@ def test_bad_what_if_input_names_the_field_and_writes_nothing(sre_a, page_as, da
     assert not WhatIfRun.objects.exists()
 
 
-def test_an_oversized_trace_is_refused(sre_a, page_as, monkeypatch):
-    monkeypatch.setattr(services, "MAX_UPLOAD_BYTES", 100)
-    upload = SimpleUploadedFile("big.csv", trace_csv())
-    response = page_as("sre-a").post("/what-if/", {"trace": upload, "policies": ["threshold"]})
-    assert "trace: the file is" in response.content.decode()
-    assert not WhatIfRun.objects.exists()
-
-
 def test_what_if_forms_need_the_csrf_token(sre_a, page_as):
     response = page_as("sre-a", csrf=True).post("/what-if/", {"policies": ["threshold"]})
     assert response.status_code == 403
@@ -220,28 +212,3 @@ def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
     assert polled["figure"]["layout"]["yaxis"]["title"]["text"] == "replicas"
     other = page_as("sre-b").get(f"/workloads/{online_workload.pk}/control/")
     assert other.status_code == 404
-
-
-def test_with_an_applied_plan_the_savings_replay_runs_ballast_inside_its_envelope(proposed):
-    from apps.control.services import hour_of_day_bounds
-
-    front = proposed.front
-    for hour in front[proposed.chosen_index]["envelope"]["hours"]:
-        hour.update(max_replicas=1, max_usd_per_hour=None)  # a ceiling that binds
-    ScalingPlan.objects.filter(pk=proposed.pk).update(
-        status="applied", applied_at=proposed.start_at, front=front
-    )
-    plan = ScalingPlan.objects.get(pk=proposed.pk)
-    bounds = hour_of_day_bounds(plan)
-    assert len(bounds) == 24 and {b.max_replicas for b in bounds.values()} == {1}
-    workload = plan.workload
-    history = services.requests_history(workload.pk)
-    load = services.load_from_series("requests", history)
-
-    enveloped = services.replay_savings(load, workload)
-    ScalingPlan.objects.filter(pk=plan.pk).update(status="superseded")
-    free = services.replay_savings(load, workload)
-
-    assert f"applied plan {plan.pk}" in enveloped["envelope"] and "envelope" not in free
-    assert enveloped["policies"]["threshold"] == free["policies"]["threshold"]
-    assert enveloped["policies"]["ballast"] != free["policies"]["ballast"]

@@ -1,37 +1,32 @@
-"""The dashboard's reads (capacity, latency from plans) and its writes (replays, what-ifs).
+"""Every write to simulations: savings replays and what-if runs, queued and computed.
 
-How the numbers are estimated (the pages say so too):
+How the numbers are made (the pages say so too):
 
-- Spend is estimated from plans (`apps.plans.spend`).
 - Savings replay each workload's stored `requests` series (the last 7 days) through the
   simulator with the `threshold` baseline and the deployed `ballast` (inside the applied plan's
   envelope when there is one), at the trace's own scale (requests per interval / interval =
   requests/s), in the workload's own world (`apps.workloads.world.scenario_for`: its variants,
   profiles and in-force prices); an uploaded trace in a what-if uses the default scenario.
-- Latency is the M/M/c model of `optimization.queueing`: each replica of a schedule entry is
-  `round(capacity_rps x service_time_s)` servers with rate 1/service_time; the SLA percentile of
-  the response time follows from Erlang C. A saturated step (arrivals >= service capacity) is
-  drawn at the simulator's queue timeout.
+- A what-if replays the chosen policies (`simulation.compare.POLICY_NAMES` and
+  `policies.REFERENCES`) one after the other on at most the last 14 days of a workload's
+  stored `requests` (`MAX_WHATIF_S`) or on an uploaded trace, reporting progress after each.
 """
 
 import logging
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from apps.control import services as control
-from apps.dashboard.models import SavingsReplay, WhatIfRun
+from apps.control.envelope import applied_plan, hour_of_day_bounds
 from apps.kernel.runs import claim_run, finish_run
-from apps.plans.models import ScalingPlan
+from apps.simulations.models import SavingsReplay, WhatIfRun
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
 from forecasting.history import RegularSeries
 from forecasting.trace import read_trace
-from optimization.queueing import response_quantile, wait_probability
 from policies import REFERENCES, make_policy
 from policies.envelope import Enveloped
 from policies.scenario import default_scenario
@@ -49,94 +44,17 @@ SIM_STEP_S = 60
 SAVINGS_POLICIES = ("threshold", "ballast")
 
 
-class DashboardError(ValueError):
-    """Bad input for a dashboard write; `field` names the form field at fault."""
+class SimulationError(ValueError):
+    """Bad input for a replay or a what-if; `field` names the form field at fault."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field, self.message = field, message
 
 
-# ---- reads ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What a plan's chosen candidate provides per interval: requests/s, M/M/c servers and rate."""
-
-    start_s: float
-    interval_s: int
-    capacity_rps: np.ndarray
-    servers: np.ndarray
-    mu: np.ndarray  # per server, 1/s
-
-
-def plan_capacity(plan: ScalingPlan) -> Capacity | None:
-    """The chosen candidate's capacity per interval, from the plan's problem profiles."""
-    chosen, problem = plan.chosen, plan.problem or {}
-    if not chosen or plan.start_at is None:
-        return None
-    instance_of = {o["name"]: o["instance_type"] for o in problem.get("offers", [])}
-    profiles = {
-        (v["name"], p["instance_type"]): p
-        for v in problem.get("variants", [])
-        for p in v.get("profiles", [])
-    }
-    rps, servers, rate = [], [], []
-    for row in chosen["schedule"]:
-        cap = n = weighted = 0.0
-        for entry in row:
-            profile = profiles.get((entry["variant"], instance_of.get(entry["offer"])))
-            if profile is None:
-                continue
-            service_s = profile["service_time_ms"] / 1000
-            per_replica = max(1, round(profile["capacity_rps"] * service_s))
-            cap += entry["count"] * profile["capacity_rps"]
-            n += entry["count"] * per_replica
-            weighted += entry["count"] * per_replica / service_s
-        rps.append(cap)
-        servers.append(n)
-        rate.append(weighted / n if n else 0.0)
-    return Capacity(
-        plan.start_at.timestamp(), plan.interval_s, np.array(rps), np.array(servers), np.array(rate)
-    )
-
-
-def capacity_at(capacity: Capacity, epoch_s: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(capacity_rps, servers, mu) at each instant.
-
-    Before the plan's start the first interval holds, after its horizon the last (a plan keeps
-    running until another is applied).
-    """
-    offset_s = np.asarray(epoch_s, dtype=float) - capacity.start_s
-    index = (offset_s // capacity.interval_s).astype(int)
-    index = np.clip(index, 0, len(capacity.capacity_rps) - 1)
-    return capacity.capacity_rps[index], capacity.servers[index], capacity.mu[index]
-
-
-def modelled_latency_ms(
-    rps: np.ndarray, servers: np.ndarray, mu: np.ndarray, percentile: float, timeout_s: float
-) -> np.ndarray:
-    """The `percentile` response time of M/M/c per step, ms; NaN without servers."""
-    rps, servers, mu = (np.asarray(a, dtype=float) for a in (rps, servers, mu))
-    out = np.full(len(rps), np.nan)
-    has = servers > 0
-    stable = has & (rps < servers * mu)
-    out[has & ~stable] = timeout_s * 1000
-    if stable.any():
-        c, m, lam = servers[stable].astype(np.int64), mu[stable], rps[stable]
-        wait = wait_probability(c, lam / m)
-        quantile_s = response_quantile(percentile / 100, c, m, lam, wait, iterations=30)
-        out[stable] = np.minimum(quantile_s, timeout_s) * 1000
-    return out
-
-
-# ---- writes --------------------------------------------------------------------------------
-
-
 def queue_savings_replays(*, workloads, by) -> list[SavingsReplay]:
     """Queue one savings replay per online workload; the worker fills them."""
-    from apps.dashboard import tasks  # tasks imports this module
+    from apps.simulations import tasks  # tasks imports this module
 
     with transaction.atomic():
         replays = [
@@ -188,8 +106,8 @@ def replay_savings(load: Load, workload) -> dict:
     plans at their cadence as the control plane would (`simulation.deployed`).
     """
     scenario = _scenario(load, workload)
-    plan = control.applied_plan(workload)
-    by_hour = control.hour_of_day_bounds(plan)
+    plan = applied_plan(workload)
+    by_hour = hour_of_day_bounds(plan)
     if not by_hour:
         return compare_policies(load, scenario, SAVINGS_POLICIES)
     result = compare_policies(load, scenario, ["threshold"])
@@ -210,7 +128,7 @@ def load_from_series(name: str, series: RegularSeries) -> Load:
     """Counts per interval as the simulator's requests/s per minute, at their own scale."""
     rps = resample(series.values / series.interval_s, series.interval_s, SIM_STEP_S)
     if len(rps) == 0 or not rps.max() > 0:
-        raise DashboardError("trace", "needs at least one minute of traffic above zero")
+        raise SimulationError("trace", "needs at least one minute of traffic above zero")
     median = float(np.median(series.values))
     return Load(
         name=name,
@@ -232,29 +150,29 @@ def _scenario(load: Load, workload=None):
     try:
         return scenario_for(workload, step_s=SIM_STEP_S, peak_rps=float(load.rps.max()))
     except WorldError as exc:
-        raise DashboardError("workload", str(exc)) from exc
+        raise SimulationError("workload", str(exc)) from exc
 
 
 def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> WhatIfRun:
     """Validate the inputs and queue a what-if run; nothing is written when anything is wrong.
 
     Raises:
-        DashboardError: naming the field (`source`, `trace` or `policies`) and the problem.
+        SimulationError: naming the field (`source`, `trace` or `policies`) and the problem.
     """
-    from apps.dashboard import tasks
+    from apps.simulations import tasks
 
     unknown = [p for p in policies if p not in POLICY_NAMES and p not in REFERENCES]
     if not policies or unknown:
-        raise DashboardError(
+        raise SimulationError(
             "policies",
             f"unknown policy {unknown[0]!r}" if unknown else "choose at least one policy",
         )
     if (workload is None) == (upload is None):
-        raise DashboardError("source", "choose a workload or upload a trace, not both")
+        raise SimulationError("source", "choose a workload or upload a trace, not both")
     content, filename = b"", ""
     if workload is not None:
         if requests_history(workload.pk) is None:
-            raise DashboardError("source", f"{workload.name} has no usable 'requests' history")
+            raise SimulationError("source", f"{workload.name} has no usable 'requests' history")
     else:
         content, filename = _checked_upload(upload)
     with transaction.atomic():
@@ -271,20 +189,20 @@ def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> Wha
 
 def _checked_upload(upload) -> tuple[bytes, str]:
     if upload.size > MAX_UPLOAD_BYTES:
-        raise DashboardError(
+        raise SimulationError(
             "trace", f"the file is {upload.size:,} bytes; at most {MAX_UPLOAD_BYTES:,} are accepted"
         )
     content = upload.read()
     try:
         trace = read_trace(content, name=upload.name)
     except ValueError as exc:
-        raise DashboardError("trace", str(exc)) from exc
+        raise SimulationError("trace", str(exc)) from exc
     if trace.duration_h * 3600 > MAX_WHATIF_S:
-        raise DashboardError(
+        raise SimulationError(
             "trace", f"covers {trace.duration_h:g} h; at most {MAX_WHATIF_S // 3600} h are replayed"
         )
     if trace.duration_h * 3600 < SIM_STEP_S or not trace.values.max() > 0:
-        raise DashboardError("trace", "needs at least one minute of traffic above zero")
+        raise SimulationError("trace", "needs at least one minute of traffic above zero")
     return content, upload.name[:255]
 
 
@@ -314,7 +232,7 @@ def _what_if_load(run: WhatIfRun) -> Load:
     if run.workload_id:
         history = requests_history(run.workload_id)
         if history is None:
-            raise DashboardError("source", "the workload has no usable 'requests' history")
+            raise SimulationError("source", "the workload has no usable 'requests' history")
         keep = int(MAX_WHATIF_S // history.interval_s)
         if len(history.values) > keep:
             cut = len(history.values) - keep

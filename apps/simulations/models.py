@@ -1,4 +1,7 @@
-"""Dashboard results computed by workers: policy replays for savings, and what-if runs."""
+"""Simulator runs computed by workers: policy replays for savings, and what-if runs.
+
+Both models moved here from `apps.dashboard` and keep its tables (`db_table`), so no row moved.
+"""
 
 from django.db import models
 from django.db.models import Q
@@ -21,6 +24,7 @@ class SavingsReplay(Run):
     objects = WorkloadChildQuerySet.as_manager()
 
     class Meta(Run.Meta):
+        db_table = "dashboard_savingsreplay"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["workload", "status", "-created_at"])]
 
@@ -54,6 +58,7 @@ class WhatIfRun(Run):
     objects = WhatIfQuerySet.as_manager()
 
     class Meta(Run.Meta):
+        db_table = "dashboard_whatifrun"
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="whatif_progress_lte_100"),

@@ -1,7 +1,7 @@
-"""Celery entry points for the dashboard: policy replays behind the savings and what-if pages."""
+"""Celery entry points for simulations: the policy replays behind the savings and what-if pages."""
 
-from apps.dashboard import services
 from apps.kernel.tasks import row_task
+from apps.simulations import services
 
 
 @row_task()
