@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.accounts.models import TOKEN_ENV_NAME
 from apps.workloads import prometheus
 from apps.workloads.models import (
-    TOKEN_ENV_NAME,
     CapacityProfile,
     MetricObservation,
     MetricSource,

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import CanWriteOwningTeam
 from apps.workloads import services
+from apps.workloads.api import metric_serializers as ms
 from apps.workloads.api import serializers as s
 from apps.workloads.api.filters import (
     MetricObservationFilterSet,
@@ -85,8 +86,8 @@ class WorkloadViewSet(TeamScopedViewSet):
         return super().get_queryset().select_related("team")
 
     @extend_schema(
-        request=s.MetricBatchSerializer,
-        responses={201: s.IngestResultSerializer},
+        request=ms.MetricBatchSerializer,
+        responses={201: ms.IngestResultSerializer},
         description=(
             "Upsert points of one series. Points must be in strictly increasing time order, with "
             f"time zones and finite values; at most {settings.MAX_POINTS_PER_REQUEST} points and "
@@ -114,7 +115,7 @@ class WorkloadViewSet(TeamScopedViewSet):
             OpenApiParameter("start", OpenApiTypes.DATETIME),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="exclusive"),
         ],
-        responses=s.SeriesSerializer,
+        responses=ms.SeriesSerializer,
         description="One series in columns, oldest first, at most the per-request point limit.",
     )
     @action(detail=True, methods=["get", "post"])
@@ -123,16 +124,16 @@ class WorkloadViewSet(TeamScopedViewSet):
         workload = self.get_object()
         if request.method == "GET":
             return self._read_series(workload, request.query_params)
-        series = s.SeriesNameSerializer(data=request.data)
+        series = ms.SeriesNameSerializer(data=request.data)
         series.is_valid(raise_exception=True)
         points = parse_points(request.data.get("points"))
         result = services.ingest_observations(
             workload=workload, series=series.validated_data["series"], points=points
         )
-        return Response(s.IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
+        return Response(ms.IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
     def _read_series(self, workload, params):
-        query = s.SeriesQuerySerializer(data=params)
+        query = ms.SeriesQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
         rows = MetricObservation.objects.filter(
             workload=workload, series=query.validated_data["series"]
@@ -207,7 +208,7 @@ class DeploymentTargetViewSet(TeamScopedViewSet):
 class MetricObservationViewSet(viewsets.ReadOnlyModelViewSet):
     """Stored points, filterable and paginated; write them through /workloads/{id}/metrics/."""
 
-    serializer_class = s.MetricObservationSerializer
+    serializer_class = ms.MetricObservationSerializer
     filterset_class = MetricObservationFilterSet
     ordering_fields = ["ts"]
 
@@ -226,7 +227,7 @@ class TraceImportViewSet(
 ):
     """Upload a trace CSV (multipart `file`) to import it as observations in the background."""
 
-    serializer_class = s.TraceImportSerializer
+    serializer_class = ms.TraceImportSerializer
     filterset_class = TraceImportFilterSet
     parser_classes = [MultiPartParser, FormParser]
 
@@ -269,7 +270,7 @@ class MetricSourceViewSet(TeamScopedViewSet):
     """Prometheus queries that fill workloads' metric series, pulled by Celery beat."""
 
     model = MetricSource
-    serializer_class = s.MetricSourceSerializer
+    serializer_class = ms.MetricSourceSerializer
     filterset_fields = ["workload", "series", "enabled"]
 
     def get_queryset(self):
@@ -278,7 +279,7 @@ class MetricSourceViewSet(TeamScopedViewSet):
 
     @extend_schema(
         request=None,
-        responses=s.MetricSourceSerializer,
+        responses=ms.MetricSourceSerializer,
         description=(
             "Pull now, in this request: the new points are upserted and the source comes back "
             "with the outcome. A failed pull (timeout, error answer, no data, several series, "
