@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.forecasting import describe_machine
+from benchmarks.forecasting_report import describe_machine
 from forecasting.trace import Trace, read_trace
 
 ROOT = Path(__file__).resolve().parents[1]
