@@ -11,7 +11,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import TOKEN_ENV_NAME
-from apps.workloads import prometheus
 from apps.workloads.models import (
     CapacityProfile,
     MetricObservation,
@@ -22,6 +21,7 @@ from apps.workloads.models import (
     prometheus_host_refusal,
 )
 from forecasting.trace import TraceError, read_trace
+from sources import prometheus
 
 INGEST_BATCH_ROWS = 5000
 

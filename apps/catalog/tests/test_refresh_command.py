@@ -3,7 +3,7 @@
 from django.core.management import call_command
 
 from apps.catalog.models import Offer
-from tests.actuators.test_pricing import price_list_server  # noqa: F401 (fixture)
+from tests.sources.test_aws_prices import price_list_server  # noqa: F401 (fixture)
 
 
 def test_fresh_prices_become_new_price_points(db, aws, price_list_server, capsys):  # noqa: F811

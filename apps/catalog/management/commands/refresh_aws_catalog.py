@@ -14,9 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from actuators.pricing import refresh_catalog
 from apps.catalog.management.commands.import_catalog import DEFAULT_CATALOG
 from apps.catalog.services import CatalogError, import_catalog
+from sources.aws_prices import refresh_catalog
 
 
 class Command(BaseCommand):

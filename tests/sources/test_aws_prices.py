@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from actuators.pricing import (
+from sources.aws_prices import (
     BAND_NOTE,
     SCHEMA,
     SpotPrice,
