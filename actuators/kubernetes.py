@@ -25,13 +25,15 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from actuators.base import ActuatorError, PermanentError, Step, StepResult, TransientError
+from optimization.purchase import OPTIONS
 
 APPLY_KEYS_ANNOTATION = "ballast.io/apply-keys"
 MAX_RECORDED_KEYS = 20  # keeps the annotation small; redeliveries come within a few steps
 CONFLICT_RETRIES = 2  # a 409 is re-read and retried this many times inside one apply
 DEFAULT_REQUEST_TIMEOUT_S = 10.0
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"  # Karpenter's well-known node label
-KARPENTER_CAPACITY_TYPES = {"on_demand": "on-demand", "spot": "spot", "reserved": "reserved"}
+# Purchase option -> the capacity type its pool's pods are pinned to (`optimization.purchase`).
+KARPENTER_CAPACITY_TYPES = {option.name: option.capacity_type for option in OPTIONS}
 
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 # KEDA's documented defaults when a ScaledObject leaves the counts out.
@@ -180,10 +182,10 @@ class _KubernetesActuator:
 class KubernetesDeployment(_KubernetesActuator):
     """A Deployment's replicas, read and written through its scale subresource.
 
-    With `capacity_type` ("on_demand", "spot" or "reserved") the Deployment carries that pool
-    only, and every read checks that its pods are pinned there (`karpenter.sh/capacity-type`
-    in the pod template's node selector or required node affinity): replicas of one purchase
-    option never land on another's nodes unnoticed.
+    With `capacity_type` (a purchase option, "on_demand", "spot" or "reserved") the Deployment
+    carries that pool only, and every read checks that its pods are pinned to the option's
+    capacity type (`karpenter.sh/capacity-type` in the pod template's node selector or required
+    node affinity): replicas of one purchase option never land on another's nodes unnoticed.
     """
 
     kind = "k8s_deployment"

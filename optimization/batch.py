@@ -92,11 +92,7 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
     Raises:
         InfeasibleProblem: naming "deadline_s" when even all allowed capacity is too slow.
     """
-    usable = [
-        o
-        for o in offers
-        if o.instance_type in job.items_per_s and not o.purchase_option == "reserved"
-    ]
+    usable = [o for o in offers if o.instance_type in job.items_per_s and not o.is_committed]
     if not usable:
         raise InfeasibleProblem("offers", "no spot or on-demand offer for the job's instance types")
     T = max(1, math.floor(job.deadline_s / job.interval_s))

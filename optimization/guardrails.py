@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from optimization.problem import PURCHASE_OPTIONS
+from optimization.purchase import PURCHASE_OPTIONS
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

@@ -31,7 +31,7 @@ class Layout:
 
     offer_index: np.ndarray  # (K,) index into problem.offers
     variant_index: np.ndarray  # (K,) index into problem.variants
-    price_per_hour_usd: np.ndarray  # (K,) marginal price: 0 for reserved (already paid)
+    price_per_hour_usd: np.ndarray  # (K,) marginal price: 0 for a commitment (already paid)
     list_price_per_hour_usd: np.ndarray  # (K,) price of the offer
     capacity_rps: np.ndarray  # (K,) saturation throughput per replica
     usable_capacity_rps: np.ndarray  # (K,) capacity_rps x max_utilization
@@ -43,7 +43,7 @@ class Layout:
     need_rps: np.ndarray  # (T,) demand at the planning quantile
     scenario_rps: np.ndarray  # (S, T) demand scenarios for SLA risk
     scenario_weight: np.ndarray  # (S,) their probabilities
-    committed_usd_per_hour: float  # reserved commitments, paid whatever the plan
+    committed_usd_per_hour: float  # commitments (reserved), paid whatever the plan
     serverless_price_per_rps_hour_usd: float
     serverless_capacity_rps: float
     interval_h: float
@@ -119,7 +119,7 @@ def build_layout(problem: AllocationProblem, pairs: Sequence[Pair]) -> Layout:
     offers = [problem.offers[i] for i in offer_index]
     capacity = np.array([p[2] for p in pairs], dtype=float)
     list_price = np.array([o.price_per_hour_usd for o in offers])
-    reserved = np.array([o.purchase_option == "reserved" for o in offers])
+    prepaid = np.array([o.is_committed for o in offers])
     limited = sorted({i for i in offer_index if problem.offers[i].available_count is not None})
     membership = np.array([[float(k == i) for k in offer_index] for i in limited]).reshape(
         len(limited), len(pairs)
@@ -134,7 +134,7 @@ def build_layout(problem: AllocationProblem, pairs: Sequence[Pair]) -> Layout:
     return Layout(
         offer_index=offer_index,
         variant_index=np.array([p[1] for p in pairs]),
-        price_per_hour_usd=np.where(reserved, 0.0, list_price),
+        price_per_hour_usd=np.where(prepaid, 0.0, list_price),
         list_price_per_hour_usd=list_price,
         capacity_rps=capacity,
         usable_capacity_rps=capacity * c.max_utilization,

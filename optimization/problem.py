@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+# PURCHASE_OPTIONS is re-exported: callers name it from here.
+from optimization.purchase import PURCHASE_OPTIONS as PURCHASE_OPTIONS
+from optimization.purchase import option_named
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 D = TypeVar("D", bound="DataclassInstance")  # a dataclass, as `build` makes one
 
-PURCHASE_OPTIONS = ("on_demand", "spot", "reserved")
 # docs/cost-model.md section 6: request to serving, by kind of VM.
 GPU_BOOT_S = 240.0
 CPU_BOOT_S = 60.0
@@ -34,39 +37,43 @@ class Offer:
 
     name: str  # "g5.xlarge/spot"
     instance_type: str
-    purchase_option: str  # on_demand | spot | reserved
+    purchase_option: str  # a name in optimization.purchase.OPTIONS
     price_per_hour_usd: float
     boot_delay_s: float = 60.0
     interruption_rate_per_hour: float = 0.0  # spot hazard, docs/cost-model.md section 3
-    committed_count: int = 0  # reserved: already committed, paid every hour used or not
+    committed_count: int = 0  # a committed option's replicas, paid every hour used or not
     max_count: int | None = None  # capacity available to buy, None = unlimited
 
     def __post_init__(self) -> None:
-        if self.purchase_option not in PURCHASE_OPTIONS:
-            raise ValueError(
-                f"offer {self.name}: purchase_option must be one of {PURCHASE_OPTIONS}, "
-                f"got {self.purchase_option!r}"
-            )
+        try:
+            option = option_named(self.purchase_option)
+        except ValueError as exc:
+            raise ValueError(f"offer {self.name}: {exc}") from None
         check_finite(f"offer {self.name}: price_per_hour_usd", self.price_per_hour_usd)
         check_finite(f"offer {self.name}: boot_delay_s", self.boot_delay_s)
         check_finite(
             f"offer {self.name}: interruption_rate_per_hour", self.interruption_rate_per_hour
         )
         check_finite(f"offer {self.name}: committed_count", self.committed_count)
-        if self.purchase_option == "reserved" and self.committed_count < 1:
-            raise ValueError(f"offer {self.name}: a reserved offer needs committed_count >= 1")
+        if option.committed and self.committed_count < 1:
+            raise ValueError(f"offer {self.name}: a {option.name} offer needs committed_count >= 1")
         if self.max_count is not None:
             check_finite(f"offer {self.name}: max_count", self.max_count)
 
     @property
     def is_spot(self) -> bool:
-        """True for spot capacity, which does not count towards the non-spot minimum."""
-        return self.purchase_option == "spot"
+        """True for interruptible capacity, which does not count towards the non-spot minimum."""
+        return option_named(self.purchase_option).interruptible
+
+    @property
+    def is_committed(self) -> bool:
+        """True for a commitment (reserved), billed every hour whether used or not."""
+        return option_named(self.purchase_option).committed
 
     @property
     def available_count(self) -> int | None:
-        """Most replicas usable per interval: the commitment for reserved, else max_count."""
-        if self.purchase_option == "reserved":
+        """Most replicas usable per interval: a commitment's committed_count, else max_count."""
+        if self.is_committed:
             return self.committed_count
         return self.max_count
 
@@ -375,46 +382,6 @@ def build_constraints(data: Mapping[str, Any]) -> Constraints:
     if "allowed_purchase_options" in data:
         data["allowed_purchase_options"] = tuple(data["allowed_purchase_options"])
     return build(Constraints, data, "constraints")
-
-
-def offers_from_catalog(
-    catalog: Mapping[str, Any],
-    *,
-    instance_types: Sequence[str] | None = None,
-    reserved_counts: Mapping[str, int] | None = None,
-    boot_delay_s: Mapping[str, float] | None = None,
-) -> tuple[Offer, ...]:
-    """Offers for the on-demand, spot and (where committed) reserved prices of a catalog.
-
-    Args:
-        catalog: the parsed `ballast.pricing-catalog/v1` JSON (data/pricing/*.json).
-        instance_types: keep only these types; None keeps all.
-        reserved_counts: committed reserved replicas per instance type.
-        boot_delay_s: request-to-serving delay per type; defaults are docs/cost-model.md section 6
-            (240 s for GPU types, 60 s for CPU types).
-    """
-    reserved_counts = reserved_counts or {}
-    offers = []
-    for row in catalog["instances"]:
-        name = row["name"]
-        if instance_types is not None and name not in instance_types:
-            continue
-        boot = (boot_delay_s or {}).get(name, GPU_BOOT_S if row.get("gpu") else CPU_BOOT_S)
-        offers.append(Offer(f"{name}/on_demand", name, "on_demand", row["on_demand_hourly"], boot))
-        hazard = SPOT_HAZARD_PER_HOUR[row["spot_interruption_band"]]
-        offers.append(Offer(f"{name}/spot", name, "spot", row["spot_hourly"], boot, hazard))
-        if reserved_counts.get(name):
-            offers.append(
-                Offer(
-                    f"{name}/reserved",
-                    name,
-                    "reserved",
-                    row["reserved_1y_hourly"],
-                    boot,
-                    committed_count=reserved_counts[name],
-                )
-            )
-    return tuple(offers)
 
 
 # docs/cost-model.md section 3: h = -ln(1 - p)/730 with p the band's upper bound (0.30 for ">20%").

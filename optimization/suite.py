@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from optimization.catalog import offers_from_catalog
 from optimization.problem import (
     SLA,
     AllocationProblem,
@@ -20,7 +21,6 @@ from optimization.problem import (
     ServerlessOffer,
     VariantProfile,
     Weights,
-    offers_from_catalog,
 )
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "data" / "pricing" / "aws-us-east-1.json"

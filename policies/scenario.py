@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from optimization.problem import SPOT_HAZARD_PER_HOUR  # docs/cost-model.md section 3 [E]
+from optimization.purchase import OPTIONS
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "data" / "pricing" / "aws-us-east-1.json"
 LOAD_BALANCERS = ("round_robin", "least_connections", "capacity_weighted")
@@ -31,8 +32,28 @@ class InstanceType:
     spot_hazard_per_hour: float
     boot_s: float  # request -> serving, docs/cost-model.md section 6 (CPU 60 s, GPU 240 s) [E]
 
+    @classmethod
+    def priced(
+        cls,
+        name: str,
+        prices: Mapping[str, float],
+        *,
+        spot_hazard_per_hour: float,
+        boot_s: float,
+    ) -> InstanceType:
+        """The type from its price per purchase option; an option without one costs on-demand."""
+        on_demand = prices["on_demand"]
+        return cls(
+            name=name,
+            on_demand_per_hour_usd=on_demand,
+            spot_per_hour_usd=prices.get("spot", on_demand),
+            reserved_per_hour_usd=prices.get("reserved", on_demand),
+            spot_hazard_per_hour=spot_hazard_per_hour,
+            boot_s=boot_s,
+        )
+
     def price_per_hour_usd(self, option: str) -> float:
-        """Hourly price under a purchase option."""
+        """Hourly price under a purchase option (`optimization.purchase`)."""
         return {
             "on_demand": self.on_demand_per_hour_usd,
             "spot": self.spot_per_hour_usd,
@@ -170,11 +191,9 @@ def read_catalog(path: Path = CATALOG_PATH) -> tuple[InstanceType, ...]:
     """Instance types from a `ballast.pricing-catalog/v1` JSON file, with default boot delays."""
     rows = json.loads(Path(path).read_text())["instances"]
     return tuple(
-        InstanceType(
-            name=row["name"],
-            on_demand_per_hour_usd=row["on_demand_hourly"],
-            spot_per_hour_usd=row["spot_hourly"],
-            reserved_per_hour_usd=row["reserved_1y_hourly"],
+        InstanceType.priced(
+            row["name"],
+            {o.name: row[o.price_key] for o in OPTIONS if o.price_key in row},
             spot_hazard_per_hour=SPOT_HAZARD_PER_HOUR[row["spot_interruption_band"]],
             boot_s=240.0 if row.get("gpu") else 60.0,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimization.purchase import OPTION, PURCHASE_OPTIONS
 from policies.base import Pool
 from policies.scenario import InstanceType
 
@@ -47,7 +48,7 @@ class Cluster:
         self.cohorts: dict[Pool, list[list[int]]] = {}  # [launch_step, ready_step, count]
         self.doomed: dict[Pool, list[list[int]]] = {}  # [end_step, launch_step, ready_step, n]
         self.reserved: dict[str, list[list[int]]] = {}  # type -> [ready_step, count] per commitment
-        self.cost_by_option = {"on_demand": 0.0, "spot": 0.0, "reserved": 0.0}
+        self.cost_by_option = dict.fromkeys(PURCHASE_OPTIONS, 0.0)
         self.interruptions = 0
         self.actions = 0
 
@@ -66,7 +67,7 @@ class Cluster:
                 self._bill_end(pool, t, cohort[1], cohort[3])
         notice_steps = max(1, math.ceil(self.rules.spot_notice_s / self.rules.step_s))
         for pool, cohorts in self.cohorts.items():
-            if pool[1] != "spot" or not cohorts:
+            if not OPTION[pool[1]].interruptible or not cohorts:
                 continue
             hazard = self.types[pool[0]].spot_hazard_per_hour
             p = -math.expm1(-hazard * self.rules.step_s / 3600)

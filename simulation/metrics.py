@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from optimization.purchase import PURCHASE_OPTIONS
 from optimization.queueing import mixture_quantile, response_survival, wait_probability
 from policies.scenario import Scenario
 from simulation.batch import BatchOutcome
@@ -71,9 +72,10 @@ def summarize_run(
     p95 = mixture_quantile(0.95, survival, all_weights, hi_s)
     p99 = mixture_quantile(0.99, survival, all_weights, hi_s)
     by_option = {
-        "on_demand": record.cost_by_option["on_demand"] + batch.cost_by_option["on_demand"],
-        "spot": record.cost_by_option["spot"] + batch.cost_by_option["spot"],
-        "reserved": record.cost_by_option["reserved"],
+        **{
+            option: record.cost_by_option[option] + batch.cost_by_option.get(option, 0.0)
+            for option in PURCHASE_OPTIONS
+        },
         "serverless": functions.cost_usd,
     }
     compute = sum(by_option.values()) + batch.storage_cost_usd

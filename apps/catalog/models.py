@@ -8,14 +8,13 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from optimization.purchase import CATALOG_CHOICES
 
-class PurchaseOption(models.TextChoices):
-    """How an instance is bought."""
-
-    ON_DEMAND = "on_demand"
-    SPOT = "spot"
-    RESERVED_1Y = "reserved_1y"
-    RESERVED_3Y = "reserved_3y"
+# How an instance is bought: a value per purchase option and term (`optimization.purchase`),
+# as ON_DEMAND = "on_demand", ..., RESERVED_1Y = "reserved_1y", RESERVED_3Y = "reserved_3y".
+PurchaseOption = models.TextChoices(
+    "PurchaseOption", [(value.upper(), (value, label)) for value, label in CATALOG_CHOICES]
+)
 
 
 class InterruptionBand(models.TextChoices):

@@ -49,13 +49,12 @@ class _PricePoint:
     option: PurchaseOption
     price_key: str
     date_key: str
-    estimate: bool = False
 
 
-PRICE_POINTS = (
-    _PricePoint(PurchaseOption.ON_DEMAND, "on_demand_hourly", "as_of"),
-    _PricePoint(PurchaseOption.SPOT, "spot_hourly", "spot_as_of"),
-    _PricePoint(PurchaseOption.RESERVED_1Y, "reserved_1y_hourly", "reserved_1y_as_of"),
+# One per purchase option and term (`optimization.purchase`): "<value>_hourly", dated
+# "<value>_as_of" or else the entry's "as_of"; a missing price is no offer.
+PRICE_POINTS = tuple(
+    _PricePoint(option, f"{option}_hourly", f"{option}_as_of") for option in PurchaseOption
 )
 
 
@@ -133,7 +132,8 @@ def _parse_instance(entry: dict, where: str, ratio_3y: float | None) -> tuple[di
             continue
         valid_from = _day(entry, point.date_key) or _day(entry, "as_of")
         if valid_from is None:
-            raise CatalogError(f"{where}.{point.date_key}: must be a date YYYY-MM-DD")
+            date_key = point.date_key if point.date_key in entry else "as_of"
+            raise CatalogError(f"{where}.{date_key}: must be a date YYYY-MM-DD")
         offers.append(
             {
                 "purchase_option": point.option,
@@ -146,8 +146,9 @@ def _parse_instance(entry: dict, where: str, ratio_3y: float | None) -> tuple[di
                 "source": entry.get("source_detail", {}).get(point.option, entry.get("source", "")),
             }
         )
+    read = {o["purchase_option"] for o in offers}
     on_demand = next((o for o in offers if o["purchase_option"] == PurchaseOption.ON_DEMAND), None)
-    if ratio_3y is not None and on_demand is not None:
+    if ratio_3y is not None and on_demand is not None and PurchaseOption.RESERVED_3Y not in read:
         offers.append(_reserved_3y(on_demand, ratio_3y, entry, where))
     return spec, offers
 

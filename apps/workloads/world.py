@@ -7,7 +7,8 @@ The live controller runs a policy on this scenario, and a replay of the workload
   `service_time_ms`) on and an in-force on-demand price for, in the workload's region (the one
   with the most prices for them). Spot is the in-force spot price and the hazard of its Spot
   Advisor band; without a spot price, spot costs as much as on-demand with a certain reclaim,
-  so no policy puts replicas there. Reserved is the 1-year price, or on-demand without one.
+  so no policy puts replicas there. Reserved is the 1-year price (the first term of
+  `optimization.purchase`), or on-demand without one.
 - A replica of a profile is an M/M/c queue: c = max_rps x service_time, rounded (at least 1).
 - The variant is the cheapest per request among those meeting the SLA's accuracy floor.
 - Functions: the cheapest serverless offer (any region: the catalog's function offers are few)
@@ -26,6 +27,7 @@ from apps.workloads.models import MetricObservation, Workload
 from forecasting.base import SeriesError
 from forecasting.history import RegularSeries, regularize
 from optimization.problem import CPU_BOOT_S, GPU_BOOT_S, SPOT_HAZARD_PER_HOUR
+from optimization.purchase import OPTIONS
 from policies.scenario import Batch, InstanceType, Scenario, Serverless, Variant, VariantProfile
 
 CERTAIN_RECLAIM_PER_HOUR = 1.0  # a spot pool without a price: no policy may choose it
@@ -141,16 +143,16 @@ def _instance_types(names: set[str]) -> list[InstanceType]:
         on_demand = by_option.get(PurchaseOption.ON_DEMAND)
         if on_demand is None:
             continue
-        od = float(on_demand.price_per_hour_usd)
         spot = by_option.get(PurchaseOption.SPOT)
-        reserved = by_option.get(PurchaseOption.RESERVED_1Y)
         band = spot.interruption_band if spot else ""
         out.append(
-            InstanceType(
-                name=name,
-                on_demand_per_hour_usd=od,
-                spot_per_hour_usd=float(spot.price_per_hour_usd) if spot else od,
-                reserved_per_hour_usd=float(reserved.price_per_hour_usd) if reserved else od,
+            InstanceType.priced(
+                name,
+                {
+                    o.name: float(by_option[o.catalog_value].price_per_hour_usd)
+                    for o in OPTIONS
+                    if o.catalog_value in by_option
+                },
                 spot_hazard_per_hour=SPOT_HAZARD_PER_HOUR.get(
                     band or InterruptionBand.OVER_20, CERTAIN_RECLAIM_PER_HOUR
                 )
