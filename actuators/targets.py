@@ -30,9 +30,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from actuators.base import State, Step
+from optimization.purchase import OPTION
 
 WEIGHT_STEPS = 100  # ALB target-group weights are integers: Ballast writes whole percent
 
@@ -77,20 +77,18 @@ POOLED_KINDS = tuple(kind.name for kind in TARGET_KINDS if kind.pooled)
 
 def desired_state(
     kind: str,
-    schedule: Sequence[Sequence[Mapping[str, Any]]],
-    purchase_option: Mapping[str, str],
+    pools: Sequence[Mapping[str, int]],
     *,
     serverless_rps: Sequence[float] = (),
     serverless_duration_ms: float = 0.0,
     serverless_share: float = 0.0,
     pool: str = "",
 ) -> dict[str, int]:
-    """The settings `kind` needs for a candidate's `schedule` (see the module docstring).
+    """The settings `kind` needs for a candidate's replicas (see the module docstring).
 
     Args:
         kind: one of KINDS.
-        schedule: per interval, entries {"offer", "variant", "count"}.
-        purchase_option: offer name -> "on_demand" | "spot" | "reserved".
+        pools: per interval, purchase option (`optimization.purchase.OPTIONS`) -> replicas.
         serverless_rps: requests per second sent to functions, per interval.
         serverless_duration_ms: one request's duration on a function.
         serverless_share: the share of requests routed to functions now, in [0, 1].
@@ -100,9 +98,9 @@ def desired_state(
     if pool:
         if kind not in POOLED_KINDS:
             raise ValueError(f"pool: a {kind} carries every pool, got {pool!r}")
-        schedule = [[e for e in row if purchase_option[e["offer"]] == pool] for row in schedule]
-    totals = [sum(int(e["count"]) for e in row) for row in schedule] or [0]
-    first = schedule[0] if schedule else []
+        pools = [{pool: row.get(pool, 0)} for row in pools]
+    totals = [sum(row.values()) for row in pools] or [0]
+    first = pools[0] if pools else {}
     if kind == "k8s_deployment":
         return {"replicas": totals[0]}
     if kind == "k8s_hpa":
@@ -110,7 +108,7 @@ def desired_state(
     if kind == "keda_scaled_object":
         return {"min_replica_count": totals[0], "max_replica_count": max(totals)}
     if kind == "aws_asg":
-        non_spot = sum(int(e["count"]) for e in first if purchase_option[e["offer"]] != "spot")
+        non_spot = sum(n for option, n in first.items() if not OPTION[option].interruptible)
         return {
             "desired_capacity": totals[0],
             "min_size": min(totals),

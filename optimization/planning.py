@@ -12,15 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from optimization.pareto import ParetoPoint
 from optimization.problem import AllocationProblem, DemandForecast, Offer
+from optimization.solution import Schedule
 
 DAY_S = 86_400
-COST_BAND = 0.02  # candidates this close to the cheapest count as costing the same
 
 
 def demand_from_forecast(
@@ -76,26 +75,11 @@ class Candidate:
     cost_per_day_usd: float
     sla_risk: float
     meets_sla: bool  # sla_risk within what the SLA's percentile allows (1 % for a p99)
-    schedule: list[list[dict[str, Any]]]  # per interval: {offer, variant, count}
-    serverless_rps: list[float]
-    replicas: list[int]  # VM replicas per interval
-    purchase_options: list[str]  # of the VMs; serverless_rps says what goes to functions
+    schedule: Schedule
+    serverless_rps: tuple[float, ...]
+    replicas: tuple[int, ...]  # VM replicas per interval
+    purchase_options: tuple[str, ...]  # of the VMs; serverless_rps says what goes to functions
     method: str = "exact"  # the solver that found it: "exact" (MILP) or "hybrid" (GA-PSO)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "demand_quantile": self.demand_quantile,
-            "cost_usd": self.cost_usd,
-            "cost_per_day_usd": self.cost_per_day_usd,
-            "sla_risk": self.sla_risk,
-            "meets_sla": self.meets_sla,
-            "schedule": self.schedule,
-            "serverless_rps": self.serverless_rps,
-            "replicas": self.replicas,
-            "purchase_options": self.purchase_options,
-            "method": self.method,
-        }
 
 
 def peak_demand(peak_rps: float, n_intervals: int) -> DemandForecast:
@@ -122,7 +106,7 @@ def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list
     for point in front:
         solution = point.solution
         schedule = solution.schedule()
-        used = sorted({option_of[entry["offer"]] for row in schedule for entry in row})
+        used = tuple(sorted({option_of[p.offer] for row in schedule for p in row}))
         risk = float(point.sla_risk) if math.isfinite(point.sla_risk) else 1.0
         result.append(
             Candidate(
@@ -132,47 +116,10 @@ def candidates(problem: AllocationProblem, front: Sequence[ParetoPoint]) -> list
                 sla_risk=risk,
                 meets_sla=risk <= problem.sla.allowed_late + 1e-12,
                 schedule=schedule,
-                serverless_rps=[round(float(v), 6) for v in solution.serverless_rps],
-                replicas=[int(n) for n in solution.counts.sum(axis=1)],
+                serverless_rps=tuple(round(float(v), 6) for v in solution.serverless_rps),
+                replicas=tuple(int(n) for n in solution.counts.sum(axis=1)),
                 purchase_options=used,
                 method=solution.method,
             )
         )
     return result
-
-
-def first_interval(candidate: Candidate) -> dict[str, int]:
-    """Offer name -> replicas in the candidate's first interval: what an apply sets first."""
-    return {entry["offer"]: int(entry["count"]) for entry in candidate.schedule[0]}
-
-
-def recommend(
-    candidates: Sequence[Mapping[str, Any]], passing: Sequence[int], allowed_late: float
-) -> int:
-    """The index of the candidate a plan proposes: the cheapest that meets its SLA, roomiest.
-
-    Cost and lateness are the replay's (`measured`: `cost_per_day_usd`, `sla_violation_rate`)
-    where a candidate was measured, else the allocation model's (`cost_per_day_usd`,
-    `sla_risk`). Of the candidates that pass the guardrails (`passing`), those within
-    `allowed_late` (when none is, the least late, within a tenth of it) are kept; of those
-    costing within `COST_BAND` of the cheapest, the one with the widest ceilings (`margin`)
-    and then the cheapest. A ceiling that did not bind in the replay costs nothing there and
-    keeps the controller free tomorrow, when the load need not repeat today's.
-    """
-    if not passing:
-        raise ValueError("passing must name at least one candidate")
-
-    def figures(i: int) -> tuple[float, float]:
-        c = candidates[i]
-        measured = c.get("measured")
-        if measured:
-            return measured["cost_per_day_usd"], measured["sla_violation_rate"]
-        return c["cost_per_day_usd"], c["sla_risk"]
-
-    kept = [i for i in passing if figures(i)[1] <= allowed_late + 1e-12]
-    if not kept:
-        least = min(figures(i)[1] for i in passing)
-        kept = [i for i in passing if figures(i)[1] <= least * 1.1 + 1e-12]
-    cheapest = min(figures(i)[0] for i in kept)
-    near = [i for i in kept if figures(i)[0] <= cheapest * (1 + COST_BAND) + 1e-9]
-    return min(near, key=lambda i: (-candidates[i].get("margin", 1.0), figures(i)[0], i))

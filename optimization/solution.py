@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,37 @@ import numpy as np
 from optimization.layout import Layout
 from optimization.objective import evaluate_allocation
 from optimization.problem import AllocationProblem
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Replicas of one model variant on one offer, in one interval of a schedule."""
+
+    offer: str  # the offer's name, "type/purchase_option"
+    variant: str
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        """As a plan stores it: {"offer", "variant", "count"}."""
+        return {"offer": self.offer, "variant": self.variant, "count": self.count}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Placement:
+        """A placement stored by `to_json`."""
+        return cls(str(data["offer"]), str(data["variant"]), int(data["count"]))
+
+
+Schedule = tuple[tuple[Placement, ...], ...]  # per interval, its non-zero placements
+
+
+def schedule_json(schedule: Schedule) -> list[list[dict[str, Any]]]:
+    """A schedule as a plan stores it."""
+    return [[p.to_json() for p in row] for row in schedule]
+
+
+def schedule_from_json(data: Sequence[Sequence[Mapping[str, Any]]]) -> Schedule:
+    """A schedule stored by `schedule_json`."""
+    return tuple(tuple(Placement.from_json(entry) for entry in row) for row in data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,16 +66,16 @@ class Solution:
     evaluations: int
     seed: int | None
 
-    def schedule(self) -> list[list[dict[str, Any]]]:
-        """Per interval, the non-zero (offer, variant, count) entries."""
-        return [
-            [
-                {"offer": self.offer_names[k], "variant": self.variant_names[k], "count": int(n)}
+    def schedule(self) -> Schedule:
+        """Per interval, the non-zero placements."""
+        return tuple(
+            tuple(
+                Placement(self.offer_names[k], self.variant_names[k], int(n))
                 for k, n in enumerate(row)
                 if n
-            ]
+            )
             for row in self.counts
-        ]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -63,7 +95,7 @@ class Solution:
             "seed": self.seed,
             "replicas": self.counts.sum(axis=1).astype(int).tolist(),
             "serverless_rps": [round(float(v), 6) for v in self.serverless_rps],
-            "schedule": self.schedule(),
+            "schedule": schedule_json(self.schedule()),
         }
 
 

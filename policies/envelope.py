@@ -13,10 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from optimization.batch import BatchPlan
-from optimization.pareto import ParetoPoint, knee_point
-from optimization.planning import candidates
-from optimization.problem import PURCHASE_OPTIONS, AllocationProblem, Offer
+from optimization.problem import PURCHASE_OPTIONS
+from optimization.solution import Schedule
 from policies.base import Decision, Observation, Policy, Pool
 from policies.scenario import Scenario
 
@@ -45,33 +43,67 @@ class Bounds:
             raise ValueError(f"options must be a non-empty subset of {PURCHASE_OPTIONS}")
 
 
-def envelope_json(bounds: Sequence[Bounds], variant: str | None) -> dict[str, Any]:
-    """An envelope as a plan stores and the API shows it: the variant, and each hour's bounds."""
-    return {
-        "variant": variant,
-        "hours": [
-            {
-                "max_replicas": b.max_replicas,
-                "min_non_spot": b.min_non_spot,
-                "max_usd_per_hour": b.max_usd_per_hour,
-                "options": list(b.options),
-            }
-            for b in bounds
-        ],
-    }
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What an approval approves and the controller acts inside: a variant and its hours."""
 
+    variant: str | None  # the model variant served; None: the workload's default
+    hours: tuple[Bounds, ...]
 
-def envelope_from_json(data: Mapping[str, Any]) -> list[Bounds]:
-    """The hours of an envelope stored by `envelope_json`."""
-    return [
-        Bounds(
-            max_replicas=int(h["max_replicas"]),
-            min_non_spot=int(h["min_non_spot"]),
-            options=tuple(h["options"]),
-            max_usd_per_hour=h.get("max_usd_per_hour"),
+    def to_json(self) -> dict[str, Any]:
+        """As a plan stores and the API shows it: the variant, and each hour's bounds."""
+        return {
+            "variant": self.variant,
+            "hours": [
+                {
+                    "max_replicas": b.max_replicas,
+                    "min_non_spot": b.min_non_spot,
+                    "max_usd_per_hour": b.max_usd_per_hour,
+                    "options": list(b.options),
+                }
+                for b in self.hours
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Envelope:
+        """An envelope stored by `to_json`."""
+        return cls(
+            data.get("variant"),
+            tuple(
+                Bounds(
+                    max_replicas=int(h["max_replicas"]),
+                    min_non_spot=int(h["min_non_spot"]),
+                    options=tuple(h["options"]),
+                    max_usd_per_hour=h.get("max_usd_per_hour"),
+                )
+                for h in data["hours"]
+            ),
         )
-        for h in data["hours"]
-    ]
+
+    def widened(self, margin: float) -> Envelope:
+        """This envelope with its ceilings `margin` times as high (`widen`)."""
+        return Envelope(self.variant, tuple(widen(self.hours, margin)))
+
+    def roomier(self, than: Envelope) -> bool:
+        """Whether this envelope differs from `than` only by ceilings at least as high.
+
+        A replay inside `than` whose ceilings never bound is then the replay inside this one
+        too: the same variant, floors and options clamp the same decisions, and the policy's
+        random stream is the same.
+        """
+        if self.variant != than.variant or len(self.hours) != len(than.hours):
+            return False
+        for a, b in zip(self.hours, than.hours, strict=True):
+            if (a.min_non_spot, a.options) != (b.min_non_spot, b.options):
+                return False
+            if a.max_replicas < b.max_replicas:
+                return False
+            if b.max_usd_per_hour is not None and (
+                a.max_usd_per_hour is None or a.max_usd_per_hour < b.max_usd_per_hour
+            ):
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,34 +121,30 @@ class Clamped:
         return self.wanted > sum(self.decision.desired.values())
 
 
-def envelope_hours(
-    schedule: Sequence[Sequence[Mapping[str, Any]]], prices: Mapping[str, float] | None = None
-) -> list[Bounds]:
+def envelope_hours(schedule: Schedule, prices: Mapping[str, float] | None = None) -> list[Bounds]:
     """A plan candidate's schedule as an envelope: one `Bounds` per interval.
 
     Each interval's replicas are its ceiling and its non-spot replicas its floor; the purchase
     options the whole schedule uses are the ones allowed; with `prices` (offer name -> USD per
-    replica-hour, as planned) what the interval's replicas cost is its spend ceiling. Entries
-    are {"offer": "type/option", "count": n}.
+    replica-hour, as planned) what the interval's replicas cost is its spend ceiling. Offers
+    are named "type/purchase_option".
     """
-    option_of = [
-        [(e["offer"].rsplit("/", 1)[-1], int(e["count"])) for e in row] for row in schedule
-    ]
+    option_of = [[(p.offer.rsplit("/", 1)[-1], p.count) for p in row] for row in schedule]
     used = {option for row in option_of for option, _ in row}
     allowed = tuple(o for o in PURCHASE_OPTIONS if o in used) or PURCHASE_OPTIONS
-    priced = prices is not None and all(e["offer"] in prices for row in schedule for e in row)
+    priced = prices is not None and all(p.offer in prices for row in schedule for p in row)
     return [
         Bounds(
             max_replicas=sum(n for _, n in row),
             min_non_spot=sum(n for option, n in row if option != "spot"),
             options=allowed,
             max_usd_per_hour=(
-                round(sum(prices[e["offer"]] * int(e["count"]) for e in entries), 6)
+                round(sum(prices[p.offer] * p.count for p in placements), 6)
                 if priced and prices is not None
                 else None
             ),
         )
-        for row, entries in zip(option_of, schedule, strict=True)
+        for row, placements in zip(option_of, schedule, strict=True)
     ]
 
 
@@ -134,38 +162,12 @@ def widen(hours: Sequence[Bounds], margin: float) -> list[Bounds]:
     ]
 
 
-def envelope_candidates(
-    problem: AllocationProblem,
-    front: Sequence[ParetoPoint],
-    margins: Sequence[float] = MARGINS,
-) -> list[dict[str, Any]]:
-    """A plan's candidates: the front's cheapest, knee and safest points, each as envelopes.
-
-    Each point's schedule (`optimization.planning.candidates`) is one envelope per margin: its
-    ceilings widened by the margin (`widen`), its floor and options as planned. A candidate is
-    the point's JSON plus `margin` and `envelope` (`envelope_json`); which one pays is for the
-    replay to say (`simulation.measure`).
-    """
-    options = candidates(problem, front)
-    picks = sorted({0, front.index(knee_point(front)), len(front) - 1})
-    prices = {offer.name: offer.price_per_hour_usd for offer in problem.offers}
-    out = []
-    for i in picks:
-        point = options[i].to_dict()
-        hours = envelope_hours(point["schedule"], prices)
-        variant = main_variant(point["schedule"])
-        for margin in margins:
-            envelope = envelope_json(widen(hours, margin), variant)
-            out.append({**point, "margin": margin, "envelope": envelope})
-    return out
-
-
-def main_variant(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> str | None:
+def main_variant(schedule: Schedule) -> str | None:
     """The model variant most of a schedule's replica-intervals run, or None when it has none."""
     counts: dict[str, int] = {}
     for row in schedule:
-        for entry in row:
-            counts[entry["variant"]] = counts.get(entry["variant"], 0) + int(entry["count"])
+        for p in row:
+            counts[p.variant] = counts.get(p.variant, 0) + p.count
     return max(counts, key=lambda name: (counts[name], name)) if counts else None
 
 
@@ -328,50 +330,3 @@ class Enveloped:
     def restore(self, state: dict[str, Any]) -> None:
         """Restore the inner policy."""
         self.inner.restore(state)
-
-
-def batch_candidates(
-    front: Sequence[tuple[str, float, BatchPlan]], offers: Sequence[Offer]
-) -> list[dict[str, Any]]:
-    """A batch plan's candidates (`optimization.batch.batch_front`) in a plan's front format.
-
-    Each candidate runs one variant on its schedule: per interval, the replicas per offer. Its
-    envelope is the schedule itself (ceiling and non-spot floor as planned, the spend at the
-    planned prices), so the controller runs exactly what was approved. `margin` is 1 (the
-    ceilings are not widened); `work_margin` is the spare work planned over the items. Its
-    risk before the replay is the model's: none, since the expected items cover the job.
-    """
-    prices = {o.name: o.price_per_hour_usd for o in offers}
-    option_of = {o.name: o.purchase_option for o in offers}
-    out = []
-    for variant, work_margin, plan in front:
-        schedule: list[list[dict[str, Any]]] = [
-            [
-                {"offer": name, "variant": variant, "count": int(n)}
-                for name, n in zip(plan.offer_names, row, strict=True)
-                if n > 0
-            ]
-            for row in plan.counts
-        ]
-        hours = envelope_hours(schedule, prices)
-        out.append(
-            {
-                "kind": "batch",
-                "method": "batch",
-                "demand_quantile": None,
-                "cost_usd": round(plan.cost_usd, 6),
-                "cost_per_day_usd": round(plan.cost_usd, 6),  # one run a day
-                "sla_risk": 0.0,
-                "meets_sla": True,
-                "schedule": schedule,
-                "serverless_rps": [0.0] * len(schedule),
-                "replicas": [sum(e["count"] for e in row) for row in schedule],
-                "purchase_options": sorted({option_of[e["offer"]] for r in schedule for e in r}),
-                "margin": 1.0,
-                "work_margin": work_margin,
-                "expected_items": round(plan.expected_items, 3),
-                "spot_until_interval": plan.spot_allowed_until_interval,
-                "envelope": envelope_json(hours, variant),
-            }
-        )
-    return out

@@ -2,7 +2,7 @@
 
 Ballast routes an online workload through one ALB listener (or listener rule) that forwards to
 two weighted target groups, the VM replicas and a Lambda function (elbv2 `ForwardConfig`;
-`actuators.aws.AlbWeightedRoute`). The weights are set at the start of a step, before its load
+`actuators.aws.alb.AlbWeightedRoute`). The weights are set at the start of a step, before its load
 is known, so what the functions take is a share of every request, not the VMs' overflow: a step
 whose load beats the guess overloads the VMs, and a step whose load falls short pays functions
 for requests the VMs could have served. The simulator replays exactly that (`simulation.replay`)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypedDict
 
 import numpy as np
 
 from optimization.batch import DEADLINE_MISS_ALLOWED, BatchJob, BatchPlan, batch_front
-from optimization.planning import recommend
 from optimization.problem import Offer
-from policies.envelope import batch_candidates
+from policies.candidate import batch_candidates, recommend
 from policies.scenario import Batch, InstanceType
 
 
@@ -63,9 +62,9 @@ def planned_night(job: Batch, itype: InstanceType) -> tuple[BatchPlan, tuple[Off
 
     The job as `apps.plans.planner.batch_jobs` poses it (the night's work as items at one item
     per replica-second, per hour inside the window, the type on demand and on spot), its
-    candidates (`optimization.batch.batch_front`, `policies.envelope.batch_candidates`) each
+    candidates (`optimization.batch.batch_front`, `policies.candidate.batch_candidates`) each
     replayed (`replay_schedule`) and the cheapest that misses at most 1 % of runs chosen by
-    `optimization.planning.recommend`, as a plan proposes it (a scenario has no guardrail).
+    `policies.candidate.recommend`, as a plan proposes it (a scenario has no guardrail).
 
     Raises:
         InfeasibleProblem: the work does not fit the window.
@@ -92,9 +91,10 @@ def planned_night(job: Batch, itype: InstanceType) -> tuple[BatchPlan, tuple[Off
         for option in ("on_demand", "spot")
     )
     front = batch_front({"batch": bjob}, offers)
-    options = batch_candidates(front, offers)
-    for candidate, (_, _, plan) in zip(options, front, strict=True):
-        candidate["measured"] = replay_schedule(plan, offers, bjob)
+    options = [
+        replace(candidate, measured=replay_schedule(plan, offers, bjob))
+        for candidate, (_, _, plan) in zip(batch_candidates(front, offers), front, strict=True)
+    ]
     chosen = recommend(options, range(len(options)), DEADLINE_MISS_ALLOWED)
     return front[chosen][2], offers, bjob
 

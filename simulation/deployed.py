@@ -7,10 +7,10 @@ Two loops run a workload in production, and this replays both with their own cod
   (`forecasting`, the scenario's model), the allocation problem over hourly intervals (as the
   plans app poses it), the optimizer's front
   (`optimization.pareto`), its cheapest, knee and safest points as envelopes with their
-  ceilings widened by each margin (`policies.envelope.envelope_candidates`), each measured by
+  ceilings widened by each margin (`policies.candidate.envelope_candidates`), each measured by
   replaying the controller inside it over the newest day (`simulation.measure`), and the
   candidate the plans app would propose: the cheapest that meets the SLA as replayed
-  (`optimization.planning.recommend`). It is approved
+  (`policies.candidate.recommend`). It is approved
   `approval_s` after it is made; from then it is the plan in force, hour by hour from its
   start, until a newer one is approved.
 - **The controller.** Every step the per-step policy (`ballast_controller`, the code the live
@@ -33,14 +33,15 @@ none).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from forecasting.forecast import forecast_series
 from optimization.pareto import plan_front
-from optimization.planning import demand_from_forecast, peak_demand, recommend
+from optimization.planning import demand_from_forecast, peak_demand
 from optimization.problem import (
     SLA,
     AllocationProblem,
@@ -53,7 +54,8 @@ from optimization.problem import (
 )
 from policies import make_policy
 from policies.base import Context, Decision, Observation
-from policies.envelope import Bounds, Enveloped, envelope_candidates, envelope_from_json
+from policies.candidate import PlanCandidate, envelope_candidates, recommend
+from policies.envelope import Bounds, Enveloped
 from policies.forecasts import MAX_HISTORY_STEPS, MIN_HISTORY
 from policies.scenario import Scenario
 from policies.serverless import duration_ms
@@ -200,15 +202,13 @@ def make_plan(
     recent = history[-(REPLAY_S // step_s) :]
     replayable = len(recent) * step_s >= MIN_REPLAY_S
     options = envelope_candidates(problem, plan_front(problem, replayable=replayable))
-    measured: list[dict[str, Any] | None] = [None] * len(options)
     if replayable:
         first = float((start_s - len(recent) * step_s) % 86_400)
         load = Load("recent", recent, first, step_s, step_s, math.inf)
-        envelopes = [c["envelope"] for c in options]
+        envelopes = [c.envelope for c in options]
         first_hour = int(start_s % 86_400 // 3600)
-        measured = list(measure_envelopes(load, scenario, envelopes, first_hour_utc=first_hour))
-    for candidate, figures in zip(options, measured, strict=True):
-        candidate["measured"] = figures
+        measured = measure_envelopes(load, scenario, envelopes, first_hour_utc=first_hour)
+        options = [replace(c, measured=m) for c, m in zip(options, measured, strict=True)]
     return _propose(problem, options)
 
 
@@ -226,22 +226,20 @@ def onboarding_plan(scenario: Scenario, variant: str) -> tuple[list[Bounds], dic
     demand = peak_demand(scenario.peak_rps, HORIZON_INTERVALS)
     problem = plan_problem(scenario, variant, demand, 0)
     options = envelope_candidates(problem, plan_front(problem, replayable=False))
-    for candidate in options:
-        candidate["measured"] = None
     return _propose(problem, options)
 
 
 def _propose(
-    problem: AllocationProblem, options: list[dict[str, Any]]
+    problem: AllocationProblem, options: Sequence[PlanCandidate]
 ) -> tuple[list[Bounds], dict[str, Any]]:
     """The candidate the plans app would propose (`recommend`): its hours and figures."""
     chosen = options[recommend(options, range(len(options)), problem.sla.allowed_late)]
-    return envelope_from_json(chosen["envelope"]), {
+    return list(chosen.envelope.hours), {
         "candidates": len(options),
-        "cost_per_day_usd": chosen["cost_per_day_usd"],
-        "demand_quantile": chosen["demand_quantile"],
-        "margin": chosen["margin"],
-        "measured": chosen["measured"],
+        "cost_per_day_usd": chosen.cost_per_day_usd,
+        "demand_quantile": chosen.demand_quantile,
+        "margin": chosen.margin,
+        "measured": chosen.measured,
     }
 
 

@@ -13,11 +13,11 @@ reclaims are independent per replica (no pool is reclaimed at once).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from policies import make_policy
-from policies.envelope import Enveloped, by_hour_of_day, envelope_from_json
+from policies.envelope import Envelope, Enveloped, by_hour_of_day
 from policies.scenario import Scenario
 from simulation.run import replay_context, run_policy
 from simulation.trace import Load
@@ -29,12 +29,12 @@ MIN_REPLAY_S = 3600  # the least recent traffic a candidate is replayed over (el
 def measure_envelopes(
     load: Load,
     scenario: Scenario,
-    envelopes: Sequence[Mapping[str, Any]],
+    envelopes: Sequence[Envelope],
     *,
     first_hour_utc: int,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Per envelope (`policies.envelope.envelope_json`), its replayed figures over `load`.
+    """Per envelope, its replayed figures over `load`.
 
     `first_hour_utc` is the clock hour of each envelope's first interval; the envelope is
     replayed by hour of the day. Figures: the policy, hours replayed, compute cost per day, the
@@ -43,15 +43,15 @@ def measure_envelopes(
     ctx, starts = replay_context(load, scenario, seed)
     replayed_h = len(load.rps) * load.step_s / 3600
     measured: list[dict[str, Any]] = []
-    unbound: list[tuple[Mapping[str, Any], dict[str, Any]]] = []  # ceilings that never bound
+    unbound: list[tuple[Envelope, dict[str, Any]]] = []  # ceilings that never bound
     for envelope in envelopes:
-        same = next((figures for e, figures in unbound if roomier(envelope, e)), None)
+        same = next((figures for e, figures in unbound if envelope.roomier(e)), None)
         if same is not None:  # the very same replay: its ceilings never bound, these are higher
             measured.append(dict(same))
             continue
-        world = scenario.serving(envelope["variant"] or scenario.default_variant)
+        world = scenario.serving(envelope.variant or scenario.default_variant)
         here = dataclasses.replace(ctx, scenario=world)
-        hours = by_hour_of_day(envelope_from_json(envelope), first_hour_utc)
+        hours = by_hour_of_day(envelope.hours, first_hour_utc)
         policy = Enveloped.by_hour_of_day(
             make_policy(CONTROLLER, here),
             hours,
@@ -72,24 +72,3 @@ def measure_envelopes(
         if policy.capped_steps == 0:
             unbound.append((envelope, measured[-1]))
     return measured
-
-
-def roomier(envelope: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
-    """Whether `envelope` differs from `than` only by ceilings at least as high.
-
-    A replay inside `than` whose ceilings never bound is then the replay inside `envelope` too:
-    the same variant, floors and options clamp the same decisions, and the policy's random
-    stream is the same.
-    """
-    if envelope["variant"] != than["variant"] or len(envelope["hours"]) != len(than["hours"]):
-        return False
-    for a, b in zip(envelope["hours"], than["hours"], strict=True):
-        if (a["min_non_spot"], a["options"]) != (b["min_non_spot"], b["options"]):
-            return False
-        if a["max_replicas"] < b["max_replicas"]:
-            return False
-        if b["max_usd_per_hour"] is not None and (
-            a["max_usd_per_hour"] is None or a["max_usd_per_hour"] < b["max_usd_per_hour"]
-        ):
-            return False
-    return True

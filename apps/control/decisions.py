@@ -53,8 +53,9 @@ def apply_decision(
     Without an applied plan covering the step (`enveloped` False) only dry-run targets move.
     """
     workload = controller.workload
-    schedule = [[{"offer": f"{t}/{o}", "count": n} for (t, o), n in decision.desired.items()]]
-    options = {f"{t}/{o}": o for (t, o) in decision.desired}
+    pools: dict[str, int] = {}
+    for (_, option), n in decision.desired.items():
+        pools[option] = pools.get(option, 0) + n
     notes, failures = [note] if note else [], []
     for target in workload.targets.order_by("pk"):
         if not target.dry_run and not enveloped:
@@ -65,9 +66,7 @@ def apply_decision(
         try:
             failure = converge(
                 target,
-                desired_state(
-                    target.kind, schedule, options, serverless_share=share, pool=target.pool
-                ),
+                desired_state(target.kind, [pools], serverless_share=share, pool=target.pool),
                 purpose=ApplyStep.Purpose.CONTROL,
                 key_prefix=f"control/workload-{workload.pk}/{row.step_at:%Y%m%dT%H%M%S}",
             )

@@ -9,7 +9,7 @@ from apps.control.models import Controller
 from apps.plans.models import AuditEvent, PlanSchedule, PlanStatus, ScalingPlan
 from apps.plans.services import request_plan
 from apps.workloads.models import Workload
-from policies.envelope import Bounds, by_hour_of_day, main_variant
+from policies.envelope import Bounds, by_hour_of_day
 
 
 def applied_plan(workload: Workload) -> ScalingPlan | None:
@@ -33,11 +33,8 @@ def hour_of_day_bounds(plan: ScalingPlan | None) -> dict[int, Bounds]:
 
 def approved_variant(plan: ScalingPlan | None) -> str | None:
     """The model variant the applied plan runs (its envelope's, else most of its replicas')."""
-    if plan is None or plan.chosen is None:
-        return None
-    if "envelope" in plan.chosen:
-        return plan.chosen["envelope"]["variant"]
-    return main_variant(plan.chosen["schedule"])
+    chosen = plan.chosen if plan is not None else None
+    return chosen.envelope.variant if chosen is not None else None
 
 
 def bounds_at(plan: ScalingPlan | None, at: datetime) -> Bounds | None:

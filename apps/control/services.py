@@ -37,10 +37,8 @@ from apps.actuation.models import ApplyStep
 from apps.control.audit import audit, coalesce_audit
 from apps.control.decisions import apply_decision, record_decision
 from apps.control.envelope import applied_plan, approved_variant, bounds_at, needs_plan
-from apps.control.envelope import hour_of_day_bounds as hour_of_day_bounds  # pages read it here
 from apps.control.models import ControlDecision, Controller
 from apps.control.rebuild import SeriesLoads, rebuild, series_step_s
-from apps.control.rebuild import forget_worlds as forget_worlds  # pages' tests call it here
 from apps.workloads.models import MetricObservation, Workload
 from policies import POLICIES
 from policies.envelope import clamp

@@ -54,16 +54,16 @@ def request_plan(request, workload_id: int):
 def _envelope_rows(plan: ScalingPlan) -> list[dict]:
     """The chosen candidate's envelope per interval, with its clock time (UTC) when known."""
     rows = []
-    for i, (hour, entries) in enumerate(
-        zip(plan.envelope_hours(), plan.chosen["schedule"], strict=False)
-    ):
+    chosen = plan.chosen
+    schedule = chosen.schedule if chosen else ()
+    for i, (hour, placements) in enumerate(zip(plan.envelope_hours(), schedule, strict=False)):
         start = plan.start_at + timedelta(seconds=i * plan.interval_s) if plan.start_at else None
         rows.append(
             {
                 "start": start,
                 "index": i,
                 "planned": ", ".join(
-                    f"{e['count']} × {e['offer'].replace('_', '-')}" for e in entries if e["count"]
+                    f"{p.count} × {p.offer.replace('_', '-')}" for p in placements if p.count
                 )
                 or "none",
                 "bounds": hour,
@@ -78,11 +78,12 @@ def plan_detail(request, plan_id: int):
     plan = _visible_plan(request, plan_id)
     refusal = services.decision_refusal(plan, request.user, None, approving=True)
     charts = {}
-    if plan.chosen:
+    chosen = plan.chosen
+    if chosen:
         budget = planner.guardrails_for(plan.workload).budget_per_day_usd
         charts = {
             "pareto_figure": figures.pareto_figure(
-                plan.front,
+                plan.candidates(),
                 plan.chosen_index,
                 plan.recommended_index,
                 plan.current_cost_per_day_usd,
@@ -90,16 +91,16 @@ def plan_detail(request, plan_id: int):
                 allowed_late=_allowed_late(plan),
                 batch=plan.is_batch,
             ),
-            "schedule_figure": figures.schedule_figure(plan.chosen["schedule"]),
+            "schedule_figure": figures.schedule_figure(chosen.schedule),
             "envelope_rows": _envelope_rows(plan),
-            "envelope_variant": (plan.chosen.get("envelope") or {}).get("variant"),
+            "envelope_variant": chosen.envelope.variant,
         }
     return render(
         request,
         "dashboard/plan.html",
         {
             "plan": plan,
-            "candidates": list(enumerate(plan.front)),
+            "candidates": list(enumerate(plan.candidates())),
             "can_decide": refusal is None and plan.status == ScalingPlan.Status.PROPOSED,
             "decision_refusal": refusal,
             "can_apply": services.apply_refusal(plan, request.user, None) is None

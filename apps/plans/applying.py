@@ -36,15 +36,13 @@ def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
         running, index, _ = batch_in_force(plan.workload_id, timezone.now(), plan)
         return batch_desired(running, index, kind, pool)
     chosen = plan.chosen
-    options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
     serverless = plan.problem.get("serverless") or {}
-    to_functions = chosen.get("serverless_rps", [])
+    to_functions = chosen.serverless_rps
     planned = (plan.problem.get("demand") or {}).get("rps", [[]])[-1]  # its highest quantile
     share = to_functions[0] / planned[0] if to_functions and planned and planned[0] > 0 else 0.0
     return desired_state(
         kind,
-        chosen["schedule"],
-        options,
+        chosen.pools(plan.option_of()),
         serverless_rps=to_functions,
         serverless_duration_ms=serverless.get("duration_ms", 0.0),
         serverless_share=share,
@@ -134,7 +132,7 @@ BATCH_LOOKBACK = timedelta(days=8)  # a batch window lasts 7 days at most
 def window_interval(plan: ScalingPlan, at: datetime) -> int | None:
     """The index of the batch plan's interval at `at`, or None outside its window."""
     index = math.floor((at - plan.start_at).total_seconds() / plan.interval_s)
-    return index if 0 <= index < len(plan.chosen["schedule"]) else None
+    return index if 0 <= index < len(plan.chosen.schedule) else None
 
 
 def batch_in_force(
@@ -163,7 +161,7 @@ def batch_in_force(
         index = window_interval(plan, at)
         return plan, index, f"plan-{plan.pk}/interval-{index}"
     ends = [
-        p.start_at + timedelta(seconds=len(p.chosen["schedule"]) * p.interval_s)
+        p.start_at + timedelta(seconds=len(p.chosen.schedule) * p.interval_s)
         for p in plans
         if p.is_batch
     ]
@@ -176,9 +174,8 @@ def batch_desired(
 ) -> dict[str, int]:
     """What a batch workload's target of `kind` carries: the interval's replicas, or none."""
     if plan is None or index is None:
-        return desired_state(kind, [[]], {}, pool=pool)
-    options = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
-    return desired_state(kind, [plan.chosen["schedule"][index]], options, pool=pool)
+        return desired_state(kind, [{}], pool=pool)
+    return desired_state(kind, [plan.chosen.pools(plan.option_of())[index]], pool=pool)
 
 
 def enact_batch_schedules(now: datetime | None = None) -> int:

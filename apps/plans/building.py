@@ -5,7 +5,7 @@ replays out as a chord), proposed with the guardrails' verdicts.
 """
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,9 +20,9 @@ from apps.workloads.models import Workload
 from optimization.batch import DEADLINE_MISS_ALLOWED, batch_front
 from optimization.guardrails import check_plan
 from optimization.pareto import plan_front
-from optimization.planning import cost_per_day, recommend
-from optimization.problem import problem_from_dict, problem_to_dict
-from policies.envelope import batch_candidates, envelope_candidates
+from optimization.planning import cost_per_day
+from optimization.problem import problem_to_dict
+from policies.candidate import PlanCandidate, batch_candidates, envelope_candidates, recommend
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
         return []
     ScalingPlan.objects.filter(pk=plan_id, status=S.DRAFT).update(
         problem=problem_to_dict(problem),
-        front=options,
+        front=[c.to_json() for c in options],
         start_at=start_at,
         current_allocation=live.allocation,
         current_cost_per_day_usd=round(cost_per_day(live.allocation, problem.offers), 6),
@@ -126,7 +126,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     )
     points: dict[float, list[int]] = {}
     for i, candidate in enumerate(options):
-        points.setdefault(candidate["cost_usd"], []).append(i)
+        points.setdefault(candidate.cost_usd, []).append(i)
     return list(points.values())
 
 
@@ -150,9 +150,9 @@ def pose_batch_plan(plan: ScalingPlan, rules, live: planner.LiveState) -> list[l
     }
     ScalingPlan.objects.filter(pk=plan.pk, status=S.DRAFT).update(
         problem=problem,
-        front=options,
+        front=[c.to_json() for c in options],
         start_at=planner.next_window_start(plan.workload.sla, timezone.now()),
-        horizon_intervals=len(options[0]["schedule"]),
+        horizon_intervals=len(options[0].schedule),
         current_allocation=live.allocation,
         current_cost_per_day_usd=batch_cost_now(live),
         live_fingerprint=live.fingerprint,
@@ -176,10 +176,11 @@ def measure_part(plan_id: int, indices: list[int]) -> list[list]:
     plan = ScalingPlan.objects.select_related("workload").get(pk=plan_id)
     if plan.status != S.DRAFT or plan.start_at is None:
         return []
-    chosen = [plan.front[i] for i in indices]
+    candidates = plan.candidates()
+    chosen = [candidates[i] for i in indices]
     try:
         if plan.is_batch:
-            figures, note = measure.measure_batch(plan.problem, chosen), ""
+            figures, note = measure.measure_batch(plan, chosen), ""
         else:
             figures, note = measure.measure_candidates(
                 plan.workload, chosen, start_at=plan.start_at, series=plan.series
@@ -199,16 +200,17 @@ def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
     allowed = (
         plan.problem["deadline_miss_allowed"]
         if batch
-        else problem_from_dict(plan.problem).sla.allowed_late
+        else plan.allocation_problem().sla.allowed_late
     )
-    candidates_ = measured_front(plan.front, [entry for part in parts for entry in part], allowed)
+    measured = [entry for part in parts for entry in part]
+    candidates_ = measured_front(plan.candidates(), measured, allowed)
     rules = planner.guardrails_for(plan.workload)
     current = sum(plan.current_allocation.values())
     verdicts = [check_plan(shape_of(c, current, plan.problem), rules) for c in candidates_]
     passing = [
         i for i, checks in enumerate(verdicts) if all(c.ok or not c.blocking for c in checks)
     ]
-    fields: dict = {"front": candidates_}
+    fields: dict = {"front": [c.to_json() for c in candidates_]}
     if not passing:
         best = verdicts[recommend(candidates_, range(len(candidates_)), allowed)]
         broken = [c for c in best if not c.ok and c.blocking]
@@ -239,34 +241,34 @@ def propose_plan(plan_id: int, parts: list[list[list]]) -> None:
     auto_approve(plan, rules)
 
 
-def online_reason(plan: ScalingPlan, chosen: dict, count: int) -> str:
+def online_reason(plan: ScalingPlan, chosen: PlanCandidate, count: int) -> str:
     """Why an online plan proposes its candidate."""
-    measured = chosen["measured"]
+    measured = chosen.measured
     return (
         f"{demand_source(plan)}; "
-        f"{'cheapest within the SLA' if chosen['meets_sla'] else 'least late'} of "
+        f"{'cheapest within the SLA' if chosen.meets_sla else 'least late'} of "
         f"{count} candidate envelopes{' as replayed' if measured else ''}: "
         "planned at the "
-        f"{chosen['demand_quantile']:g} quantile, ${chosen['cost_per_day_usd']:.2f}/day at "
-        f"{chosen['sla_risk']:.3%} SLA risk, ceilings x{chosen['margin']:g}"
+        f"{chosen.demand_quantile:g} quantile, ${chosen.cost_per_day_usd:.2f}/day at "
+        f"{chosen.sla_risk:.3%} SLA risk, ceilings x{chosen.margin:g}"
         + (
             f"; replayed: ${measured['cost_per_day_usd']:.2f}/day, "
             f"{measured['sla_violation_rate']:.3%} over the target"
             if measured
             else ""
         )
-        + ("" if chosen["meets_sla"] else "; no candidate meets the SLA")
+        + ("" if chosen.meets_sla else "; no candidate meets the SLA")
     )
 
 
-def batch_reason(chosen: dict, count: int, allowed: float) -> str:
+def batch_reason(chosen: PlanCandidate, count: int, allowed: float) -> str:
     """Why a batch plan proposes its candidate."""
-    measured = chosen["measured"]
+    measured = chosen.measured
     return (
-        f"{'cheapest' if chosen['meets_sla'] else 'least often late'} of {count} schedules "
-        f"for the next run ({chosen['envelope']['variant']}, "
-        f"{', '.join(chosen['purchase_options'])}, work planned x{chosen['work_margin']:g}): "
-        f"${chosen['cost_per_day_usd']:.2f} per run"
+        f"{'cheapest' if chosen.meets_sla else 'least often late'} of {count} schedules "
+        f"for the next run ({chosen.envelope.variant}, "
+        f"{', '.join(chosen.purchase_options)}, work planned x{chosen.work_margin or 1.0:g}): "
+        f"${chosen.cost_per_day_usd:.2f} per run"
         + (
             f"; {measured['runs']} simulated runs miss the deadline "
             f"{measured['sla_violation_rate']:.2%} of the time (at most {allowed:.0%} allowed)"
@@ -276,10 +278,12 @@ def batch_reason(chosen: dict, count: int, allowed: float) -> str:
     )
 
 
-def measured_front(candidates: list[dict], measured: list[list], allowed_late: float) -> list[dict]:
-    """The candidate envelopes (`policies.envelope.envelope_candidates`) with their replays.
+def measured_front(
+    candidates: list[PlanCandidate], measured: list[list], allowed_late: float
+) -> list[PlanCandidate]:
+    """The candidate envelopes (`policies.candidate.envelope_candidates`) with their replays.
 
-    Each candidate's `envelope` is what an approval approves and the controller acts inside:
+    Each candidate's envelope is what an approval approves and the controller acts inside:
     its model variant and, per interval, the most replicas, the non-spot floor, the purchase
     options and the replicas' spend ceiling. It is replayed over the workload's newest traffic
     (`measure_part`: [index, figures, note] each); a candidate meets its SLA when the replayed
@@ -287,10 +291,9 @@ def measured_front(candidates: list[dict], measured: list[list], allowed_late: f
     the percentile allows.
     """
     found = {index: (figures, note) for index, figures, note in measured}
+    out = []
     for i, candidate in enumerate(candidates):
         figures, note = found.get(i, (None, "not replayed"))
-        candidate["measured"] = figures
-        candidate["measured_note"] = note
-        risk = figures["sla_violation_rate"] if figures else candidate["sla_risk"]
-        candidate["meets_sla"] = risk <= allowed_late + 1e-12
-    return candidates
+        replayed = replace(candidate, measured=figures, measured_note=note)
+        out.append(replace(replayed, meets_sla=replayed.judged[1] <= allowed_late + 1e-12))
+    return out

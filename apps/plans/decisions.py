@@ -22,36 +22,37 @@ from apps.plans.lifecycle import (
 from apps.plans.models import PlanStatus, ScalingPlan
 from apps.workloads.models import Workload
 from optimization.guardrails import PlanShape, auto_approvable, check_plan, check_window
+from policies.candidate import PlanCandidate
 
 log = logging.getLogger(__name__)
 
 S = PlanStatus
 
 
-def shape_of(candidate: dict, current_replicas: int, problem: dict | None) -> PlanShape:
-    """What the guardrails read of one candidate (as stored in a plan's front).
+def shape_of(candidate: PlanCandidate, current_replicas: int, problem: dict | None) -> PlanShape:
+    """What the guardrails read of one candidate.
 
     `current_replicas` run now; `problem` is the plan's stored problem, whose SLA the candidate
     is held to.
     """
     sla = (problem or {}).get("sla")
-    measured = candidate.get("measured")
+    late = candidate.judged[1]
     if (problem or {}).get("kind") == "batch":
         return PlanShape(
-            replicas=candidate["replicas"],
-            purchase_options=candidate["purchase_options"],
-            cost_per_day_usd=candidate["cost_per_day_usd"],
+            replicas=list(candidate.replicas),
+            purchase_options=list(candidate.purchase_options),
+            cost_per_day_usd=candidate.cost_per_day_usd,
             current_replicas=0,  # a run starts from none
-            sla_risk=measured["sla_violation_rate"] if measured else candidate["sla_risk"],
+            sla_risk=late,
             sla_allowed_late=problem["deadline_miss_allowed"],
             late_what="of simulated runs miss the deadline",
         )
     return PlanShape(
-        replicas=candidate["replicas"],
-        purchase_options=candidate["purchase_options"],
-        cost_per_day_usd=candidate["cost_per_day_usd"],
+        replicas=list(candidate.replicas),
+        purchase_options=list(candidate.purchase_options),
+        cost_per_day_usd=candidate.cost_per_day_usd,
         current_replicas=current_replicas,
-        sla_risk=measured["sla_violation_rate"] if measured else candidate.get("sla_risk", 0.0),
+        sla_risk=late,
         sla_allowed_late=1 - sla["latency_percentile"] / 100 if sla else None,
     )
 
@@ -60,7 +61,7 @@ def auto_approve(plan: ScalingPlan, rules) -> None:
     """Approve a small change without a human when the team turned the rule on."""
     if plan.current_cost_per_day_usd is None or plan.delta_cost_per_day_usd is None:
         return
-    if plan.chosen and not plan.chosen.get("meets_sla", True):
+    if plan.chosen and not plan.chosen.meets_sla:
         return  # a plan that breaks its SLA waits for a person, whatever the change
     ok, why = auto_approvable(
         rules,
@@ -187,7 +188,7 @@ def choose_candidate(
         if not 0 <= index < len(plan.front):
             raise PlanError(f"candidate: must be between 0 and {len(plan.front) - 1}, got {index}")
         checks = check_plan(
-            shape_of(plan.front[index], sum(live.allocation.values()), plan.problem), rules
+            shape_of(plan.candidates()[index], sum(live.allocation.values()), plan.problem), rules
         )
         broken = [c for c in checks if not c.ok and c.blocking]
         if broken:

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from apps.plans.models import ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
 from apps.workloads.world import WorldError, requests_history, scenario_for
-from optimization.batch import BatchJob, BatchPlan
-from optimization.problem import Offer
+from optimization.batch import BatchPlan
+from policies.candidate import PlanCandidate
 from simulation.batch import replay_schedule
 from simulation.measure import MIN_REPLAY_S, measure_envelopes
 from simulation.trace import Load, resample
@@ -26,7 +27,7 @@ STEP_S = 60
 
 
 def measure_candidates(
-    workload: Workload, candidates: Sequence[dict[str, Any]], *, start_at: datetime, series: str
+    workload: Workload, candidates: Sequence[PlanCandidate], *, start_at: datetime, series: str
 ) -> tuple[list[dict[str, Any] | None], str]:
     """(per candidate its measured figures or None, a note saying why there are none)."""
     load = _recent_load(workload, series)
@@ -36,26 +37,24 @@ def measure_candidates(
         scenario = scenario_for(workload, step_s=STEP_S, peak_rps=float(load.rps.max()))
     except WorldError as exc:
         return [None] * len(candidates), str(exc)
-    envelopes = [candidate["envelope"] for candidate in candidates]
-    return measure_envelopes(load, scenario, envelopes, first_hour_utc=start_at.hour), ""
+    envelopes = [candidate.envelope for candidate in candidates]
+    measured = measure_envelopes(load, scenario, envelopes, first_hour_utc=start_at.hour)
+    return list(measured), ""
 
 
-def measure_batch(
-    problem: dict[str, Any], candidates: Sequence[dict[str, Any]]
-) -> list[dict[str, Any] | None]:
+def measure_batch(plan: ScalingPlan, candidates: Sequence[PlanCandidate]) -> list[dict[str, Any]]:
     """Each batch candidate's schedule run in the simulator's spot world (`replay_schedule`)."""
-    offers = tuple(Offer(**o) for o in problem["offers"])
+    offers, jobs = plan.offers(), plan.batch_jobs()
     names = tuple(o.name for o in offers)
-    out: list[dict[str, Any] | None] = []
+    out: list[dict[str, Any]] = []
     for candidate in candidates:
-        variant = candidate["envelope"]["variant"]
-        job = BatchJob(**problem["jobs"][variant])
-        counts = np.zeros((len(candidate["schedule"]), len(names)))
-        for t, row in enumerate(candidate["schedule"]):
-            for entry in row:
-                counts[t, names.index(entry["offer"])] = entry["count"]
-        schedule = BatchPlan(names, counts, candidate["cost_usd"], 0.0, 0.0, 0)
-        out.append(replay_schedule(schedule, offers, job))
+        job = jobs[candidate.envelope.variant or ""]
+        counts = np.zeros((len(candidate.schedule), len(names)))
+        for t, row in enumerate(candidate.schedule):
+            for placement in row:
+                counts[t, names.index(placement.offer)] = placement.count
+        schedule = BatchPlan(names, counts, candidate.cost_usd, 0.0, 0.0, 0)
+        out.append(dict(replay_schedule(schedule, offers, job)))
     return out
 
 

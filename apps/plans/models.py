@@ -1,12 +1,17 @@
 """Optimization runs, scaling plans, their guardrails and schedules, and the audit trail."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from apps.kernel.runs import Run
 from apps.workloads.models import WorkloadChildQuerySet
-from policies.envelope import Bounds, envelope_from_json, envelope_hours
+from optimization.batch import BatchJob
+from optimization.problem import AllocationProblem, Offer, build, problem_from_dict
+from policies.candidate import PlanCandidate
+from policies.envelope import Bounds
 
 
 class OptimizationRun(Run):
@@ -56,7 +61,7 @@ class PlanStatus(models.TextChoices):
 class PlanQuerySet(WorkloadChildQuerySet):
     """Plans, scoped like their workloads."""
 
-    def open(self):
+    def open(self) -> "PlanQuerySet":
         """Plans a newer plan for the same workload supersedes."""
         return self.filter(status__in=[PlanStatus.DRAFT, PlanStatus.PROPOSED, PlanStatus.APPROVED])
 
@@ -67,7 +72,7 @@ class ScalingPlan(models.Model):
     `front` holds the candidate envelopes made from the Pareto front (cost against SLA risk),
     each with its schedule per interval, its envelope and its replayed figures;
     `recommended_index` is the cheapest that passes the guardrails and meets the SLA as replayed
-    (`optimization.planning.recommend`), `chosen_index` the one that will be applied (the
+    (`policies.candidate.recommend`), `chosen_index` the one that will be applied (the
     recommendation unless an SRE picked another, with `choice_reason`). Money is in USD per day.
     """
 
@@ -127,40 +132,58 @@ class ScalingPlan(models.Model):
         """A batch workload's plan for one run (its candidates are schedules, not envelopes)."""
         return (self.problem or {}).get("kind") == "batch"
 
+    def candidates(self) -> list[PlanCandidate]:
+        """The stored front as the library's candidates, cheapest first."""
+        return [PlanCandidate.from_json(c) for c in self.front]
+
     @property
-    def chosen(self) -> dict | None:
+    def chosen(self) -> PlanCandidate | None:
         """The candidate that would be applied."""
         if self.chosen_index is None or self.chosen_index >= len(self.front):
             return None
-        return self.front[self.chosen_index]
+        return PlanCandidate.from_json(self.front[self.chosen_index])
 
-    def envelope_hours(self) -> list[Bounds]:
-        """The chosen candidate's envelope, interval by interval (`policies.envelope`).
+    def allocation_problem(self) -> AllocationProblem:
+        """An online plan's stored problem, rebuilt (`optimization.problem.problem_from_dict`)."""
+        if self.problem is None or self.is_batch:
+            raise ValueError(f"plan {self.pk} has no allocation problem")
+        return problem_from_dict(self.problem)
 
-        A plan from before envelopes were stored has its schedule read as one, without a
-        spend ceiling.
-        """
-        chosen = self.chosen or {}
-        if "envelope" in chosen:
-            return envelope_from_json(chosen["envelope"])
-        return envelope_hours(chosen.get("schedule", []))
+    def offers(self) -> tuple[Offer, ...]:
+        """The offers the plan's problem (online or batch) was posed with."""
+        return tuple(build(Offer, o, "offers") for o in (self.problem or {}).get("offers", []))
+
+    def batch_jobs(self) -> dict[str, BatchJob]:
+        """A batch plan's jobs by model variant, as its problem posed them."""
+        jobs = (self.problem or {}).get("jobs", {})
+        return {variant: BatchJob(**job) for variant, job in jobs.items()}
+
+    def option_of(self) -> dict[str, str]:
+        """Offer name -> purchase option, for the offers the plan's problem had."""
+        return {o.name: o.purchase_option for o in self.offers()}
+
+    def envelope_hours(self) -> tuple[Bounds, ...]:
+        """The chosen candidate's envelope, interval by interval (`policies.envelope`)."""
+        chosen = self.chosen
+        return chosen.envelope.hours if chosen else ()
 
     @property
     def expected_cost_per_day_usd(self) -> float | None:
         """The chosen candidate's cost per day."""
-        return self.chosen["cost_per_day_usd"] if self.chosen else None
+        return self.chosen.cost_per_day_usd if self.chosen else None
 
     @property
     def sla_risk(self) -> float | None:
         """The chosen candidate's expected share of requests over the SLA target."""
-        return self.chosen["sla_risk"] if self.chosen else None
+        return self.chosen.sla_risk if self.chosen else None
 
     @property
     def delta_cost_per_day_usd(self) -> float | None:
         """Chosen cost per day minus what the current allocation costs."""
-        if self.chosen is None or self.current_cost_per_day_usd is None:
+        chosen = self.chosen
+        if chosen is None or self.current_cost_per_day_usd is None:
             return None
-        return self.chosen["cost_per_day_usd"] - self.current_cost_per_day_usd
+        return chosen.cost_per_day_usd - self.current_cost_per_day_usd
 
 
 class Guardrail(models.Model):
@@ -230,14 +253,14 @@ class PlanSchedule(models.Model):
         return f"plan {self.workload} every {self.every_minutes} min"
 
 
-class AuditQuerySet(models.QuerySet):
+class AuditQuerySet(models.QuerySet["AuditEvent"]):
     """Audit events may be added and read, never changed or removed through the app."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         """Refused."""
         raise AppendOnlyError("audit events cannot be changed")
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         """Refused."""
         raise AppendOnlyError("audit events cannot be deleted")
 
@@ -274,12 +297,12 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} plan {self.plan_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         """Insert only."""
         if self.pk is not None:
             raise AppendOnlyError("audit events cannot be changed")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         """Never."""
         raise AppendOnlyError("audit events cannot be deleted")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from actuators.base import ActuatorError
+from apps.actuation.registry import actuator_for
 from apps.catalog.models import Offer as CatalogOffer
 from apps.catalog.models import PurchaseOption
 from apps.catalog.models import ServerlessOffer as CatalogServerless
@@ -39,6 +40,7 @@ from optimization.guardrails import Guardrails, parse_windows
 from optimization.problem import (
     CPU_BOOT_S,
     GPU_BOOT_S,
+    PURCHASE_OPTIONS,
     SLA,
     SPOT_HAZARD_PER_HOUR,
     AllocationProblem,
@@ -98,16 +100,15 @@ def live_state(workload: Workload) -> LiveState:
     The fingerprint covers the allocation, the plan it came from, the deployment targets and
     what each reports now, so a new apply or a changed target makes older plans stale.
     """
-    from apps.actuation.registry import actuator_for  # actuation imports plans
-
     applied = (
         ScalingPlan.objects.filter(workload=workload, status=PlanStatus.APPLIED)
         .order_by("-applied_at", "-pk")
         .first()
     )
     allocation: dict[str, int] = {}
-    if applied is not None and applied.chosen:
-        allocation = {e["offer"]: e["count"] for e in applied.chosen["schedule"][0]}
+    chosen = applied.chosen if applied is not None else None
+    if chosen is not None:
+        allocation = chosen.first_interval()
     targets = []
     for target in workload.targets.order_by("kind", "reference"):
         try:
@@ -173,7 +174,7 @@ def build_problem(
             f"no on-demand or spot price in region {plan.region!r} for "
             f"{', '.join(sorted(instance_types))}: import the catalog first"
         )
-    allowed = rules.allowed_purchase_options or ("on_demand", "spot", "reserved")
+    allowed = rules.allowed_purchase_options or PURCHASE_OPTIONS
     # The non-spot base is the SRE's to require; beyond it, on-demand replicas are bought
     # where they pay (the optimizer prices them against spot and functions; spot's reclaims
     # are not priced by the objective, only counted by the candidates' replays).
@@ -249,7 +250,7 @@ def batch_jobs(
             + ": register one first"
         )
     types = {t for job in jobs.values() for t in job.items_per_s}
-    allowed = rules.allowed_purchase_options or ("on_demand", "spot")
+    allowed = rules.allowed_purchase_options or tuple(PLANNED_OPTIONS.values())
     offers = tuple(o for o in _offers(plan.region, types) if o.purchase_option in allowed)
     if not offers:
         raise PlanningError(

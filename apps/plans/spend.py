@@ -59,17 +59,18 @@ def applied_plans(workloads) -> list[ScalingPlan]:
 def option_shares(plan: ScalingPlan) -> dict[str, float]:
     """The chosen candidate's cost per day split by purchase option (USD/day)."""
     chosen, total = plan.chosen, plan.expected_cost_per_day_usd or 0.0
-    offers = {o["name"]: o for o in (plan.problem or {}).get("offers", [])}
-    if not chosen or not chosen["schedule"]:
+    offers = {o.name: o for o in plan.offers()}
+    if not chosen or not chosen.schedule:
         return {"unknown": total}
-    hours = len(chosen["schedule"]) * plan.interval_s / 3600
+    hours = len(chosen.schedule) * plan.interval_s / 3600
     per_day = 1.0 if plan.is_batch else 24 / hours  # a batch plan is one run a day
     split: dict[str, float] = {}
-    for row in chosen["schedule"]:
-        for entry in row:
-            offer = offers.get(entry["offer"], {})
-            usd = entry["count"] * offer.get("price_per_hour_usd", 0.0) * plan.interval_s / 3600
-            option = offer.get("purchase_option", "unknown")
+    for row in chosen.schedule:
+        for placement in row:
+            offer = offers.get(placement.offer)
+            price = offer.price_per_hour_usd if offer else 0.0
+            usd = placement.count * price * plan.interval_s / 3600
+            option = offer.purchase_option if offer else "unknown"
             split[option] = split.get(option, 0.0) + usd * per_day
     vm = sum(split.values())
     if total - vm > 1e-6:

@@ -82,27 +82,24 @@ class TrafficModel:
 
 def plan_capacity(plan: ScalingPlan) -> Capacity | None:
     """The chosen candidate's capacity per interval, from the plan's problem profiles."""
-    chosen, problem = plan.chosen, plan.problem or {}
-    if not chosen or plan.start_at is None:
+    chosen = plan.chosen
+    if not chosen or plan.start_at is None or plan.is_batch or plan.problem is None:
         return None
-    instance_of = {o["name"]: o["instance_type"] for o in problem.get("offers", [])}
-    profiles = {
-        (v["name"], p["instance_type"]): p
-        for v in problem.get("variants", [])
-        for p in v.get("profiles", [])
-    }
+    problem = plan.allocation_problem()
+    instance_of = {o.name: o.instance_type for o in problem.offers}
+    profiles = {(v.name, p.instance_type): p for v in problem.variants for p in v.profiles}
     rps, servers, rate = [], [], []
-    for row in chosen["schedule"]:
+    for row in chosen.schedule:
         cap = n = weighted = 0.0
-        for entry in row:
-            profile = profiles.get((entry["variant"], instance_of.get(entry["offer"])))
+        for placement in row:
+            profile = profiles.get((placement.variant, instance_of.get(placement.offer, "")))
             if profile is None:
                 continue
-            service_s = profile["service_time_ms"] / 1000
-            per_replica = max(1, round(profile["capacity_rps"] * service_s))
-            cap += entry["count"] * profile["capacity_rps"]
-            n += entry["count"] * per_replica
-            weighted += entry["count"] * per_replica / service_s
+            service_s = profile.service_time_ms / 1000
+            per_replica = max(1, round(profile.capacity_rps * service_s))
+            cap += placement.count * profile.capacity_rps
+            n += placement.count * per_replica
+            weighted += placement.count * per_replica / service_s
         rps.append(cap)
         servers.append(n)
         rate.append(weighted / n if n else 0.0)

@@ -5,18 +5,7 @@ import pytest
 from actuators.base import Step, plan_steps
 from actuators.targets import desired_state, order_steps
 
-SCHEDULE = [
-    [
-        {"offer": "c6i.xlarge/on_demand", "variant": "v", "count": 1},
-        {"offer": "c6i.xlarge/spot", "variant": "v", "count": 3},
-    ],
-    [
-        {"offer": "c6i.xlarge/on_demand", "variant": "v", "count": 1},
-        {"offer": "c6i.xlarge/spot", "variant": "v", "count": 7},
-    ],
-    [{"offer": "c6i.xlarge/on_demand", "variant": "v", "count": 2}],
-]
-OPTIONS = {"c6i.xlarge/on_demand": "on_demand", "c6i.xlarge/spot": "spot"}
+POOLS = [{"on_demand": 1, "spot": 3}, {"on_demand": 1, "spot": 7}, {"on_demand": 2}]
 
 
 @pytest.mark.parametrize(
@@ -39,25 +28,25 @@ OPTIONS = {"c6i.xlarge/on_demand": "on_demand", "c6i.xlarge/spot": "spot"}
     ],
 )
 def test_each_kind_gets_the_first_interval_and_the_horizons_bounds(kind, expected):
-    assert desired_state(kind, SCHEDULE, OPTIONS) == expected
+    assert desired_state(kind, POOLS) == expected
 
 
 def test_provisioned_concurrency_follows_littles_law():
     state = desired_state(
-        "lambda_alias", SCHEDULE, OPTIONS, serverless_rps=[12.5, 0, 0], serverless_duration_ms=300
+        "lambda_alias", POOLS, serverless_rps=[12.5, 0, 0], serverless_duration_ms=300
     )
     assert state == {"provisioned_concurrency": 4}  # 12.5 rps x 0.3 s = 3.75 -> 4
 
 
 def test_the_alb_route_gets_the_serverless_share_as_a_whole_percent_weight():
-    state = desired_state("aws_alb_route", SCHEDULE, OPTIONS, serverless_share=0.231)
+    state = desired_state("aws_alb_route", POOLS, serverless_share=0.231)
     assert state == {"serverless_weight": 24}
-    assert desired_state("aws_alb_route", SCHEDULE, OPTIONS) == {"serverless_weight": 0}
+    assert desired_state("aws_alb_route", POOLS) == {"serverless_weight": 0}
 
 
 def test_an_unknown_kind_is_named():
     with pytest.raises(ValueError, match="kind: unknown target kind 'nomad_job'"):
-        desired_state("nomad_job", SCHEDULE, OPTIONS)
+        desired_state("nomad_job", POOLS)
 
 
 def names(steps):
@@ -88,9 +77,9 @@ def test_growing_raises_the_maximum_first_and_shrinking_lowers_the_minimum_first
     ],
 )
 def test_an_object_carrying_one_pool_counts_only_that_pools_replicas(kind, pool, expected):
-    assert desired_state(kind, SCHEDULE, OPTIONS, pool=pool) == expected
+    assert desired_state(kind, POOLS, pool=pool) == expected
 
 
 def test_only_kubernetes_objects_carry_one_pool():
     with pytest.raises(ValueError, match="pool: a aws_asg carries every pool"):
-        desired_state("aws_asg", SCHEDULE, OPTIONS, pool="spot")
+        desired_state("aws_asg", POOLS, pool="spot")

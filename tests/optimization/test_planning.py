@@ -9,7 +9,6 @@ from optimization.planning import (
     cost_per_day,
     demand_from_forecast,
     peak_demand,
-    recommend,
 )
 from optimization.problem import Offer
 from optimization.suite import bench_suite
@@ -47,39 +46,8 @@ def test_candidates_carry_schedule_cost_per_day_and_options():
     for candidate, point in zip(result, front, strict=True):
         assert candidate.cost_per_day_usd == pytest.approx(point.cost_usd / horizon_days, rel=1e-6)
         assert len(candidate.schedule) == problem.n_intervals
-        assert candidate.replicas == [int(n) for n in np.asarray(point.solution.counts).sum(axis=1)]
+        assert candidate.replicas == tuple(np.asarray(point.solution.counts).sum(axis=1).tolist())
         assert set(candidate.purchase_options) <= {"on_demand", "spot", "reserved"}
-
-
-def candidate(cost, late, margin=1.0, measured=True):
-    figures = {"cost_per_day_usd": cost, "sla_violation_rate": late}
-    return {
-        "cost_per_day_usd": 99.0,  # planned: ignored where a replay measured the candidate
-        "sla_risk": 0.5,
-        "margin": margin,
-        "measured": figures if measured else None,
-    }
-
-
-def test_a_plan_proposes_the_cheapest_candidate_within_the_sla_as_replayed():
-    front = [candidate(10.0, 0.02), candidate(12.0, 0.008), candidate(15.0, 0.001)]
-    assert recommend(front, range(3), 0.01) == 1
-    assert recommend(front, [0, 2], 0.01) == 2  # candidate 1 breaks a guardrail
-
-
-def test_at_the_same_cost_the_roomier_envelope_is_proposed():
-    front = [candidate(10.0, 0.005, 1.0), candidate(10.1, 0.004, 2.0), candidate(11, 0, 3.0)]
-    assert recommend(front, range(3), 0.01) == 1  # within 2 % of the cheapest, wider ceilings
-
-
-def test_with_none_within_the_sla_the_least_late_is_proposed():
-    front = [candidate(10.0, 0.05), candidate(20.0, 0.02), candidate(30.0, 0.021, 2.0)]
-    assert recommend(front, range(3), 0.01) == 1
-    unmeasured = [candidate(0, 0, measured=False), candidate(5.0, 0.001)]
-    unmeasured[0].update(cost_per_day_usd=4.0, sla_risk=0.002)  # the allocation model's
-    assert recommend(unmeasured, range(2), 0.01) == 0
-    with pytest.raises(ValueError, match="passing"):
-        recommend(front, [], 0.01)
 
 
 def test_peak_demand_is_the_promised_load_every_interval_and_refuses_nonsense():

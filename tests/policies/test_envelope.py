@@ -1,22 +1,10 @@
 """The envelope: a decision brought inside what two people approved for the hour."""
 
-import math
-
 import pytest
 
-from optimization.pareto import knee_point, pareto_front
-from optimization.suite import bench_suite
+from optimization.solution import schedule_from_json
 from policies.base import Decision
-from policies.envelope import (
-    MARGINS,
-    Bounds,
-    clamp,
-    envelope_candidates,
-    envelope_from_json,
-    envelope_hours,
-    envelope_json,
-    widen,
-)
+from policies.envelope import Bounds, Envelope, clamp, envelope_hours, widen
 
 SPOT, OD, OD_M5 = ("c6i.xlarge", "spot"), ("c6i.xlarge", "on_demand"), ("m5.large", "on_demand")
 COST = {SPOT: 0.0002, OD: 0.0006, OD_M5: 0.0008}  # USD per hour per rps carried
@@ -63,17 +51,22 @@ def test_above_the_spend_ceiling_the_dearest_replicas_go_first_never_below_the_f
 
 
 def test_a_schedule_priced_as_planned_gives_each_hour_its_spend_ceiling():
-    schedule = [
-        [{"offer": "c6i.xlarge/spot", "count": 3}, {"offer": "c6i.xlarge/on_demand", "count": 1}],
-        [{"offer": "c6i.xlarge/spot", "count": 1}],
-    ]
+    schedule = schedule_from_json(
+        [
+            [
+                {"offer": "c6i.xlarge/spot", "variant": "v", "count": 3},
+                {"offer": "c6i.xlarge/on_demand", "variant": "v", "count": 1},
+            ],
+            [{"offer": "c6i.xlarge/spot", "variant": "v", "count": 1}],
+        ]
+    )
     prices = {"c6i.xlarge/spot": 0.068, "c6i.xlarge/on_demand": 0.17}
     hours = envelope_hours(schedule, prices)
     assert [h.max_usd_per_hour for h in hours] == [pytest.approx(0.374), pytest.approx(0.068)]
     assert [(h.max_replicas, h.min_non_spot) for h in hours] == [(4, 1), (1, 0)]
     assert envelope_hours(schedule)[0].max_usd_per_hour is None  # unpriced: no ceiling
-    stored = envelope_json(hours, "ranker-small")
-    assert stored["variant"] == "ranker-small" and envelope_from_json(stored) == hours
+    stored = Envelope("ranker-small", tuple(hours)).to_json()
+    assert stored["variant"] == "ranker-small" and Envelope.from_json(stored).hours == tuple(hours)
 
 
 def test_bounds_refuse_negative_counts_and_unknown_options():
@@ -104,21 +97,3 @@ def test_a_margin_widens_the_ceilings_and_keeps_the_floor_and_options():
     wide = widen(hours, 1.5)
     assert wide == [Bounds(6, 1, ("on_demand", "spot"), 1.8), Bounds(5, 0, ("spot",), None)]
     assert widen(hours, 1.0) == hours
-
-
-def test_a_plans_candidates_are_its_fronts_ends_and_knee_at_every_margin():
-    problem = next(p for p in bench_suite() if p.name == "small-6x8x2")
-    front = pareto_front(problem)
-    out = envelope_candidates(problem, front)
-    points = sorted({0, front.index(knee_point(front)), len(front) - 1})
-    assert len(out) == len(points) * len(MARGINS)
-    for point in points:
-        planned = [c for c in out if c["demand_quantile"] == front[point].demand_quantile]
-        assert [c["margin"] for c in planned] == list(MARGINS)
-        base = envelope_from_json(planned[0]["envelope"])
-        for c in planned:
-            hours = envelope_from_json(c["envelope"])
-            assert [h.max_replicas for h in hours] == [
-                math.ceil(b.max_replicas * c["margin"] - 1e-9) for b in base
-            ]
-            assert [h.min_non_spot for h in hours] == [b.min_non_spot for b in base]

@@ -4,18 +4,9 @@ import numpy as np
 import pytest
 
 from policies.base import Decision
-from policies.envelope import (
-    Bounds,
-    clamp,
-    cost_per_rps,
-    envelope_from_json,
-    envelope_json,
-    price_per_hour,
-    widen,
-)
+from policies.envelope import Bounds, Envelope, clamp, cost_per_rps, price_per_hour
 from simulation.deployed import Deployed, make_plan
 from simulation.measure import measure_envelopes
-from simulation.measure import roomier as roomier_than
 from simulation.run import replay_decisions
 from tests.simulation.conftest import make_context, make_load
 
@@ -136,11 +127,11 @@ def test_a_plan_is_the_cheapest_candidate_meeting_the_sla_as_replayed(scenario):
 def test_a_roomier_envelope_than_one_that_never_bound_is_measured_as_the_same_replay(scenario):
     rps = daily_shape(3)
     load = make_load(rps)
-    roomy = envelope_json([Bounds(60, 1, ("on_demand", "spot"), 50.0)] * 24, "ranker-large")
-    tight = envelope_json([Bounds(3, 1, ("on_demand", "spot"), 50.0)] * 24, "ranker-large")
-    roomier = envelope_json(widen(envelope_from_json(roomy), 2), "ranker-large")
+    roomy = Envelope("ranker-large", (Bounds(60, 1, ("on_demand", "spot"), 50.0),) * 24)
+    tight = Envelope("ranker-large", (Bounds(3, 1, ("on_demand", "spot"), 50.0),) * 24)
+    roomier = roomy.widened(2)
     together = measure_envelopes(load, scenario, [roomy, tight, roomier], first_hour_utc=0)
     alone = measure_envelopes(load, scenario, [roomier], first_hour_utc=0)
     assert together[2] == alone[0] == together[0]  # reused, and what a replay gives
     assert together[1] != together[0]  # a ceiling that binds is replayed, not reused
-    assert not roomier_than(tight, roomy) and roomier_than(roomier, roomy)
+    assert not tight.roomier(roomy) and roomier.roomier(roomy)

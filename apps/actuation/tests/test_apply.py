@@ -32,7 +32,7 @@ def live_plan(cluster, online_workload, stored_forecast, build, ci_a, sre_a):
 
 
 def desired(plan):
-    totals = [sum(e["count"] for e in row) for row in plan.chosen["schedule"]]
+    totals = [sum(p.count for p in row) for row in plan.chosen.schedule]
     return totals[0], max(totals)
 
 

@@ -29,9 +29,9 @@ def test_an_asg_gets_capacity_bounds_and_its_on_demand_base(
     assert plan.status == "applied", plan.message
     group = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["ranker-asg"])
     group = group["AutoScalingGroups"][0]
-    totals = [sum(e["count"] for e in row) for row in plan.chosen["schedule"]]
-    first = plan.chosen["schedule"][0]
-    on_demand = sum(e["count"] for e in first if e["offer"].endswith("/on_demand"))
+    totals = [sum(p.count for p in row) for row in plan.chosen.schedule]
+    first = plan.chosen.schedule[0]
+    on_demand = sum(p.count for p in first if p.offer.endswith("/on_demand"))
     distribution = group["MixedInstancesPolicy"]["InstancesDistribution"]
     assert (group["DesiredCapacity"], group["MinSize"], group["MaxSize"]) == (
         totals[0],

@@ -20,7 +20,7 @@ from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObservation
 from apps.workloads.world import scenario_for
 from policies import make_policy
-from policies.envelope import Bounds, Enveloped, envelope_json
+from policies.envelope import Bounds, Envelope, Enveloped
 from simulation.run import replay_context, replay_decisions
 from simulation.trace import Load
 from tests.actuators.test_aws import weights
@@ -257,7 +257,7 @@ def test_the_envelopes_spend_ceiling_holds_at_todays_prices_and_asks_for_a_plan(
     spot = scenario_for(fresh_workload, step_s=60, peak_rps=1.0).instance("c6i.xlarge")
     price = spot.price_per_hour_usd("spot")
     hours = [Bounds(max_replicas=50, options=("spot",), max_usd_per_hour=3 * price)] * 24
-    plan.front[0]["envelope"] = envelope_json(hours, "ranker-small")
+    plan.front[0]["envelope"] = Envelope("ranker-small", tuple(hours)).to_json()
     plan.save(update_fields=["front"])
     services.enable_controller(workload=fresh_workload)
     push(fresh_workload, 0, 600000.0)

@@ -1,7 +1,7 @@
 """The plan page's figures: the cost-against-risk front and the chosen schedule."""
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from apps.dashboard.figures.style import (
@@ -14,15 +14,17 @@ from apps.dashboard.figures.style import (
     hline,
     scatter,
 )
+from optimization.solution import Schedule
+from policies.candidate import PlanCandidate
 
 
-def solver_name(candidate: Mapping[str, Any]) -> str:
+def solver_name(candidate: PlanCandidate) -> str:
     """Who found a candidate: GA-PSO on cost + SLA ("hybrid") or the MILP on compute cost."""
-    return "GA-PSO" if candidate.get("method") == "hybrid" else "MILP"
+    return "GA-PSO" if candidate.method == "hybrid" else "MILP"
 
 
 def pareto_figure(
-    front: Sequence[Mapping[str, Any]],
+    front: Sequence[PlanCandidate],
     chosen_index: int | None,
     recommended_index: int | None,
     current_cost_per_day: float | None,
@@ -32,8 +34,8 @@ def pareto_figure(
 ) -> Figure:
     """Cost per day against the share of requests late for every candidate of a plan.
 
-    Each candidate is placed where its replay put it (`measured`), else where the allocation
-    model did (`cost_per_day_usd`, `sla_risk`).
+    Each candidate is placed where its replay put it, else where the allocation model did
+    (`PlanCandidate.judged`).
 
     Args:
         front: the plan's candidates.
@@ -46,18 +48,13 @@ def pareto_figure(
         batch: a batch plan's: the run's cost against the share of simulated runs that miss
             the deadline.
     """
-    placed = [
-        (m["cost_per_day_usd"], m["sla_violation_rate"], "replayed")
-        if (m := c.get("measured"))
-        else (c["cost_per_day_usd"], c["sla_risk"], "planned")
-        for c in front
-    ]
+    placed = [(*c.judged, "replayed" if c.measured else "planned") for c in front]
     cost = [finite(p[0]) for p in placed]
     risk = [finite(p[1]) for p in placed]
     labels = [
         f"candidate {i} ({how}): ${usd:.2f}/day, {late:.3%} late, "
-        f"q{c.get('demand_quantile', '')}, ceilings x{c.get('margin', 1.0):g}, "
-        f"{solver_name(c)}" + ("" if c.get("meets_sla", True) else ", breaks the SLA")
+        f"q{c.demand_quantile if c.demand_quantile is not None else ''}, "
+        f"ceilings x{c.margin:g}, {solver_name(c)}" + ("" if c.meets_sla else ", breaks the SLA")
         for i, (c, (usd, late, how)) in enumerate(zip(front, placed, strict=True))
     ]
     data: list[dict[str, Any]] = [
@@ -116,17 +113,13 @@ def pareto_figure(
     return {"data": data, "layout": layout}
 
 
-def schedule_figure(schedule: Sequence[Sequence[Mapping[str, Any]]]) -> Figure:
-    """Replicas per interval, stacked by offer and variant.
-
-    Args:
-        schedule: per interval, a list of `{"offer", "variant", "count"}`, as in a candidate.
-    """
-    keys = sorted({(e["offer"], e["variant"]) for row in schedule for e in row})
+def schedule_figure(schedule: Schedule) -> Figure:
+    """Replicas per interval of a candidate's schedule, stacked by offer and variant."""
+    keys = sorted({(p.offer, p.variant) for row in schedule for p in row})
     data = []
     for i, (offer, variant) in enumerate(keys):
         counts = [
-            sum(int(e["count"]) for e in row if (e["offer"], e["variant"]) == (offer, variant))
+            sum(p.count for p in row if (p.offer, p.variant) == (offer, variant))
             for row in schedule
         ]
         data.append(

@@ -1,15 +1,17 @@
 """Figures are pure functions of plain data, JSON-ready, in the Okabe-Ito palette."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
 from apps.dashboard import figures
+from optimization.solution import schedule_from_json
+from policies.candidate import PlanCandidate
 
 FRONT = [
-    {"demand_quantile": 0.5, "cost_per_day_usd": 10.0, "sla_risk": 0.05},
-    {"demand_quantile": 0.9, "cost_per_day_usd": 14.0, "sla_risk": 0.01},
-    {"demand_quantile": 0.99, "cost_per_day_usd": 20.0, "sla_risk": 0.001},
+    PlanCandidate.from_json({"demand_quantile": q, "cost_per_day_usd": usd, "sla_risk": risk})
+    for q, usd, risk in ((0.5, 10.0, 0.05), (0.9, 14.0, 0.01), (0.99, 20.0, 0.001))
 ]
 
 
@@ -28,7 +30,7 @@ def test_pareto_figure_marks_every_candidate_the_knee_the_choice_now_and_the_bud
 
 def test_a_replayed_candidate_is_placed_where_its_replay_put_it():
     replayed = {"cost_per_day_usd": 16.5, "sla_violation_rate": 0.004}
-    front = [FRONT[0] | {"measured": replayed, "margin": 2.0}, FRONT[1]]
+    front = [replace(FRONT[0], measured=replayed, margin=2.0), FRONT[1]]
     fig = figures.pareto_figure(front, None, None, None, None)
     assert fig["data"][0]["y"] == [16.5, 14.0] and fig["data"][0]["x"] == [0.004, 0.01]
     assert "(replayed)" in fig["data"][0]["text"][0] and "x2" in fig["data"][0]["text"][0]
@@ -41,13 +43,15 @@ def test_pareto_figure_leaves_out_what_is_unknown():
 
 
 def test_schedule_figure_stacks_replicas_by_offer_and_variant():
-    schedule = [
-        [{"offer": "c6i.xlarge/on_demand", "variant": "small", "count": 2}],
+    schedule = schedule_from_json(
         [
-            {"offer": "c6i.xlarge/on_demand", "variant": "small", "count": 1},
-            {"offer": "c6i.xlarge/spot", "variant": "small", "count": 3},
-        ],
-    ]
+            [{"offer": "c6i.xlarge/on_demand", "variant": "small", "count": 2}],
+            [
+                {"offer": "c6i.xlarge/on_demand", "variant": "small", "count": 1},
+                {"offer": "c6i.xlarge/spot", "variant": "small", "count": 3},
+            ],
+        ]
+    )
     fig = figures.schedule_figure(schedule)
     assert fig["layout"]["barmode"] == "stack"
     assert {t["name"]: t["y"] for t in fig["data"]} == {

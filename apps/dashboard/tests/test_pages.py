@@ -194,12 +194,13 @@ def test_the_workload_page_shows_the_live_controllers_decisions_and_polls_them(
     online_workload, sre_a, sre_b, page_as
 ):
     from apps.control import services as control
+    from apps.control.rebuild import forget_worlds
     from apps.workloads.models import CapacityProfile, MetricObservation
 
     CapacityProfile.objects.filter(variant__workload=online_workload).update(
         max_rps=200, service_time_ms=10
     )
-    control.forget_worlds()
+    forget_worlds()
     control.enable_controller(workload=online_workload)
     newest = MetricObservation.objects.filter(workload=online_workload).latest("ts").ts
     control.run_step(online_workload.pk, now=newest + timedelta(minutes=1, seconds=5))

@@ -128,7 +128,8 @@ class ScalingPlanSerializer(serializers.ModelSerializer):
 
     def get_schedule(self, plan) -> list:
         """The chosen candidate's schedule, or [] before there is one."""
-        return plan.chosen["schedule"] if plan.chosen else []
+        chosen = plan.chosen
+        return chosen.to_json()["schedule"] if chosen else []
 
 
 class ScalingPlanSummarySerializer(ScalingPlanSerializer):

@@ -45,17 +45,17 @@ def test_a_batch_plan_is_the_cheapest_schedule_that_meets_the_deadline_in_simula
             assert all(offers[e["offer"]]["purchase_option"] != "spot" for e in row)
     meeting = [c for c in front if c["meets_sla"]]
     chosen = plan.chosen
-    assert chosen["meets_sla"]
-    assert chosen["measured"]["cost_per_day_usd"] == min(
+    assert chosen.meets_sla
+    assert chosen.measured["cost_per_day_usd"] == min(
         c["measured"]["cost_per_day_usd"] for c in meeting
     )
     # Spot with checkpoints pays here: on-demand alone costs more than twice as much.
-    assert "spot" in chosen["purchase_options"]
-    assert 2 * chosen["cost_usd"] < min(
+    assert "spot" in chosen.purchase_options
+    assert 2 * chosen.cost_usd < min(
         c["cost_usd"] for c in front if c["purchase_options"] == ["on_demand"]
     )
     # Spend reads one run a day, split by purchase option.
-    assert sum(option_shares(plan).values()) == pytest.approx(chosen["cost_per_day_usd"])
+    assert sum(option_shares(plan).values()) == pytest.approx(chosen.cost_per_day_usd)
     assert "simulated runs miss the deadline" in plan.guardrail_checks[0]["detail"]
     reason = AuditEvent.objects.get(plan_id=plan_id, to_status="proposed").reason
     assert "schedules for the next run" in reason and "miss the deadline" in reason
@@ -122,7 +122,7 @@ def test_an_applied_batch_plan_runs_its_schedule_interval_by_interval_and_nothin
 
     assert group_now() == (0, 0)  # applied before the window: nothing runs yet
     offers = {o["name"]: o["purchase_option"] for o in plan.problem["offers"]}
-    schedule = plan.chosen["schedule"]
+    schedule = plan.chosen.to_json()["schedule"]
     for index, row in enumerate(schedule):
         at = plan.start_at + timedelta(seconds=index * plan.interval_s + 90)
         assert applying.enact_batch_schedules(at) == 1

@@ -238,7 +238,7 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
     newer = request(ci_a, online_workload).data["id"]
     build(newer)
     plan = ScalingPlan.objects.get(pk=newer)
-    assert plan.chosen["meets_sla"], plan.chosen["sla_risk"]
+    assert plan.chosen.meets_sla, plan.chosen.sla_risk
     assert plan.status == "approved" and plan.auto_approved
     event = AuditEvent.objects.get(plan_id=newer, action="plan.approved")
     assert event.actor == "system" and "auto-approve rule" in event.reason

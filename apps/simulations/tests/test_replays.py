@@ -50,7 +50,7 @@ def test_a_savings_replay_is_queued_per_online_workload_and_run_in_its_world(
 
 
 def test_with_an_applied_plan_the_savings_replay_runs_ballast_inside_its_envelope(proposed):
-    from apps.control.services import hour_of_day_bounds
+    from apps.control.envelope import hour_of_day_bounds
 
     front = proposed.front
     for hour in front[proposed.chosen_index]["envelope"]["hours"]:

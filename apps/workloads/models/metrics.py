@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from apps.accounts.models import TOKEN_ENV_NAME
 from apps.workloads.models.workload import Workload, WorkloadChildQuerySet
-from apps.workloads.prometheus import check_brackets
+from sources.prometheus import check_brackets
 
 SERIES_NAME = RegexValidator(
     r"^[a-z][a-z0-9_]{0,63}$", "use lowercase letters, digits and '_', starting with a letter"

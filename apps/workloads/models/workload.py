@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from actuators.targets import KINDS
 from apps.accounts.models import TeamOwnedQuerySet
+from optimization.purchase import OPTIONS
 
 WorkloadQuerySet = TeamOwnedQuerySet
 
@@ -186,11 +187,12 @@ class DeploymentTarget(models.Model):
         max_length=255, help_text="k8s: namespace/name; AWS: the resource's name or ARN"
     )
 
-    class Pool(models.TextChoices):
-        ALL = "", "all pools"
-        ON_DEMAND = "on_demand"
-        SPOT = "spot"
-        RESERVED = "reserved"
+    # Every replica, or one purchase option's (`optimization.purchase.OPTIONS`).
+    Pool = models.TextChoices(
+        "Pool",
+        [("ALL", ("", "all pools"))]
+        + [(option.name.upper(), (option.name, option.label)) for option in OPTIONS],
+    )
 
     dry_run = models.BooleanField(default=True, help_text="record what would be done, do nothing")
     pool = models.CharField(
