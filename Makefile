@@ -41,7 +41,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy
+	BALLAST_SECRET_KEY=lint $(BIN)/mypy
 	BALLAST_SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
 
 pytest: $(VENV)/.dev system-packages

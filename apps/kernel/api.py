@@ -1,6 +1,7 @@
 """API plumbing shared by every app: pagination, error rendering, strict fields and filters."""
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import django_filters
 from django import forms
@@ -18,17 +19,17 @@ class Pagination(LimitOffsetPagination):
     max_limit = 1000
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus a 400 that names the limit for bodies over the size limit."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
 
 
-class RejectUnknownFieldsMixin:
+class RejectUnknownFieldsMixin(serializers.Serializer[Any]):
     """Refuse fields a serializer does not know, instead of silently dropping a typo."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         """Name every unknown field in one 400, before any other check."""
         if hasattr(data, "keys"):
             unknown = sorted(set(data.keys()) - set(self.fields))
@@ -37,21 +38,21 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)
 
 
-class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):  # type: ignore[misc]
     """An ISO-8601 instant converted to UTC, so the database never sees an odd offset."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime | None:
         """Parse, then convert to UTC; a moment that has no UTC equivalent is refused."""
-        value = super().to_python(value)
-        if value is None:
+        parsed: datetime | None = super().to_python(value)
+        if parsed is None:
             return None
         try:
-            return value.astimezone(UTC) if value.tzinfo else value
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed
         except OverflowError as exc:
             raise forms.ValidationError("is out of the range of dates") from exc
 
 
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]
     """`IsoDateTimeFilter` whose value reaches the query in UTC."""
 
     field_class = UtcIsoDateTimeField

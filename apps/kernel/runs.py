@@ -6,6 +6,7 @@ left RUNNING by a dead worker is taken over once it has been silent for `STALE_A
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -44,10 +45,14 @@ def claim_run(model: type[Run], run_id: int) -> bool:
         status=Run.Status.RUNNING, started_at__lt=now - STALE_AFTER
     )
     return bool(
-        model.objects.filter(claimable, pk=run_id).update(status=Run.Status.RUNNING, started_at=now)
+        model._default_manager.filter(claimable, pk=run_id).update(
+            status=Run.Status.RUNNING, started_at=now
+        )
     )
 
 
-def finish_run(model: type[Run], run_id: int, status: str, **fields) -> None:
+def finish_run(model: type[Run], run_id: int, status: str, **fields: Any) -> None:
     """Record the outcome of a claimed run."""
-    model.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), **fields)
+    model._default_manager.filter(pk=run_id).update(
+        status=status, finished_at=timezone.now(), **fields
+    )

@@ -1,6 +1,7 @@
 """Worker queues and the decorator every row task uses."""
 
 from enum import StrEnum
+from typing import Any
 
 from celery import shared_task
 from django.db.utils import OperationalError
@@ -19,7 +20,7 @@ class Queue(StrEnum):
     CONTROL = "control"
 
 
-def row_task(queue: Queue = Queue.CPU, *, keep_result: bool = False):
+def row_task(queue: Queue = Queue.CPU, *, keep_result: bool = False) -> Any:
     """The decorator for a task that works on one row and is safe to run again.
 
     Acknowledged late, so a worker lost mid-task has it redelivered; retried up to 3 times
