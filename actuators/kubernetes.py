@@ -180,7 +180,7 @@ class _KubernetesActuator:
 
 
 class KubernetesDeployment(_KubernetesActuator):
-    """A Deployment's replicas, read and written through its scale subresource.
+    """A Deployment's replicas, read through its scale subresource, written with their key.
 
     With `capacity_type` (a purchase option, "on_demand", "spot" or "reserved") the Deployment
     carries that pool only, and every read checks that its pods are pinned to the option's
@@ -218,32 +218,23 @@ class KubernetesDeployment(_KubernetesActuator):
         observed = self._read()
         if self._already_applied(observed, key):
             return self._skipped(step, key)
-        resource_version = observed.resource_version
-        # Scale first, then record the key: a crash between the two leaves the key unrecorded,
-        # and the redelivery finds the replicas already there and only records the key.
-        # Recording first could mark a step done that never happened.
+        # The replicas and the key that records them are one write, refused (409) if the
+        # Deployment changed since the read: a second copy of the step either finds the key or
+        # fails the write, so the change is made once (the scale subresource cannot carry the
+        # key, so the Deployment itself is patched).
         detail = f"set {step.describe()}"
-        if self.dry_run or observed.state["replicas"] != step.after:
-            scale = self._api.patch_namespaced_deployment_scale(
-                self.name,
-                self.namespace,
-                {
-                    "metadata": {"resourceVersion": resource_version},
-                    "spec": {"replicas": step.after},
-                },
-                dry_run=self._dry_run_param,
-                _request_timeout=self.request_timeout_s,
-            )
-            resource_version = scale.metadata.resource_version
-        else:
+        if not self.dry_run and observed.state["replicas"] == step.after:
             detail = f"{self.target} replicas already {step.after}; recorded key {key}"
-        if not self.dry_run:
-            self._api.patch_namespaced_deployment(
-                self.name,
-                self.namespace,
-                {"metadata": _recorded_key(resource_version, observed.applied_keys, key)},
-                _request_timeout=self.request_timeout_s,
-            )
+        self._api.patch_namespaced_deployment(
+            self.name,
+            self.namespace,
+            {
+                "metadata": _recorded_key(observed.resource_version, observed.applied_keys, key),
+                "spec": {"replicas": step.after},
+            },
+            dry_run=self._dry_run_param,
+            _request_timeout=self.request_timeout_s,
+        )
         return self._applied(step, key, detail)
 
     def _check_pinned(self, deployment: Any) -> None:
