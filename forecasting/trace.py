@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.base import SeriesError
+from forecasting.bounds import EARLIEST_S, LATEST_S, MAX_VALUE, value_refusal
 from forecasting.history import grid_slots, regularize, whole_seconds
 
 HEADER = ("timestamp", "value")
@@ -57,9 +58,10 @@ def read_trace(
 ) -> Trace:
     """Parse a trace CSV from a path, raw bytes or an open file.
 
-    The file must have the header `timestamp,value`, ISO-8601 timestamps in strictly increasing
-    order, a second or more apart (whole seconds apart with `fill_gaps=False`), and finite
-    values >= 0. Timestamps with a time zone (or a
+    The file must have the header `timestamp,value`, ISO-8601 timestamps from 1970-01-01 to
+    before 2100-01-01 UTC in strictly increasing order, a second or more apart (whole seconds
+    apart with `fill_gaps=False`), and finite values >= 0 and below 1e12
+    (`forecasting.bounds`). Timestamps with a time zone (or a
     trailing Z) are converted to UTC; a file whose timestamps all lack one is read as UTC (as many
     monitoring exports write them); a file mixing both is refused.
 
@@ -68,7 +70,8 @@ def read_trace(
     rows moved or averaged there; timestamps with fractions of a second, as scrapers write them,
     count as moved), and a few missing intervals are filled by linear
     interpolation (at most 5 % of the intervals, no gap over 1 % of them or 3 intervals;
-    `filled_at` says which). Longer holes are refused, and so is any missing or off-grid row
+    `filled_at` says which). Longer holes are refused before any grid is built (so are grids
+    over `forecasting.bounds.MAX_GRID_SLOTS` intervals), and so is any missing or off-grid row
     with `fill_gaps=False` (every caller that reads a file for use fills; the strict reading is
     for checking a file is complete).
 
@@ -126,6 +129,14 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
         raise TraceError(
             f"row {row + 2}: timestamp {column.iloc[row]!r} is not ISO-8601" + (hint * numeric)
         )
+    seconds = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+    out = (seconds < EARLIEST_S) | (seconds >= LATEST_S)
+    if out.any():  # before the nanosecond conversion below, which would wrap them silently
+        row = int(np.argmax(out))
+        raise TraceError(
+            f"row {row + 2}: timestamp {column.iloc[row]!r} is outside the accepted range: from "
+            "1970-01-01T00:00:00Z to before 2100-01-01T00:00:00Z"
+        )
     naive = ~column.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
     if naive.any() and not naive.all():
         row = int(np.argmax(naive != naive[0]))
@@ -140,10 +151,11 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
 
 def _parse_values(column: pd.Series) -> np.ndarray:
     values: np.ndarray = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
+    bad = ~np.isfinite(values) | (values < 0) | (values >= MAX_VALUE)
     if bad.any():
         row = int(np.argmax(bad))
-        raise TraceError(f"row {row + 2}: value {column.iloc[row]!r} is not a finite number >= 0")
+        why = value_refusal(float(values[row])) or "is not a number"
+        raise TraceError(f"row {row + 2}: value {column.iloc[row][:40]!r} {why}")
     return values
 
 
