@@ -11,6 +11,9 @@ import numpy as np
 
 DEFAULT_QUANTILES = (0.5, 0.9, 0.99)
 MIN_POINTS = 48  # the fewest intervals of history any forecaster accepts
+# Seeds reach numpy's legacy seed (0 to 2**32 - 1), torch and a PostgreSQL integer column:
+# the smallest of those ranges.
+MAX_SEED = 2**31 - 1
 
 
 class SeriesError(ValueError):

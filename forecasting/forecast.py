@@ -10,6 +10,7 @@ import numpy as np
 from forecasting.backtest import summarize_scores
 from forecasting.base import (
     DEFAULT_QUANTILES,
+    MAX_SEED,
     Forecast,
     Forecaster,
     check_horizon,
@@ -68,13 +69,16 @@ def forecast_series(
             did best, weighted by their scores, fitted on all of it; the ensemble on a history
             too short for that), "ensemble" or one of `MODEL_NAMES`.
         quantiles: levels in (0, 1) to return.
-        seed: makes the LSTM and sampled quantiles repeat exactly.
+        seed: makes the LSTM and sampled quantiles repeat exactly; 0 to `base.MAX_SEED`.
 
     Raises:
         SeriesError: the series cannot be forecast (too short: the message says how many
             points are needed; NaN; negative; constant).
-        ValueError: an unknown model, a horizon < 1 or quantiles outside (0, 1).
+        ValueError: an unknown model, a horizon < 1, quantiles outside (0, 1) or a seed
+            outside 0 to `base.MAX_SEED`.
     """
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be 0 to {MAX_SEED}, got {seed}")
     y = check_series(values)
     horizon, levels = check_horizon(horizon), check_quantiles(quantiles)
     forecaster: Forecaster

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.base import SeriesError
-from forecasting.bounds import EARLIEST_S, LATEST_S, MAX_VALUE, value_refusal
+from forecasting.bounds import EARLIEST_S, LATEST_S, MAX_VALUE
 from forecasting.history import grid_slots, regularize, whole_seconds
 
 HEADER = ("timestamp", "value")
@@ -154,8 +154,10 @@ def _parse_values(column: pd.Series) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 0) | (values >= MAX_VALUE)
     if bad.any():
         row = int(np.argmax(bad))
-        why = value_refusal(float(values[row])) or "is not a number"
-        raise TraceError(f"row {row + 2}: value {column.iloc[row][:40]!r} {why}")
+        raise TraceError(
+            f"row {row + 2}: value {column.iloc[row][:40]!r} is not a finite number >= 0 "
+            f"and below {MAX_VALUE:g}"
+        )
     return values
 
 

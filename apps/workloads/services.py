@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import TOKEN_ENV_NAME
+from apps.workloads.ingest import judge_points
 from apps.workloads.models import (
     CapacityProfile,
     MetricObservation,
@@ -49,13 +50,24 @@ def save_variant(*, variant: ModelVariant, profiles: list[dict] | None) -> Model
 
 @transaction.atomic
 def ingest_observations(
-    *, workload: Workload, series: str, points: list[tuple[datetime, float]]
+    *,
+    workload: Workload,
+    series: str,
+    points: list[tuple[datetime, float]],
+    judge: bool = True,
 ) -> IngestResult:
     """Upsert points on (workload, series, ts): the same point sent twice keeps one row.
 
     `points` must be validated and in time order (see `ingest.parse_points`); a later value for
-    an existing timestamp replaces the stored one.
+    an existing timestamp replaces the stored one. Unless `judge` is False (a trace import, a
+    Prometheus pull: whole series from their source), points that stray from the stored series
+    are refused first (`ingest.judge_points`), and nothing is stored.
+
+    Raises:
+        rest_framework.exceptions.ValidationError: naming the straying point and why.
     """
+    if judge:
+        judge_points(workload, series, points)
     window = MetricObservation.objects.filter(
         workload=workload, series=series, ts__gte=points[0][0], ts__lte=points[-1][0]
     )
@@ -120,6 +132,7 @@ def execute_trace_import(trace_import_id: int) -> None:
             workload=trace_import.workload,
             series=trace_import.series,
             points=_trace_points(*trace.observed()),
+            judge=False,  # checked on upload; a trace may backfill older history
         )
         _finish(
             trace_import,
@@ -189,7 +202,9 @@ def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource
         for t, v in zip(series.timestamps_s, series.values, strict=True)
     ]
     with transaction.atomic():
-        ingest_observations(workload=source.workload, series=source.series, points=points)
+        ingest_observations(
+            workload=source.workload, series=source.series, points=points, judge=False
+        )
         return _record_pull(source, now=now, points=len(points))
 
 

@@ -92,7 +92,10 @@ def scenario_for(workload: Workload, *, step_s: int, peak_rps: float) -> Scenari
 def requests_history(
     workload_id: int, *, since: datetime | None = None, series: str = "requests"
 ) -> RegularSeries | None:
-    """The workload's stored series on its regular grid (short gaps filled), or None."""
+    """The workload's stored series on its regular grid (short gaps filled), or None.
+
+    Stray points far from the rest (`forecasting.history.stray_points`) are left out.
+    """
     rows = MetricObservation.objects.filter(workload_id=workload_id, series=series)
     if since is not None:
         rows = rows.filter(ts__gte=since)
@@ -101,7 +104,8 @@ def requests_history(
         return None
     epoch_s = np.fromiter((ts.timestamp() for ts, _ in pairs), dtype=np.int64, count=len(pairs))
     try:
-        return regularize(epoch_s, np.fromiter((v for _, v in pairs), dtype=float))
+        values = np.fromiter((v for _, v in pairs), dtype=float)
+        return regularize(epoch_s, values, drop_strays=True)
     except SeriesError:
         return None
 

@@ -91,13 +91,11 @@ def test_a_trace_mostly_empty_is_refused_before_its_grid_is_built():
         read_trace(trace(["2023-06-01T00:00:00Z,1", *minute_rows(60)]))
 
 
-@pytest.mark.parametrize(
-    ("value", "problem"), [("-3", "must be >= 0"), ("9" * 400, "must be finite")]
-)
-def test_a_trace_value_out_of_range_is_refused_naming_the_row(value, problem):
+@pytest.mark.parametrize("value", ["-3", "9" * 400, "1e12", "nan"])
+def test_a_trace_value_out_of_range_is_refused_naming_the_row(value):
     rows = minute_rows(10)
     rows[4] = rows[4].split(",")[0] + "," + value
-    with pytest.raises(TraceError, match=f"row 6: value .* {problem}"):
+    with pytest.raises(TraceError, match="row 6: value .* is not a finite number >= 0 and below"):
         read_trace(trace(rows))
 
 

@@ -8,7 +8,8 @@ from rest_framework import serializers
 from apps.forecasts.models import ForecastRun
 from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.workloads.api.serializers import WorkloadChildSerializer
-from apps.workloads.models import SERIES_NAME
+from apps.workloads.models import SERIES_NAME, MetricObservation
+from forecasting.base import MAX_SEED
 
 RESULT_FIELDS = (
     "model_used",
@@ -29,7 +30,9 @@ class ForecastRunSerializer(WorkloadChildSerializer):
     quantiles = serializers.ListField(
         child=serializers.FloatField(), required=False, help_text="default [0.5, 0.9, 0.99]"
     )
-    seed = serializers.IntegerField(min_value=0, default=0)
+    seed = serializers.IntegerField(
+        min_value=0, max_value=MAX_SEED, default=0, help_text=f"0 to {MAX_SEED}"
+    )
 
     class Meta:
         model = ForecastRun
@@ -51,6 +54,21 @@ class ForecastRunSerializer(WorkloadChildSerializer):
         if horizon > limit:
             raise serializers.ValidationError(f"at most {limit} intervals, got {horizon}")
         return horizon
+
+    def validate(self, attrs):
+        """A series with no observations has nothing to forecast: refused now, naming it."""
+        attrs = super().validate(attrs)
+        workload, series = attrs["workload"], attrs.get("series", "requests")
+        if not MetricObservation.objects.filter(workload=workload, series=series).exists():
+            raise serializers.ValidationError(
+                {
+                    "series": [
+                        f"workload {workload.name!r} has no observations of {series!r}: push "
+                        "metrics or import a trace first"
+                    ]
+                }
+            )
+        return attrs
 
     def validate_quantiles(self, quantiles):
         """Levels strictly between 0 and 1, at most 20."""

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from apps.forecasts import services
@@ -43,9 +44,7 @@ class ForecastRunViewSet(
     @action(detail=True, methods=["get"])
     def points(self, request, pk=None):
         """The forecast of a succeeded run, in columns."""
-        run = ForecastRun.objects.visible_to(request.user).filter(pk=pk).first()
-        if run is None:
-            return Response({"detail": "No ForecastRun matches the given query."}, status=404)
+        run = get_object_or_404(ForecastRun.objects.visible_to(request.user), pk=pk)  # 'abc': 404
         if run.status != ForecastRun.Status.SUCCEEDED:
             return Response(
                 {"detail": f"run {run.pk} is {run.status}: {run.message or 'no result yet'}"},

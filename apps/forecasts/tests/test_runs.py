@@ -80,6 +80,7 @@ def test_runs_that_train_the_lstm_go_to_the_gpu_queue_and_others_to_the_cpu_queu
 ):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete("cpu", "gpu")
+    store(workload, np.arange(60.0))  # a series with no observations is refused
 
     with django_capture_on_commit_callbacks(execute=True):
         for model in ("lstm", "ets", "auto", "ensemble"):
@@ -193,6 +194,7 @@ def test_bad_requests_are_refused_naming_the_field(sre_a, workload, changes, fie
 
 
 def test_a_request_with_only_workload_and_horizon_gets_the_defaults(sre_a, workload):
+    store(workload, np.arange(60.0))
     response = sre_a.post(
         "/api/v1/forecast-runs/", {"workload": workload.pk, "horizon": 24}, format="json"
     )

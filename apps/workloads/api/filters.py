@@ -1,9 +1,31 @@
 """Filters for the workloads API."""
 
-import django_filters
+from datetime import datetime
+from typing import Any
 
-from apps.kernel.api import UtcDateTimeFilter
+import django_filters
+from django import forms
+
+from apps.kernel.api import UtcDateTimeFilter, UtcIsoDateTimeField
 from apps.workloads.models import MetricObservation, ModelVariant, TraceImport, Workload
+from forecasting.bounds import instant_refusal
+
+
+class BoundedIsoDateTimeField(UtcIsoDateTimeField):
+    """An ISO-8601 instant in UTC, from 1970-01-01 to before 2100-01-01 (`forecasting.bounds`)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        """Parse and convert to UTC, then refuse an instant outside the accepted range."""
+        parsed = super().to_python(value)
+        if parsed is not None and (refusal := instant_refusal(parsed)):
+            raise forms.ValidationError(refusal)
+        return parsed
+
+
+class BoundedUtcDateTimeFilter(UtcDateTimeFilter):
+    """`UtcDateTimeFilter` whose instant must lie in the accepted range."""
+
+    field_class = BoundedIsoDateTimeField
 
 
 class WorkloadFilterSet(django_filters.FilterSet):
@@ -29,8 +51,8 @@ class ModelVariantFilterSet(django_filters.FilterSet):
 class MetricObservationFilterSet(django_filters.FilterSet):
     """?workload=3&series=requests&ts_after=...&ts_before=... (ISO-8601)."""
 
-    ts_after = UtcDateTimeFilter(field_name="ts", lookup_expr="gte")
-    ts_before = UtcDateTimeFilter(field_name="ts", lookup_expr="lt")
+    ts_after = BoundedUtcDateTimeFilter(field_name="ts", lookup_expr="gte")
+    ts_before = BoundedUtcDateTimeFilter(field_name="ts", lookup_expr="lt")
 
     class Meta:
         model = MetricObservation

@@ -1,5 +1,6 @@
 """Serializers for a workload's metrics: points, bulk ingests, series, trace uploads, sources."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from apps.kernel.api import RejectUnknownFieldsMixin
@@ -11,7 +12,21 @@ from apps.workloads.models import (
     TraceImport,
     prometheus_host_refusal,
 )
+from forecasting.bounds import MAX_VALUE, instant_refusal, stray_refusal
 from forecasting.trace import TraceError, read_trace
+
+
+def in_range(ts):
+    """Refuse an instant before 1970-01-01 or from 2100-01-01 UTC (`forecasting.bounds`)."""
+    if refusal := instant_refusal(ts):
+        raise serializers.ValidationError(refusal)
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An ISO-8601 instant from 1970-01-01 to before 2100-01-01 UTC."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[in_range], **kwargs)
 
 
 class MetricObservationSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
@@ -32,8 +47,16 @@ class SeriesNameSerializer(serializers.Serializer):
 class PointSerializer(serializers.Serializer):
     """One point of a bulk ingest (documentation only: `ingest.parse_points` checks them)."""
 
-    ts = serializers.DateTimeField(help_text="ISO-8601 with a time zone")
-    value = serializers.FloatField()
+    ts = serializers.DateTimeField(
+        help_text="ISO-8601 with a time zone, from 1970-01-01 to before 2100-01-01 UTC, at most "
+        "1 h ahead of the clock and at most a day before the series' first point"
+    )
+    value = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_VALUE,
+        help_text=f"finite, >= 0 and below {MAX_VALUE:g}; once the series' newest week holds 48 "
+        "points, at most 1000 times its largest value",
+    )
 
 
 class MetricBatchSerializer(SeriesNameSerializer):
@@ -99,13 +122,18 @@ class TraceImportSerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
         """Check the whole file now, so a bad trace gets its 400 instead of a failed import.
 
         A few missing rows are accepted, as forecasting fills them (the rule `read_trace`
-        applies); only the rows the file has are stored.
+        applies); only the rows the file has are stored. Rows dated outside 1970 to 2100, a grid
+        too long to build and a last row over an hour ahead of the clock are refused, naming
+        the file.
         """
         content = upload.read()
         try:
-            read_trace(content, name=upload.name)
+            trace = read_trace(content, name=upload.name)
         except TraceError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+            raise serializers.ValidationError(f"{upload.name}: {exc}") from exc
+        last_s = int(trace.timestamps[-1].astype("datetime64[s]").astype("int64"))
+        if refusal := stray_refusal(last_s, 0.0, None, now_s=int(timezone.now().timestamp())):
+            raise serializers.ValidationError(f"{upload.name}: its last timestamp {refusal[1]}")
         upload.content = content
         return upload
 
@@ -113,8 +141,8 @@ class TraceImportSerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
 class SeriesQuerySerializer(SeriesNameSerializer):
     """?series=requests&start=ISO&end=ISO."""
 
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = BoundedDateTimeField(required=False)
+    end = BoundedDateTimeField(required=False)
 
 
 class MetricSourceSerializer(WorkloadChildSerializer):

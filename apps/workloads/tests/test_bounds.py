@@ -1,0 +1,189 @@
+"""Hostile inputs to the metrics API and trace uploads: a 400 naming the field, nothing stored."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from apps.workloads.models import MetricObservation, TraceImport
+from apps.workloads.tests.factories import WorkloadFactory
+
+
+@pytest.fixture
+def workload_a(team_a):
+    return WorkloadFactory(team=team_a, name="ranker")
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def minutes(n: int, end: datetime | None = None, value: float = 100.0) -> list[dict]:
+    end = end or timezone.now().replace(second=0, microsecond=0)
+    return [
+        {"ts": iso(end - timedelta(minutes=n - 1 - i)), "value": value + i % 7} for i in range(n)
+    ]
+
+
+def post(client, workload, points, series="requests"):
+    body = json.dumps({"series": series, "points": points})
+    return client.post(
+        f"/api/v1/workloads/{workload.pk}/metrics/", body, content_type="application/json"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ts", "value", "field", "message"),
+    [
+        ("9999-12-31T23:59:00-05:00", 1, "points[1].ts", "outside the accepted range"),
+        ("0001-01-01T00:00:00+05:00", 1, "points[1].ts", "outside the accepted range"),
+        ("1969-12-31T23:59:59Z", 1, "points[1].ts", "outside the accepted range"),
+        (None, int("9" * 400), "points[1].value", "must be finite"),
+        (None, -1, "points[1].value", "must be >= 0"),
+        (None, 1e12, "points[1].value", "must be below 1e+12"),
+    ],
+)
+def test_a_point_out_of_bounds_is_refused_naming_it(ci_a, workload_a, ts, value, field, message):
+    points = minutes(3)
+    points[1] = {"ts": ts or points[1]["ts"], "value": value}
+    if ts is not None:
+        points = points[1:2]
+        field = "points[0].ts"
+
+    response = post(ci_a, workload_a, points)
+
+    assert response.status_code == 400, response.content
+    assert message in str(response.json()[field])
+    assert not MetricObservation.objects.exists()
+
+
+def test_a_point_far_before_a_series_is_refused_and_a_new_series_is_not(ci_a, workload_a):
+    assert post(ci_a, workload_a, minutes(60)).status_code == 201
+    schema_example = [
+        {"ts": "2026-11-01T00:00:00Z", "value": 4210},
+        {"ts": "2026-11-01T00:01:00Z", "value": 4388},
+    ]
+
+    response = post(ci_a, workload_a, schema_example)
+
+    assert response.status_code == 400
+    assert "days before the series' first point" in str(response.json()["points[0].ts"])
+    assert MetricObservation.objects.count() == 60
+    # Another series of the same workload has no history yet: the same points are taken.
+    assert post(ci_a, workload_a, schema_example, series="latency_p99_ms").status_code == 201
+
+
+def test_a_point_ahead_of_the_clock_is_refused(ci_a, workload_a):
+    ahead = minutes(2, end=timezone.now() + timedelta(hours=3))
+
+    response = post(ci_a, workload_a, ahead)
+
+    assert response.status_code == 400
+    assert "h after now" in str(response.json()["points[0].ts"])
+    assert not MetricObservation.objects.exists()
+
+
+def test_a_value_a_thousand_times_the_series_largest_is_refused_once_it_has_history(
+    ci_a, workload_a
+):
+    end = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    assert post(ci_a, workload_a, minutes(60, end=end)).status_code == 201
+    spike = [{"ts": iso(end + timedelta(minutes=1)), "value": 5e8}]
+
+    response = post(ci_a, workload_a, spike)
+
+    assert response.status_code == 400
+    assert "1000 times the series' largest value" in str(response.json()["points[0].value"])
+    flash_crowd = [{"ts": iso(end + timedelta(minutes=1)), "value": 50_000}]
+    assert post(ci_a, workload_a, flash_crowd).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "9999-12-31T23:59:00-05:00"}, "start"),
+        ({"end": "0001-01-01T00:00:00+05:00"}, "end"),
+        ({"end": "2100-01-01T00:00:00Z"}, "end"),
+    ],
+)
+def test_a_series_read_out_of_bounds_is_refused_naming_the_parameter(
+    ci_a, workload_a, params, field
+):
+    response = ci_a.get(
+        f"/api/v1/workloads/{workload_a.pk}/metrics/", {"series": "requests", **params}
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("9999-12-31T23:59:00-05:00", "ts_after"),
+        ("0001-01-01T00:00:00+05:00", "ts_before"),
+        ("1900-01-01T00:00:00Z", "ts_after"),
+    ],
+)
+def test_an_observation_filter_out_of_bounds_is_refused_naming_it(ci_a, value, field):
+    response = ci_a.get("/api/v1/metric-observations/", {field: value})
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def upload(client, workload, content: bytes, name="trace.csv"):
+    return client.post(
+        "/api/v1/trace-imports/",
+        {"workload": workload.pk, "series": "requests", "file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+
+
+def minute_csv(first: str | None = None, n: int = 60) -> bytes:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [f"{iso(start + timedelta(minutes=i))},{i % 9}" for i in range(n)]
+    if first:
+        rows[0] = f"{first},1"
+    return ("timestamp,value\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("first", "message"),
+    [
+        ("0001-01-01T00:00:00Z", "outside the accepted range"),
+        ("1970-01-01T00:00:00Z", "over the limit of 5,000,000"),
+        ("2025-12-01T00:00:00Z", "misses"),
+    ],
+)
+def test_a_trace_with_a_distant_first_row_is_refused_fast_naming_the_file(
+    sre_a, workload_a, first, message
+):
+    started = datetime.now()
+
+    response = upload(sre_a, workload_a, minute_csv(first), name="odd.csv")
+
+    assert (datetime.now() - started).total_seconds() < 5
+    assert response.status_code == 400
+    assert "odd.csv" in str(response.data["file"]) and message in str(response.data["file"])
+    assert not TraceImport.objects.exists() and not MetricObservation.objects.exists()
+
+
+def test_a_trace_ahead_of_the_clock_is_refused(sre_a, workload_a):
+    now = timezone.now()
+    rows = [f"{iso(now + timedelta(hours=2, minutes=i))},1" for i in range(10)]
+
+    response = upload(sre_a, workload_a, ("timestamp,value\n" + "\n".join(rows)).encode())
+
+    assert response.status_code == 400
+    assert "h after now" in str(response.data["file"])
+    assert not TraceImport.objects.exists()
+
+
+def test_a_what_if_upload_with_a_distant_first_row_is_refused_naming_the_trace(sre_a):
+    from apps.simulations.services import SimulationError, _checked_upload
+
+    upload = SimpleUploadedFile("odd.csv", minute_csv("1970-01-01T00:00:00Z"))
+    with pytest.raises(SimulationError) as refused:
+        _checked_upload(upload)
+    assert refused.value.field == "trace" and "over the limit" in refused.value.message
