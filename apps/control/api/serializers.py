@@ -3,6 +3,9 @@
 from rest_framework import serializers
 
 from apps.control.models import ControlDecision, Controller
+from apps.kernel.api import RejectUnknownFieldsMixin
+from apps.workloads.api.metric_serializers import BoundedDateTimeField
+from apps.workloads.models import SERIES_NAME
 
 
 class ControllerSerializer(serializers.ModelSerializer):
@@ -23,3 +26,31 @@ class ControlDecisionSerializer(serializers.ModelSerializer):
         fields = ["id", "workload", "step", "step_at", "policy", "demand_rps", "desired"]
         fields += ["replicas", "serverless_share", "wanted", "applied", "outcome", "decided_at"]
         read_only_fields = fields
+
+
+class ObservationRangeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """`{"series": "requests", "from": ISO-8601, "to": ISO-8601, "comment": "why"}`."""
+
+    def get_fields(self):
+        """`from` and `to` are Python keywords, so the fields are named here."""
+        return {
+            "series": serializers.CharField(max_length=64, validators=[SERIES_NAME]),
+            "from": BoundedDateTimeField(help_text="first instant deleted (inclusive)"),
+            "to": BoundedDateTimeField(help_text="end of the range (exclusive)"),
+            "comment": serializers.CharField(
+                max_length=1000, required=False, default="", allow_blank=True
+            ),
+        }
+
+    def validate(self, attrs):
+        """The range must not be empty."""
+        if attrs["to"] <= attrs["from"]:
+            raise serializers.ValidationError({"to": ["must be after from"]})
+        return attrs
+
+
+class ObservationsDeletedSerializer(serializers.Serializer):
+    """What a deletion removed, and its audit event."""
+
+    deleted = serializers.IntegerField()
+    audit_event_id = serializers.IntegerField()
