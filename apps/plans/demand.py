@@ -14,6 +14,7 @@ from apps.plans.lifecycle import fail_plan
 from apps.plans.models import PlanStatus, ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
 from forecasting.base import MIN_POINTS
+from forecasting.bounds import AFTER_NOW_S
 from optimization.planning import demand_from_forecast, peak_demand
 from optimization.problem import DemandForecast
 
@@ -119,10 +120,15 @@ def find_forecast(plan: ScalingPlan) -> ForecastRun | None:
     """A recent succeeded forecast that starts after the newest observation and fits the plan.
 
     Recent: from the last hour; fits: covers the horizon, with the plan's quantiles, at a step
-    that divides the planning interval.
+    that divides the planning interval. Observations over an hour ahead of the clock (strays
+    stored before such points were refused) do not count as the newest.
     """
     latest = (
-        MetricObservation.objects.filter(workload=plan.workload, series=plan.series)
+        MetricObservation.objects.filter(
+            workload=plan.workload,
+            series=plan.series,
+            ts__lte=timezone.now() + timedelta(seconds=AFTER_NOW_S),
+        )
         .order_by("-ts")
         .values_list("ts", flat=True)
         .first()

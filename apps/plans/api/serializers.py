@@ -268,6 +268,18 @@ class PlanScheduleSerializer(WorkloadChildSerializer):
         fields = ["id", "workload", "every_minutes", "enabled", "requested_by", "last_requested_at"]
         read_only_fields = ["requested_by", "last_requested_at"]
 
+    def validate(self, attrs):
+        """One schedule per workload (checked here to name the field, not left to the table)."""
+        workload = attrs.get("workload") or self.instance.workload
+        clash = PlanSchedule.objects.filter(workload=workload).exclude(
+            pk=getattr(self.instance, "pk", None)
+        )
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"workload": [f"already has a plan schedule ({clash[0].pk}): update that one"]}
+            )
+        return attrs
+
 
 class AuditEventSerializer(serializers.ModelSerializer):
     """One append-only audit row."""
