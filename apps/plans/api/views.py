@@ -312,11 +312,21 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
-        """Stream the filtered trail as CSV."""
+        """Stream the filtered trail as CSV, with no cell a spreadsheet would run as a formula.
+
+        Comments, reasons and names in the trail come from users: a text cell starting with
+        `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's advice on CSV
+        injection), so a spreadsheet shows it as text. Numbers are written as they are.
+        """
         if not roles.is_finops(request.user):
             raise PermissionDenied("exporting the audit trail is for FinOps")
         events = self.filter_queryset(self.get_queryset()).order_by("at", "pk")
         columns = s.AuditEventSerializer.Meta.fields
+
+        def cell(value):
+            if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+                return "'" + value
+            return value
 
         def rows():
             buffer = io.StringIO()
@@ -325,9 +335,11 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
             for event in events.iterator(chunk_size=1000):
                 writer.writerow(
                     [
-                        json.dumps(event.detail, sort_keys=True)
-                        if name == "detail"
-                        else (event.at.isoformat() if name == "at" else getattr(event, name))
+                        cell(
+                            json.dumps(event.detail, sort_keys=True)
+                            if name == "detail"
+                            else (event.at.isoformat() if name == "at" else getattr(event, name))
+                        )
                         for name in columns
                     ]
                 )
