@@ -3,8 +3,9 @@
 Answered by a middleware at the top of the stack, before host validation, the HTTPS redirect,
 sessions or authentication: probes and Prometheus reach pods by IP over plain HTTP (no Host
 header Django would accept), carry no session, and must not touch the session store. `/metrics`
-has its own optional bearer token (controlplane/metrics.py). `/healthz` says the process serves;
-`/readyz` also reaches the database and the broker, and answers 503 naming what is down.
+has its own bearer token, closed when none is set (controlplane/metrics.py). `/healthz` says the
+process serves; `/readyz` also reaches the database and the broker, and answers 503 naming what
+is down.
 """
 
 import json

@@ -9,8 +9,10 @@
   plan costs less per day than what ran before it (negative when it costs more), summed by team.
 
 With several gunicorn or prefork processes, set `PROMETHEUS_MULTIPROC_DIR` (an empty folder per
-host) so every process's samples are merged. `/metrics` takes `Authorization: Bearer
-$BALLAST_METRICS_TOKEN` when that variable is set; otherwise keep it on an internal network.
+host) so every process's samples are merged. `/metrics` is closed by default (it shows each
+team's savings): it needs `Authorization: Bearer $BALLAST_METRICS_TOKEN` when that variable is
+set, answers anyone only with `BALLAST_METRICS_PUBLIC=true` (a scraper on a trusted network), and
+answers 403 when neither is set.
 """
 
 import hmac
@@ -117,6 +119,14 @@ def metrics_view(request):
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return HttpResponse("metrics need Authorization: Bearer <token>\n", status=401)
+            response = HttpResponse("metrics need Authorization: Bearer <token>\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not settings.METRICS_PUBLIC:
+        return HttpResponse(
+            "metrics are closed: set BALLAST_METRICS_TOKEN (scrape with Authorization: Bearer "
+            "<token>) or BALLAST_METRICS_PUBLIC=true\n",
+            status=403,
+        )
     body = prometheus_client.generate_latest(_registry(with_database=True))
     return HttpResponse(body, content_type=prometheus_client.CONTENT_TYPE_LATEST)

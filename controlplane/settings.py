@@ -294,8 +294,10 @@ PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 # Each candidate of a plan is replayed over this much of the workload's newest history.
 PLAN_REPLAY_HOURS = env_int("BALLAST_PLAN_REPLAY_HOURS", 24)
 
-# /metrics: optional bearer token (see controlplane/metrics.py).
+# /metrics: closed (403) unless a bearer token is set, or it is explicitly made public for a
+# scraper on a trusted network (see controlplane/metrics.py).
 METRICS_TOKEN = os.environ.get("BALLAST_METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("BALLAST_METRICS_PUBLIC", default=False)
 
 # Logs: plain lines for people, one JSON object per line for log pipelines (production default).
 LOG_FORMAT = os.environ.get("BALLAST_LOG_FORMAT", "json" if PRODUCTION else "plain")

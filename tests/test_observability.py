@@ -80,7 +80,7 @@ def test_probes_answer_any_host_and_readiness_names_what_is_down(client, db, mon
 
 
 def samples(client, **headers):
-    response = client.get("/metrics", **headers)
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me", **headers)
     assert response.status_code == 200, response.content
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -97,6 +97,7 @@ def test_metrics_count_requests_plans_savings_and_task_durations(
     from apps.plans import tasks
     from apps.plans.models import ScalingPlan
 
+    settings.METRICS_TOKEN = "scrape-me"
     client.get("/healthz")
     client.get("/accounts/login/")
     cost = proposed.front[proposed.chosen_index]["cost_per_day_usd"]
@@ -124,4 +125,16 @@ def test_metrics_count_requests_plans_savings_and_task_durations(
 def test_metrics_need_the_token_when_one_is_set(client, settings, db):
     settings.METRICS_TOKEN = "scrape-me"
     assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
+
+
+def test_metrics_are_closed_without_a_token_unless_made_public(client, settings, db):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = False
+    closed = client.get("/metrics")
+    assert closed.status_code == 403
+    assert b"BALLAST_METRICS_TOKEN" in closed.content and b"ballast_" not in closed.content
+    settings.METRICS_PUBLIC = True
+    public = client.get("/metrics")
+    assert public.status_code == 200 and b"ballast_plans" in public.content
