@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -90,6 +92,7 @@ MIDDLEWARE = [
     "controlplane.health.HealthMiddleware",  # probes first: no host check, no session
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "controlplane.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # after the others: it answers a locked-out sign-in
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -138,6 +142,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-ins pass through django-axes first: after BALLAST_LOGIN_FAILURE_LIMIT wrong passwords for
+# one username from one address, that pair is refused (429, templates/registration/locked_out.html)
+# for BALLAST_LOGIN_LOCKOUT_MINUTES, counted from the last failure. Both the sign-in page and the
+# admin's go through authenticate(), so both are covered. The address is REMOTE_ADDR: behind a
+# proxy that is the proxy's, and the lockout becomes one per username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("BALLAST_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("BALLAST_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+
+def _remote_addr(request) -> str | None:
+    """The peer's address: X-Forwarded-For is never trusted here, so it cannot dodge a lockout."""
+    return request.META.get("REMOTE_ADDR")
+
+
+AXES_CLIENT_IP_CALLABLE = _remote_addr
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -182,9 +208,13 @@ REST_FRAMEWORK = {
     "STRICT_JSON": False,
 }
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so that TokenGrant's migration can refer to it
+# Tokens are stored hashed and expire after BALLAST_TOKEN_TTL_DAYS unless created with another
+# lifetime (`create_api_token --days`); 0 makes them live until revoked.
+TOKEN_TTL_DAYS = env_int("BALLAST_TOKEN_TTL_DAYS", 30)
+if TOKEN_TTL_DAYS < 0:
+    raise ImproperlyConfigured(f"BALLAST_TOKEN_TTL_DAYS must be >= 0, got {TOKEN_TTL_DAYS}")
 REST_KNOX = {
-    # Tokens are stored hashed; a machine token lives until revoked unless an expiry is given.
-    "TOKEN_TTL": None,
+    "TOKEN_TTL": timedelta(days=TOKEN_TTL_DAYS) if TOKEN_TTL_DAYS else None,
     "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
@@ -317,6 +347,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("BALLAST_LOG_LEVEL", "INFO")},
     "loggers": {"cmdstanpy": {"level": "WARNING"}},
+}
+
+# Content-Security-Policy (django-csp): the pages' own scripts carry the request's nonce
+# (`<script nonce="{{ request.csp_nonce }}">`), every other script comes from this origin
+# (plotly.js too); no inline script without the nonce, no eval. Styles may be inline: plotly.js
+# writes its stylesheet rules and style attributes at run time.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 SESSION_COOKIE_HTTPONLY = True

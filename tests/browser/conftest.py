@@ -46,14 +46,38 @@ def artifacts(tmp_path) -> Path:
 
 
 @pytest.fixture
-def signed_in(chromium, live_server, transactional_db):
-    """A fresh page signed in as `username` through the real login form."""
+def csp_violations():
+    """What the pages' Content-Security-Policy refused: none may be left when a test ends.
+
+    Chromium reports each refusal as a console error ("... violates the following Content
+    Security Policy directive ..."); `watch(page)` collects them for that page.
+    """
+    seen: list[str] = []
+
+    def watch(page):
+        page.on(
+            "console",
+            lambda message: (
+                seen.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
+
+    yield watch
+    assert not seen, "\n".join(seen)
+
+
+@pytest.fixture
+def signed_in(chromium, live_server, transactional_db, csp_violations):
+    """A fresh page signed in as `username` through the real login form, watched by the CSP."""
     contexts = []
 
     def sign_in(username: str):
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
-        page = context.new_page()
+        page = csp_violations(context.new_page())
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", f"x-{username}")

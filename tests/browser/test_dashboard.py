@@ -51,3 +51,26 @@ def test_finops_sees_spend_and_no_approve_button(
     page.goto(f"{live_server.url}/what-if/")
     expect(page.locator("form button[type=submit]").first).to_be_visible()
     page.screenshot(path=artifacts / "finops-what-if.png", full_page=True)
+
+
+def test_api_docs_admin_and_a_lockout_render_under_the_csp(
+    signed_in, csp_violations, chromium, live_server, django_user_model, artifacts
+):
+    django_user_model.objects.create_superuser("root", password="x-root")
+    page = signed_in("root")
+    page.goto(f"{live_server.url}/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_be_visible(timeout=15_000)
+    page.screenshot(path=artifacts / "api-docs.png")
+    page.goto(f"{live_server.url}/admin/")
+    expect(page.locator("#site-name")).to_be_visible()
+
+    context = chromium.new_context()
+    stranger = csp_violations(context.new_page())
+    for _ in range(5):
+        stranger.goto(f"{live_server.url}/accounts/login/")
+        stranger.fill("#id_username", "root")
+        stranger.fill("#id_password", "wrong")
+        stranger.click("button[type=submit]:has-text('Sign in')")
+    expect(stranger.locator("#locked-out")).to_contain_text("locked for 15 minutes")
+    stranger.screenshot(path=artifacts / "locked-out.png")
+    context.close()

@@ -1,4 +1,9 @@
-"""Create an API token for a user and print it once; only its hash is stored."""
+"""Create an API token for a user and print it once; only its hash is stored.
+
+Tokens expire after BALLAST_TOKEN_TTL_DAYS (30 by default) unless --days says otherwise; their
+owner revokes one with `POST /api/v1/auth/logout/` (the token sent) or all of theirs with
+`POST /api/v1/auth/logout-all/`, and an administrator deletes any in the admin (Knox: Auth tokens).
+"""
 
 from datetime import timedelta
 
@@ -17,7 +22,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         """Username and optional lifetime."""
         parser.add_argument("username")
-        parser.add_argument("--days", type=int, default=None, help="lifetime; none = until revoked")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=None,
+            help="lifetime in days (default: BALLAST_TOKEN_TTL_DAYS, 30 unless set)",
+        )
         parser.add_argument(
             "--scope",
             action="append",
@@ -33,9 +43,10 @@ class Command(BaseCommand):
             raise CommandError(f"username: no user called {username!r}")
         if days is not None and days <= 0:
             raise CommandError(f"--days must be > 0, got {days}")
-        instance, token = AuthToken.objects.create(
-            user, expiry=timedelta(days=days) if days else None
-        )
+        if days is None:
+            instance, token = AuthToken.objects.create(user)  # knox's TOKEN_TTL
+        else:
+            instance, token = AuthToken.objects.create(user, expiry=timedelta(days=days))
         if scope:
             TokenGrant.objects.create(token=instance, scopes=sorted(set(scope)))
         self.stdout.write(token)

@@ -1,0 +1,1 @@
+"""The accounts API: an API token's owner revokes it."""
