@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Run Ballast on one machine: SQLite, a filesystem broker, a real Celery worker, gunicorn.
 set -euo pipefail
+# Everything the demo writes (the secret key, the logins, the database, the logs) is its owner's
+# alone: files 0600, folders 0700.
+umask 077
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT="${BALLAST_PORT:-8000}"
@@ -12,9 +15,15 @@ if [ ! -f "$VAR/demo.env" ]; then
   echo "BALLAST_SECRET_KEY=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > "$VAR/demo.env"
   chmod 600 "$VAR/demo.env"
 fi
+if ! grep -q '^BALLAST_METRICS_TOKEN=' "$VAR/demo.env"; then
+  echo "BALLAST_METRICS_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >> "$VAR/demo.env"
+fi
+chmod 600 "$VAR/demo.env" "$VAR/demo-seed.log" "$VAR/demo-logins.txt" 2>/dev/null || true
 set -a; . "$VAR/demo.env"; set +a
 
 $BIN/python manage.py migrate --noinput -v0
+# The seed log says where the logins are; the passwords and the CI token go only to the 0600
+# $VAR/demo-logins.txt. /metrics gets a token of its own (kept in demo.env, printed below).
 $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
 
 # -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries, the
@@ -42,8 +51,11 @@ cat <<MSG
 
 Ballast is running at http://127.0.0.1:$PORT/   (API docs: /api/docs/, admin: /admin/)
 A worker (pid $WORKER, log $VAR/worker.log) is importing the sample traces.
-Demo logins (also in $VAR/demo-logins.txt):
-$(grep -E '^(login|token)' "$VAR/demo-seed.log")
+Demo logins (also in $VAR/demo-logins.txt, readable only by you; the CI token expires in
+${BALLAST_TOKEN_TTL_DAYS:-30} days):
+$(grep -E '^(login|token)' "$VAR/demo-logins.txt")
+Prometheus metrics (the token is BALLAST_METRICS_TOKEN in $VAR/demo.env):
+  curl -H "Authorization: Bearer $BALLAST_METRICS_TOKEN" http://127.0.0.1:$PORT/metrics
 
 Stop with Ctrl-C.
 MSG

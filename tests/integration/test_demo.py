@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import time
 import urllib.request
@@ -84,6 +85,20 @@ def test_demo_serves_pages_api_and_imports_sample_traces_on_sqlite(demo):
     assert get(f"{base}/admin/login/")[0] == 200
     assert get(f"{base}/")[0] == 200  # the login page, after a redirect
     token = re.search(r"Authorization: Token (\S+)", (var / "demo-logins.txt").read_text())[1]
+    # The secrets are the owner's alone, and the seed log (like any log) holds none of them.
+    for name in ("demo-logins.txt", "demo-seed.log", "demo.env"):
+        assert stat.S_IMODE((var / name).stat().st_mode) == 0o600, name
+    seed_log = (var / "demo-seed.log").read_text()
+    assert "demo-logins.txt" in seed_log and token not in seed_log and "password" not in seed_log
+    # /metrics is closed but to the token the demo generated.
+    metrics_token = re.search(
+        r"^BALLAST_METRICS_TOKEN=(\S+)$", (var / "demo.env").read_text(), re.M
+    )
+    assert get(f"{base}/metrics")[0] == 401
+    scrape = urllib.request.Request(f"{base}/metrics")
+    scrape.add_header("Authorization", f"Bearer {metrics_token[1]}")
+    with urllib.request.urlopen(scrape, timeout=10) as response:
+        assert response.status == 200 and b"ballast_plans" in response.read()
 
     status, body = get(f"{base}/api/v1/workloads/", token)
     assert status == 200

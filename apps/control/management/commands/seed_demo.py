@@ -1,9 +1,13 @@
 """Load the demo: teams, users in each role, sample workloads, guardrails, a plan schedule, traces.
 
 Idempotent: running it again leaves what exists alone. New users get random passwords, written
-with the CI token to var/demo-logins.txt (kept out of git), which the command prints.
+with the CI token (which expires after BALLAST_TOKEN_TTL_DAYS, 30 by default) to
+var/demo-logins.txt, kept out of git and readable only by its owner (mode 0600). The command
+prints where they are, and the logins themselves only with --show-logins: its output is often
+redirected to a log file, which must not hold them.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -92,8 +96,16 @@ class Command(BaseCommand):
 
     help = "Create demo teams, users, workloads and queue imports of sample traces."
 
-    def handle(self, *args, **options):
-        """Catalog, then people, then workloads; print the logins."""
+    def add_arguments(self, parser):
+        """--show-logins."""
+        parser.add_argument(
+            "--show-logins",
+            action="store_true",
+            help="also print the logins file (passwords and the CI token) on stdout",
+        )
+
+    def handle(self, *args, show_logins: bool = False, **options):
+        """Catalog, then people, then workloads; write the new logins, say where they are."""
         call_command("import_catalog", stdout=self.stdout)
         logins_file = Path(settings.VAR_DIR) / "demo-logins.txt"
         with transaction.atomic():
@@ -106,11 +118,12 @@ class Command(BaseCommand):
                 defaults={"budget_per_day_usd": 400, "min_replicas": 1, "max_scale_step": 20},
             )
         if lines:
-            logins_file.parent.mkdir(parents=True, exist_ok=True)
-            with logins_file.open("a") as out:
-                out.write("".join(f"{line}\n" for line in lines))
-            logins_file.chmod(0o600)
-        self.stdout.write(logins_file.read_text() if logins_file.exists() else "")
+            write_private(logins_file, "".join(f"{line}\n" for line in lines))
+        if not logins_file.exists():
+            return
+        self.stdout.write(f"Demo logins ({len(lines)} new) are in {logins_file} (mode 0600).")
+        if show_logins:
+            self.stdout.write(logins_file.read_text())
 
     def _people(self) -> list[str]:
         lines = []
@@ -132,7 +145,7 @@ class Command(BaseCommand):
                 )
             lines.append(f"login  {username:<13} password {password}   ({team or ''} {role})")
             if role == Role.CI:
-                _, token = AuthToken.objects.create(user, expiry=None)
+                _, token = AuthToken.objects.create(user)  # expires after the TOKEN_TTL
                 lines.append(f"token  {username:<13} Authorization: Token {token}")
         return lines
 
@@ -182,3 +195,16 @@ class Command(BaseCommand):
             )
             if workload.kind == Workload.Kind.ONLINE:
                 enable_controller(workload=workload)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Append `text` to `path`, a file only its owner may read or write (0600) from its creation.
+
+    The mode is given when the file is created, so it is never readable by others, even for a
+    moment; a file that already exists with a looser mode is tightened before the write.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
