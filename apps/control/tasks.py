@@ -13,7 +13,9 @@ from apps.kernel.tasks import Queue, row_task
 log = logging.getLogger(__name__)
 
 
-@row_task(Queue.CONTROL)
+# A step every BALLAST_CONTROL_STEP_S (60 s): a tick or step that ran longer would make the
+# next one wait, so their limits stay under a minute.
+@row_task(Queue.CONTROL, soft_time_limit=45, time_limit=55)
 def control_tick(now: str | None = None) -> int:
     """Every minute (beat): one step task per enabled controller, fanned out as a group.
 
@@ -25,7 +27,7 @@ def control_tick(now: str | None = None) -> int:
     return len(ids)
 
 
-@row_task(Queue.CONTROL)
+@row_task(Queue.CONTROL, soft_time_limit=45, time_limit=55)
 def control_step(workload_id: int, now: str | None = None) -> str:
     """The steps due for one workload; a late or duplicate delivery decides nothing twice."""
     at = datetime.fromisoformat(now) if now else None
@@ -37,7 +39,7 @@ def control_step(workload_id: int, now: str | None = None) -> str:
     return report.held or f"{report.decided} step(s), applied: {report.applied}"
 
 
-@row_task(Queue.CONTROL)
+@row_task(Queue.CONTROL, soft_time_limit=45, time_limit=55)
 def feed_demo_metrics() -> int:
     """Every minute in `make demo` only: the sample traces replayed as live metrics."""
     return demo.feed_demo_metrics()

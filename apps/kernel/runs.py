@@ -2,7 +2,9 @@
 
 A Celery task may be delivered twice (acks_late and a worker that dies, or a broker redelivery).
 A run is claimed with a conditional UPDATE from QUEUED, so only one delivery computes it; a run
-left RUNNING by a dead worker is taken over once it has been silent for `STALE_AFTER`.
+left RUNNING by a dead worker is taken over once it has been silent for `STALE_AFTER`, which is
+longer than any task's hard time limit (apps.kernel.tasks), so a live run is never taken over.
+A run whose task a time limit stopped is FAILED with the reason (`fail_unfinished`).
 """
 
 from datetime import timedelta
@@ -55,4 +57,16 @@ def finish_run(model: type[Run], run_id: int, status: str, **fields: Any) -> Non
     """Record the outcome of a claimed run."""
     model._default_manager.filter(pk=run_id).update(
         status=status, finished_at=timezone.now(), **fields
+    )
+
+
+def fail_unfinished(model: type[Run], run_id: int, reason: str) -> bool:
+    """A QUEUED or RUNNING run -> FAILED with `reason`; False when it had already finished.
+
+    The `on_time_limit` hook of a run's task (apps.kernel.tasks): a finished run keeps its result.
+    """
+    return bool(
+        model._default_manager.filter(
+            pk=run_id, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]
+        ).update(status=Run.Status.FAILED, finished_at=timezone.now(), message=reason)
     )
