@@ -22,7 +22,7 @@ from apps.webhooks.models import Webhook, WebhookDelivery, WebhookEvent, new_sal
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 10
+TIMEOUT_S = 10  # the whole HTTP exchange of one attempt, however slowly the receiver answers
 MAX_ATTEMPTS = 8
 FIRST_RETRY_S = 10  # then 20, 40, ... doubling up to MAX_RETRY_S, each plus up to 20% jitter
 MAX_RETRY_S = 600
@@ -108,11 +108,11 @@ def emit(event: str, *, team_id: int, payload: dict) -> list[WebhookDelivery]:
 
 
 def queue_deliveries(delivery_ids: list[int]) -> None:
-    """Queue one delivery task per id on the cpu queue."""
+    """Queue one delivery task per id on the webhooks queue."""
     from apps.webhooks import tasks  # tasks imports this module
 
     for delivery_id in delivery_ids:
-        tasks.deliver_webhook.apply_async((delivery_id,), queue=Queue.CPU.value)
+        tasks.deliver_webhook.apply_async((delivery_id,), queue=Queue.WEBHOOKS.value)
 
 
 def requeue_overdue_deliveries(*, now=None) -> int:

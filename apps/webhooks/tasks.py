@@ -8,18 +8,22 @@ timeouts, connection errors, 408, 429 and 5xx are retried after 10 s, 20 s, 40 s
 10 minutes, plus jitter), 8 attempts in all; any other answer fails the delivery at once.
 """
 
-from celery import shared_task
 from django.db import OperationalError
 
-from apps.kernel.tasks import Queue
+from apps.kernel.tasks import Queue, limited_task
 from apps.webhooks import services
 
 
 # max_retries=None: the delivery row counts the attempts (services.MAX_ATTEMPTS), which also
 # survives a task redelivered by the broker, where Celery's own retry counter starts over.
-@shared_task(
+# An attempt's HTTP exchange ends within services.TIMEOUT_S (10 s) whatever the receiver does;
+# the time limits bound the rest. An attempt stopped by one stays PENDING with its next attempt
+# due, and the sweeper (requeue_overdue_webhook_deliveries) queues it again.
+@limited_task(
+    Queue.WEBHOOKS,
+    soft_time_limit=30,
+    time_limit=45,
     bind=True,
-    queue=Queue.CPU,
     acks_late=True,
     max_retries=None,
     autoretry_for=(OperationalError,),
@@ -32,7 +36,7 @@ def deliver_webhook(self, delivery_id: int) -> None:
         raise self.retry(countdown=retry_in_s)
 
 
-@shared_task(queue=Queue.CPU, acks_late=True)
+@limited_task(Queue.WEBHOOKS, acks_late=True)
 def requeue_overdue_webhook_deliveries() -> int:
     """For celery beat (every few minutes): queue again pending deliveries whose task was lost."""
     return services.requeue_overdue_deliveries()

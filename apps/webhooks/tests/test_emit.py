@@ -14,9 +14,9 @@ from apps.webhooks.tests.factories import WebhookFactory
 @pytest.fixture
 def broker():
     connection = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    connection.delete("cpu")
+    connection.delete("webhooks", "cpu")
     yield connection
-    connection.delete("cpu")
+    connection.delete("webhooks", "cpu")
 
 
 def test_emit_records_one_delivery_per_subscribed_active_webhook_of_the_team(team_a, team_b):
@@ -32,7 +32,7 @@ def test_emit_records_one_delivery_per_subscribed_active_webhook_of_the_team(tea
     assert all(d.status == "pending" and d.attempts == 0 for d in deliveries)
 
 
-def test_emit_queues_the_deliveries_on_the_cpu_queue_when_the_caller_commits(
+def test_emit_queues_the_deliveries_on_the_webhooks_queue_when_the_caller_commits(
     team_a, broker, django_capture_on_commit_callbacks
 ):
     WebhookFactory(team=team_a)
@@ -40,11 +40,12 @@ def test_emit_queues_the_deliveries_on_the_cpu_queue_when_the_caller_commits(
 
     with django_capture_on_commit_callbacks() as callbacks:
         services.emit("plan.proposed", team_id=team_a.pk, payload={"plan": 1})
-        assert broker.llen("cpu") == 0  # nothing leaves before the commit
+        assert broker.llen("webhooks") == 0  # nothing leaves before the commit
     for callback in callbacks:
         callback()
 
-    assert broker.llen("cpu") == 2
+    assert broker.llen("webhooks") == 2
+    assert broker.llen("cpu") == 0  # never behind the plans' work
 
 
 def test_emit_in_a_rolled_back_transaction_leaves_nothing_behind(
@@ -82,4 +83,4 @@ def test_a_lost_task_is_queued_again_by_the_sweeper(team_a, broker):
 
     assert services.requeue_overdue_deliveries(now=later) == 1
     assert services.requeue_overdue_deliveries(now=later) == 0  # not twice
-    assert broker.llen("cpu") == 1
+    assert broker.llen("webhooks") == 1
