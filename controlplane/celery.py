@@ -1,11 +1,15 @@
 """The Celery app: configured from the settings, one Kombu queue per `apps.kernel.tasks.Queue`."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue as KombuQueue
 
 from apps.kernel.tasks import Queue
+from controlplane import broker
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
 
@@ -15,5 +19,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(queue.value) for queue in Queue]
 app.conf.task_default_queue = Queue.CPU.value
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def put_back_interrupted_tasks(**kwargs) -> None:
+    """The demo's broker: a worker starting puts back what a worker that died had taken."""
+    if app.conf.broker_transport == broker.TRANSPORT:
+        restored = broker.restore_in_flight(app.conf.broker_transport_options)
+        if restored:
+            log.warning("%s interrupted task(s) put back in the queue to run again", restored)
+
 
 import controlplane.metrics  # noqa: E402, F401  (Celery signal handlers: task durations)
