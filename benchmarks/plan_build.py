@@ -55,7 +55,7 @@ def main() -> int:
         user, workload = make_workload()
         results = {}
         for processes in (1, PROCESSES):
-            with worker(var, "cpu,gpu,control", processes=processes):
+            with worker(var, "cpu,gpu,control,actuation,webhooks", processes=processes):
                 stored = [measure(workload, user, fresh_forecast=True) for _ in range(ROUNDS)]
                 computed = [measure(workload, user, fresh_forecast=False) for _ in range(ROUNDS)]
             results[processes] = {"stored": stored, "computed": computed}

@@ -54,7 +54,7 @@ def main() -> int:
     """Start the servers, set Django up against them, measure, write the document."""
     with django_on_servers("ballast-scale-") as var:
         user, workloads = make_workloads()
-        with worker(var, "cpu,gpu,control"):
+        with worker(var, "cpu,gpu,control,actuation,webhooks"):
             forecasts = [measure_forecasts(workloads, user) for _ in range(ROUNDS)]
             plans = [measure_plans(workloads, user) for _ in range(ROUNDS)]
         write_document(forecasts, plans)

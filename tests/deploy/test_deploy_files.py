@@ -310,6 +310,35 @@ def test_gpu_worker_gets_a_gpu_in_kubernetes_and_compose():
     assert service["build"]["dockerfile"] == "docker/Dockerfile.cuda"
 
 
+@pytest.mark.parametrize("queue", ["actuation", "webhooks", "control"])
+def test_actuation_webhooks_and_control_have_workers_of_their_own(queue):
+    # An apply, a delivery to a slow receiver and a controller step never wait behind each other
+    # or behind plan building: in compose and in Kubernetes, each queue's worker serves only it.
+    queues_by_place = {
+        started.where: queues
+        for started in runtime_commands()
+        if (queues := worker_queues(started)) is not None
+    }
+    places = {where for where, queues in queues_by_place.items() if queue in queues}
+    assert places == {
+        f"compose worker-{queue}.command",
+        f"k8s Deployment/ballast-worker-{queue} container worker-{queue}",
+    }
+    assert all(queues_by_place[where] == {queue} for where in places)
+
+
+def test_compose_serves_every_queue_but_gpu_without_its_profile():
+    served = set().union(
+        *(
+            queues
+            for started in runtime_commands()
+            if started.where.startswith("compose ")
+            and (queues := worker_queues(started)) is not None
+        )
+    )
+    assert served == queue_names()
+
+
 def test_exactly_one_beat_and_it_is_recreated_not_rolled():
     beat = k8s_object("Deployment", "ballast-beat")
     assert beat["spec"]["replicas"] == 1
@@ -408,6 +437,8 @@ def test_only_the_pods_that_actuate_carry_the_service_account():
         "ballast-web": "ballast",
         "ballast-worker-cpu": "ballast",
         "ballast-worker-control": "ballast",
+        "ballast-worker-actuation": "ballast",
+        "ballast-worker-webhooks": None,
         "ballast-worker-gpu": None,
         "ballast-beat": None,
         "ballast-migrate": None,
@@ -420,6 +451,8 @@ def test_only_the_pods_that_actuate_carry_the_service_account():
         ("ballast-web", 8000),
         ("ballast-worker-cpu", 9808),
         ("ballast-worker-control", 9808),
+        ("ballast-worker-actuation", 9808),
+        ("ballast-worker-webhooks", 9808),
         ("ballast-worker-gpu", 9808),
     ],
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from apps.kernel.tasks import Queue
 from controlplane.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def worker(transactional_db, tmp_path):
             "controlplane",
             "worker",
             "-Q",
-            "cpu,gpu,control",
+            ",".join(queue.value for queue in Queue),  # every queue, actuation and webhooks too
             "--pool=solo",
             "--without-gossip",
             "--without-mingle",
