@@ -28,10 +28,12 @@ $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"
 
 # -B: the worker also runs Celery beat (plan expiry, scheduled plans, webhook retries, the
 # live controller's steps and the demo's metrics feed).
-$BIN/celery -A controlplane worker -B -Q cpu,gpu,control --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
+# One worker takes every queue here (production gives actuation and webhooks their own).
+$BIN/celery -A controlplane worker -B -Q cpu,gpu,control,actuation,webhooks --concurrency=2 -l INFO > "$VAR/worker.log" 2>&1 &
 WORKER=$!
 # Stop the worker warmly (it finishes its task), but not forever: after 20 s a cold shutdown,
-# then a kill. Tasks are acknowledged late, so an interrupted one runs again next time.
+# then a kill. Tasks are acknowledged late and the demo's broker keeps a taken task until it is
+# acknowledged (controlplane/broker.py), so an interrupted one runs again when the demo starts next.
 running() { ps -o stat= -p "$WORKER" 2>/dev/null | grep -qv Z; }
 stop_worker() {
   kill -TERM "$WORKER" 2>/dev/null || return 0
