@@ -16,7 +16,8 @@ def team_a(db):
     """The team most tests act in."""
     from apps.accounts.models import Team
 
-    return Team.objects.create(slug="team-a", name="Team A")
+    # Tests grant every target reference; tests of the grant narrow it.
+    return Team.objects.create(slug="team-a", name="Team A", target_references=["*"])
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def team_b(db):
     """Another team, whose rows team A must never see."""
     from apps.accounts.models import Team
 
-    return Team.objects.create(slug="team-b", name="Team B")
+    return Team.objects.create(slug="team-b", name="Team B", target_references=["*"])
 
 
 @pytest.fixture

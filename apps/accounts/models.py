@@ -6,6 +6,8 @@ FinOps is organisation-wide: members of the Django group `finops` read everythin
 pricing catalog.
 """
 
+from fnmatch import fnmatchcase
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -31,6 +33,14 @@ def validate_token_envs(names) -> None:
         raise ValidationError("a variable is listed twice")
 
 
+def validate_reference_patterns(patterns) -> None:
+    """A list of distinct, non-empty shell-style patterns (`fnmatch`), e.g. "inference/*"."""
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise ValidationError('give a list of non-empty patterns, e.g. ["inference/*"]')
+    if len(set(patterns)) != len(patterns):
+        raise ValidationError("a pattern is listed twice")
+
+
 class Team(models.Model):
     """A group of people and machines who own workloads."""
 
@@ -45,11 +55,30 @@ class Team(models.Model):
         "send another team's token to a server of its choosing",
     )
 
+    target_references = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_reference_patterns],
+        help_text="patterns (fnmatch) of the deployment-target references this team's targets "
+        'may name: Kubernetes namespace/name ("inference/*") and AWS names or ARNs '
+        '("arn:aws:autoscaling:us-east-1:123456789012:*"); granted by operators here, never by '
+        "the team; none granted, no target may be registered",
+    )
+
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+    def target_reference_refusal(self, reference: str) -> str | None:
+        """Why this team's targets may not name `reference`; None if a granted pattern matches."""
+        if any(fnmatchcase(reference, pattern) for pattern in self.target_references):
+            return None
+        return (
+            f"{reference!r} is not granted to team {self.slug}: an operator grants references "
+            "in the admin (team -> target references), so that no team scales another's objects"
+        )
 
     def token_env_refusal(self, token_env: str) -> str | None:
         """Why this team may not send the token held in `token_env`; None if it was granted."""
@@ -91,6 +120,7 @@ class TokenScope(models.TextChoices):
 
     APPROVE_PLANS = "plans:approve", "approve and reject plans"
     APPLY_PLANS = "plans:apply", "start the apply of approved plans"
+    DELETE_OBSERVATIONS = "metrics:delete", "delete a range of a workload's observations"
 
 
 class TokenGrant(models.Model):

@@ -50,9 +50,8 @@ def token_scopes(auth: object) -> frozenset[str]:
     return frozenset(grant.scopes) if grant else frozenset()
 
 
-# Deleting a range of a workload's observations: the team's SREs, or a CI token given this
-# scope. (To join `TokenScope`, so that `create_api_token --scope` offers it.)
-DELETE_OBSERVATIONS = "metrics:delete"
+# Deleting a range of a workload's observations: the team's SREs, or a CI token given this scope.
+DELETE_OBSERVATIONS = TokenScope.DELETE_OBSERVATIONS
 # What each scoped action is, for the refusal.
 ACTIONS = {
     TokenScope.APPROVE_PLANS: "deciding on plans",

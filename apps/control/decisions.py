@@ -9,6 +9,7 @@ from actuators.targets import desired_state
 from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.control.models import ControlDecision, Controller
+from apps.plans.models import ScalingPlan
 from policies.base import Decision
 
 
@@ -45,12 +46,15 @@ def apply_decision(
     row: ControlDecision,
     decision: Decision,
     share: float,
-    enveloped: bool,
+    covering: ScalingPlan | None,
     note: str,
 ) -> str | None:
     """Converge every target to `decision` and `share`; None when all got there, else why not.
 
-    Without an applied plan covering the step (`enveloped` False) only dry-run targets move.
+    A live target moves only inside the applied plan whose envelope covers the step
+    (`covering`), and only if that plan froze it as it still is (`ScalingPlan.covers`): a
+    target changed since two people approved the plan moves again once a plan covers it.
+    Dry-run targets always move.
     """
     workload = controller.workload
     pools: dict[str, int] = {}
@@ -58,9 +62,15 @@ def apply_decision(
         pools[option] = pools.get(option, 0) + n
     notes, failures = [note] if note else [], []
     for target in workload.targets.order_by("pk"):
-        if not target.dry_run and not enveloped:
+        if not target.dry_run and covering is None:
             failures.append(
                 f"{target.kind}:{target.reference} is live and no applied plan covers now"
+            )
+            continue
+        if not target.dry_run and not covering.covers(target):
+            failures.append(
+                f"{target.kind}:{target.reference} changed since plan {covering.pk} was "
+                "approved; it moves again once a new plan is applied"
             )
             continue
         try:

@@ -142,7 +142,8 @@ def _step(controller: Controller, now: datetime) -> StepReport:
     ]
     _, _, newest, share, clamped, enveloped = decisions[-1]
     note = clamped.note if clamped else ""
-    failure = apply_decision(controller, rows[-1], newest, share, enveloped, note)
+    covering = plan if enveloped else None
+    failure = apply_decision(controller, rows[-1], newest, share, covering, note)
     if any(c is not None and c.over for *_, c, _ in decisions):
         needs_plan(controller, rows[-1].step_at)
     coalesce_audit(controller, rows[-1])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from actuators.base import TransientError
@@ -21,8 +22,8 @@ from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.plans import audit
 from apps.plans.lifecycle import PlanError, transition
-from apps.plans.models import PlanStatus, ScalingPlan
-from apps.workloads.models import Workload
+from apps.plans.models import PlanStatus, ScalingPlan, frozen_target
+from apps.workloads.models import DeploymentTarget, Workload
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,68 @@ def desired_for(plan: ScalingPlan, kind: str, pool: str = "") -> dict[str, int]:
     )
 
 
-def execute_apply(plan_id: int) -> None:
-    """Apply an APPLYING plan; TransientError propagates so that the task retries."""
+CLAIM_STALE_AFTER = timedelta(minutes=15)  # a copy silent this long is taken to be dead
+
+
+def claim_apply(plan_id: int, claim: str) -> bool:
+    """Take the APPLYING plan for one copy of its apply task; False while another holds it.
+
+    `claim` names the copy (the task's id, the same across its retries); a claim left by a
+    copy silent for `CLAIM_STALE_AFTER` (its worker died) may be taken over.
+    """
+    now = timezone.now()
+    free = (
+        Q(apply_claim="") | Q(apply_claim=claim) | Q(apply_claimed_at__lt=now - CLAIM_STALE_AFTER)
+    )
+    taken = ScalingPlan.objects.filter(free, pk=plan_id, status=PlanStatus.APPLYING).update(
+        apply_claim=claim, apply_claimed_at=now
+    )
+    return bool(taken)
+
+
+def approved_targets(plan: ScalingPlan) -> list[DeploymentTarget] | str:
+    """The targets the plan froze at proposal, as they still are; else why not (a message).
+
+    An approval covers the targets a plan names, so a target removed or changed since (kind,
+    reference, dry run, pool) stops the apply rather than send approved replicas elsewhere. A
+    plan from before targets were frozen applies to its workload's targets.
+    """
+    rows = list(plan.workload.targets.order_by("pk"))
+    if not plan.targets:
+        return rows
+    by_id = {row.pk: row for row in rows}
+    approved = []
+    for frozen in plan.targets:
+        row = by_id.get(frozen["id"])
+        name = f"{frozen['kind']}:{frozen['reference']}"
+        if row is None:
+            return f"target {name} was removed after the plan was proposed"
+        if frozen_target(row) != frozen:
+            return (
+                f"target {name} changed after the plan was proposed (now "
+                f"{row.kind}:{row.reference}, dry_run {row.dry_run}, pool {row.pool or 'all'})"
+            )
+        approved.append(row)
+    return approved
+
+
+def execute_apply(plan_id: int, claim: str = "local") -> None:
+    """Apply an APPLYING plan to the targets it froze; TransientError propagates (retries).
+
+    One copy at a time (`claim_apply`, `claim` naming the task, the same across its retries and
+    redeliveries; calls without one, from a shell or a test, count as one copy); another copy
+    returns at once.
+    """
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
-    if plan.status != PlanStatus.APPLYING:
+    if plan.status != PlanStatus.APPLYING or not claim_apply(plan_id, claim):
         return
-    targets = list(plan.workload.targets.order_by("pk"))
-    if not targets:
-        message = "no deployment target: add one (dry_run by default), then re-plan"
+    targets = approved_targets(plan)
+    if isinstance(targets, str) or not targets:
+        message = (
+            f"{targets}: nothing was applied; request a new plan"
+            if targets
+            else "no deployment target: add one (dry_run by default), then re-plan"
+        )
         transition(plan_id, PlanStatus.FAILED, reason=message, message=message)
         return
     for target in targets:
@@ -197,6 +252,15 @@ def enact_batch_schedules(now: datetime | None = None) -> int:
     for workload_id in sorted(workloads):
         plan, index, key = batch_in_force(workload_id, now)
         for target in Workload.objects.get(pk=workload_id).targets.order_by("pk"):
+            if plan is not None and not target.dry_run and not plan.covers(target):
+                log.warning(
+                    "batch workload %s: %s:%s changed since plan %s was approved; left alone",
+                    workload_id,
+                    target.kind,
+                    target.reference,
+                    plan.pk,
+                )
+                continue
             try:
                 failure = converge(
                     target,

@@ -4,6 +4,14 @@ from django.apps import AppConfig
 
 
 class PlansConfig(AppConfig):
-    """Optimization runs (and, later, scaling plans)."""
+    """Optimization runs, scaling plans, their guardrails, schedules and audit trail."""
 
     name = "apps.plans"
+
+    def ready(self) -> None:
+        """Listen to deployment-target changes (`apps.plans.target_changes`)."""
+        from apps.plans import target_changes
+        from apps.workloads import signals
+
+        signals.target_changing.connect(target_changes.refuse_while_applying)
+        signals.target_changed.connect(target_changes.record_and_supersede)

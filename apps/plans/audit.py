@@ -1,4 +1,4 @@
-"""The audit trail: one append-only row per plan transition or apply step."""
+"""The audit trail: one append-only row per plan transition, apply step or target change."""
 
 from __future__ import annotations
 
@@ -8,6 +8,28 @@ from apps.plans.models import AuditEvent, ScalingPlan
 def actor_name(user) -> str:
     """The username, or 'system' for the scheduler, the workers and auto-approval."""
     return user.get_username() if user is not None and user.is_authenticated else "system"
+
+
+def record_workload(
+    workload,
+    action: str,
+    *,
+    user=None,
+    via: str = "system",
+    reason: str = "",
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event about `workload` itself (no plan); call inside its transaction."""
+    return AuditEvent.objects.create(
+        actor=actor_name(user),
+        via=via,
+        action=action,
+        team_id=workload.team_id,
+        workload_id=workload.pk,
+        workload_name=workload.name,
+        reason=reason,
+        detail=detail or {},
+    )
 
 
 def record(

@@ -123,6 +123,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
         current_allocation=live.allocation,
         current_cost_per_day_usd=round(cost_per_day(live.allocation, problem.offers), 6),
         live_fingerprint=live.fingerprint,
+        targets=planner.frozen_targets(plan.workload),
     )
     points: dict[float, list[int]] = {}
     for i, candidate in enumerate(options):
@@ -156,6 +157,7 @@ def pose_batch_plan(plan: ScalingPlan, rules, live: planner.LiveState) -> list[l
         current_allocation=live.allocation,
         current_cost_per_day_usd=batch_cost_now(live),
         live_fingerprint=live.fingerprint,
+        targets=planner.frozen_targets(plan.workload),
     )
     return [list(range(len(options)))]
 

@@ -87,6 +87,8 @@ def decision_refusal(plan: ScalingPlan, user, auth, *, approving: bool) -> str |
     """Why `user` may not approve (or reject) `plan`, or None when they may."""
     if approving and user.pk == plan.requested_by_id:
         return "four eyes: whoever requested a plan cannot approve it"
+    if approving and user.pk == plan.chosen_by_id:
+        return "four eyes: whoever chose the candidate cannot approve it"
     return roles.authorize(user, auth, plan.workload.team, TokenScope.APPROVE_PLANS)
 
 
@@ -95,15 +97,21 @@ def approvable_check(workload: Workload):
 
     The guardrails and the live state (which asks every deployment target over the network)
     are read here, before the lock is taken, so that no row stays locked during those calls;
-    under the lock the check only compares: not expired, not stale, the chosen candidate within
-    the guardrails, now inside a change window.
+    under the lock the check only compares: not expired, the targets those the plan froze, not
+    stale, the chosen candidate within the guardrails, now inside a change window.
     """
     rules = planner.guardrails_for(workload)
     live = planner.live_state(workload)
+    targets = planner.frozen_targets(workload)
 
     def check(plan: ScalingPlan) -> None:
         if plan.expires_at <= timezone.now():
             raise PlanConflict(f"plan {plan.pk} expired at {plan.expires_at:%Y-%m-%d %H:%M} UTC")
+        if plan.targets and targets != plan.targets:
+            raise PlanConflict(
+                "stale: the workload's deployment targets changed since this plan was proposed "
+                "(an approval covers the targets it names); request a new plan"
+            )
         if live.fingerprint != plan.live_fingerprint:
             raise PlanConflict(
                 "stale: the live state changed since this plan was made (another plan was "

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from apps.plans.models import ScalingPlan
 from apps.workloads.models import MetricObservation, Workload
@@ -65,7 +66,9 @@ def can_replay(workload: Workload, series: str) -> bool:
 
 def _recent_load(workload: Workload, series: str) -> Load | None:
     newest = (
-        MetricObservation.objects.filter(workload=workload, series=series)
+        MetricObservation.objects.filter(
+            workload=workload, series=series, ts__lte=timezone.now() + timedelta(hours=1)
+        )
         .order_by("-ts")
         .values_list("ts", flat=True)
         .first()

@@ -58,6 +58,17 @@ class PlanStatus(models.TextChoices):
     ROLLED_BACK = "rolled_back"
 
 
+def frozen_target(target: Any) -> dict[str, Any]:
+    """What a plan freezes of a deployment target: which object, where, live or not, which pool."""
+    return {
+        "id": target.pk,
+        "kind": target.kind,
+        "reference": target.reference,
+        "dry_run": target.dry_run,
+        "pool": target.pool,
+    }
+
+
 class PlanQuerySet(WorkloadChildQuerySet):
     """Plans, scoped like their workloads."""
 
@@ -109,6 +120,12 @@ class ScalingPlan(models.Model):
     current_allocation = models.JSONField(default=dict, blank=True, help_text="offer -> replicas")
     current_cost_per_day_usd = models.FloatField(null=True, blank=True)
     live_fingerprint = models.CharField(max_length=64, blank=True)
+    targets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="the deployment targets frozen at proposal, which an approval covers: "
+        '[{"id", "kind", "reference", "dry_run", "pool"}]',
+    )
     guardrail_checks = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True, help_text="why it failed, was refused or expired")
     decided_by = models.ForeignKey(
@@ -118,6 +135,10 @@ class ScalingPlan(models.Model):
     decision_comment = models.TextField(blank=True)
     auto_approved = models.BooleanField(default=False)
     applied_at = models.DateTimeField(null=True, blank=True)
+    apply_claim = models.CharField(
+        max_length=64, blank=True, help_text="the task applying the plan; one copy at a time"
+    )
+    apply_claimed_at = models.DateTimeField(null=True, blank=True)
     objects = PlanQuerySet.as_manager()
 
     class Meta:
@@ -157,6 +178,15 @@ class ScalingPlan(models.Model):
         """A batch plan's jobs by model variant, as its problem posed them."""
         jobs = (self.problem or {}).get("jobs", {})
         return {variant: BatchJob(**job) for variant, job in jobs.items()}
+
+    def covers(self, target: Any) -> bool:
+        """Whether `target` (a deployment target) is one the plan froze, unchanged since.
+
+        A plan proposed before targets were frozen covers every target of its workload.
+        """
+        if not self.targets:
+            return True
+        return frozen_target(target) in self.targets
 
     def option_of(self) -> dict[str, str]:
         """Offer name -> purchase option, for the offers the plan's problem had."""

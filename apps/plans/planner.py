@@ -28,12 +28,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+
 from actuators.base import ActuatorError
 from apps.actuation.registry import actuator_for
 from apps.catalog.models import Offer as CatalogOffer
 from apps.catalog.models import PurchaseOption
 from apps.catalog.models import ServerlessOffer as CatalogServerless
-from apps.plans.models import Guardrail, PlanStatus, ScalingPlan
+from apps.plans.models import Guardrail, PlanStatus, ScalingPlan, frozen_target
 from apps.workloads.models import Workload
 from optimization.batch import BatchJob
 from optimization.guardrails import Guardrails, parse_windows
@@ -80,8 +82,13 @@ def to_guardrails(row: Guardrail) -> Guardrails:
         allowed_purchase_options=tuple(options) if options is not None else None,
         change_windows=parse_windows(row.change_windows),
         auto_approve=row.auto_approve,
-        auto_approve_max_change_pct=row.auto_approve_max_change_pct,
-        auto_approve_max_usd_per_day=row.auto_approve_max_usd_per_day,
+        # Bounded by the operator's ceilings, even for a rule set before they were lowered.
+        auto_approve_max_change_pct=min(
+            row.auto_approve_max_change_pct, settings.AUTO_APPROVE_MAX_CHANGE_PCT
+        ),
+        auto_approve_max_usd_per_day=min(
+            row.auto_approve_max_usd_per_day, settings.AUTO_APPROVE_MAX_USD_PER_DAY
+        ),
     )
 
 
@@ -92,6 +99,11 @@ class LiveState:
     allocation: dict[str, int]  # offer name -> replicas
     applied_plan_id: int | None
     fingerprint: str
+
+
+def frozen_targets(workload: Workload) -> list[dict]:
+    """The workload's deployment targets as a plan freezes them at proposal (`frozen_target`)."""
+    return [frozen_target(t) for t in workload.targets.order_by("pk")]
 
 
 def live_state(workload: Workload) -> LiveState:

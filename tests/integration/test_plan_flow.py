@@ -104,7 +104,7 @@ def verify(secret, headers, body) -> bool:
 @pytest.mark.integration
 def test_ci_flow_from_metrics_to_applied_plan(worker, live_server, make_user, receiver):
     import_catalog(json.loads(CATALOG.read_text()))
-    team = Team.objects.create(slug="search", name="Search")
+    team = Team.objects.create(slug="search", name="Search", target_references=["*"])
     sre_one = make_user("sre-one", role=Role.SRE, team=team)
     sre_two = make_user("sre-two", role=Role.SRE, team=team)
     ci_user = make_user("search-ci", role=Role.CI, team=team)

@@ -10,25 +10,8 @@ from apps.actuation import services
 from apps.actuation.models import ApplyStep, RecordedState
 from apps.plans import applying, tasks
 from apps.plans.models import ScalingPlan
-from apps.workloads.models import DeploymentTarget
 
-NS, NAME = "prod", "ranker"
-BEFORE = 30  # the Deployment's replicas before a plan: far above what the plan sets, so it writes
-
-
-@pytest.fixture
-def live_plan(cluster, online_workload, stored_forecast, build, ci_a, sre_a):
-    """An approved plan for a live Deployment (`BEFORE` replicas) and a live HPA (2-10)."""
-    cluster.add_deployment(NS, NAME, replicas=BEFORE)
-    cluster.add_hpa(NS, NAME, min_replicas=2, max_replicas=10)
-    online_workload.targets.update(dry_run=False)
-    DeploymentTarget.objects.create(
-        workload=online_workload, kind="k8s_hpa", reference=f"{NS}/{NAME}", dry_run=False
-    )
-    plan_id = ci_a.post("/api/v1/plans/", {"workload": online_workload.pk}).data["id"]
-    build(plan_id)
-    assert sre_a.post(f"/api/v1/plans/{plan_id}/approve/").status_code == 200
-    return ScalingPlan.objects.get(pk=plan_id)
+from .conftest import BEFORE, NAME, NS
 
 
 def desired(plan):
@@ -75,14 +58,18 @@ def test_a_worker_killed_after_a_write_does_not_scale_twice(live_plan, cluster, 
 
     monkeypatch.setattr(services, "_finish", killed_after_first_write)
     with pytest.raises(SystemExit):
-        applying.execute_apply(live_plan.pk)
+        applying.execute_apply(live_plan.pk, claim="task-1")
     monkeypatch.setattr(services, "_finish", finish)
 
-    applying.execute_apply(live_plan.pk)  # the redelivered task
+    applying.execute_apply(live_plan.pk, claim="task-1")  # the redelivered task, same id
 
     assert ScalingPlan.objects.get(pk=live_plan.pk).status == "applied"
     scale_writes = [
-        r for r in cluster.requests if r.method == "PATCH" and r.path.endswith(f"/{NAME}/scale")
+        r
+        for r in cluster.requests
+        if r.method == "PATCH"
+        and r.path.endswith(f"/deployments/{NAME}")
+        and "replicas" in r.body.get("spec", {})
     ]
     assert len(scale_writes) == 1  # the replicas were set once, not again on redelivery
 

@@ -2,11 +2,13 @@
 
 import math
 
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts import roles
 from apps.accounts.models import Role, Team
+from apps.catalog.models import Region
 from apps.kernel.api import RejectUnknownFieldsMixin
 from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
@@ -162,6 +164,15 @@ class PlanRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         help_text="catalog region; default: most priced",
     )
 
+    def validate_region(self, value: str) -> str:
+        """A region the catalog knows, or blank for the workload's default."""
+        if value and not Region.objects.filter(code=value).exists():
+            known = ", ".join(sorted(set(Region.objects.values_list("code", flat=True))))
+            raise serializers.ValidationError(
+                f"unknown region {value!r}: the catalog has {known or 'none'}"
+            )
+        return value
+
 
 class DecisionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """An approval or rejection, with an optional comment (kept in the audit trail)."""
@@ -216,15 +227,17 @@ class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer)
         return value
 
     def validate_auto_approve_max_change_pct(self, value):
-        """A percentage."""
-        if not (math.isfinite(value) and 0 <= value <= 100):
-            raise serializers.ValidationError("must be between 0 and 100")
+        """A percentage within the operator's ceiling (`BALLAST_AUTO_APPROVE_MAX_CHANGE_PCT`)."""
+        ceiling = settings.AUTO_APPROVE_MAX_CHANGE_PCT
+        if not (math.isfinite(value) and 0 <= value <= ceiling):
+            raise serializers.ValidationError(f"must be between 0 and {ceiling} (the operator's)")
         return value
 
     def validate_auto_approve_max_usd_per_day(self, value):
-        """Finite and not negative."""
-        if not (math.isfinite(value) and value >= 0):
-            raise serializers.ValidationError("must be a finite number >= 0")
+        """USD within the operator's ceiling (`BALLAST_AUTO_APPROVE_MAX_USD_PER_DAY`)."""
+        ceiling = settings.AUTO_APPROVE_MAX_USD_PER_DAY
+        if not (math.isfinite(value) and 0 <= value <= ceiling):
+            raise serializers.ValidationError(f"must be between 0 and {ceiling} (the operator's)")
         return value
 
     def validate_change_windows(self, value):

@@ -125,6 +125,9 @@ def test_an_sre_may_pick_another_candidate_with_a_reason(proposed, sre_a):
     assert response.data["expected_cost_per_day_usd"] == proposed.front[safest]["cost_per_day_usd"]
     event = AuditEvent.objects.get(plan_id=proposed.pk, action="plan.candidate_chosen")
     assert event.reason == "launch week" and event.detail["to_index"] == safest
+    chooser_approves = sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
+    assert chooser_approves.status_code == 403
+    assert "whoever chose the candidate" in chooser_approves.data["detail"]
 
 
 def test_a_budget_no_candidate_meets_refuses_the_plan_naming_the_rule(
@@ -229,8 +232,9 @@ def apply_and_turn_auto_approve_on(plan, sre, team) -> None:
 
 
 def test_a_small_change_is_auto_approved_when_the_rule_is_on(
-    proposed, sre_a, ci_a, online_workload, build, team_a
+    proposed, sre_a, ci_a, online_workload, build, team_a, settings
 ):
+    settings.AUTO_APPROVE_MAX_CHANGE_PCT, settings.AUTO_APPROVE_MAX_USD_PER_DAY = 50, 100
     apply_and_turn_auto_approve_on(proposed, sre_a, team_a)
     SLA.objects.filter(workload=online_workload).update(
         latency_percentile=50, latency_target_ms=1000
@@ -511,3 +515,15 @@ def test_an_onboarding_plan_stays_one_when_metrics_arrive_between_its_two_links(
     plan = ScalingPlan.objects.get(pk=plan_id)
     assert plan.status == "proposed", plan.message
     assert plan.forecast_run is None and plan.problem["demand"]["rps"] == [[400.0] * 24]
+
+
+def test_an_auto_approve_rule_above_the_operators_ceiling_is_refused(sre_a, team_a, settings):
+    settings.AUTO_APPROVE_MAX_CHANGE_PCT = 10
+    response = sre_a.post(
+        "/api/v1/guardrails/",
+        {"team": team_a.slug, "auto_approve": True, "auto_approve_max_change_pct": 100},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "between 0 and 10" in response.data["auto_approve_max_change_pct"][0]
+    assert not Guardrail.objects.exists()

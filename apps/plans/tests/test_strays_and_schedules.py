@@ -55,3 +55,12 @@ def test_a_second_schedule_for_a_workload_is_refused_naming_it(sre_a, online_wor
         f"/api/v1/plan-schedules/{schedule.pk}/", {"every_minutes": 30}, format="json"
     )
     assert changed.status_code == 200, changed.data
+
+
+def test_a_plan_for_a_region_the_catalog_lacks_is_refused_naming_it(ci_a, online_workload):
+    response = ci_a.post(
+        "/api/v1/plans/", {"workload": online_workload.pk, "region": "mars-1"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "unknown region 'mars-1'" in response.data["region"][0]
+    assert not ScalingPlan.objects.exists()

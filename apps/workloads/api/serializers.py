@@ -261,6 +261,10 @@ class DeploymentTargetSerializer(WorkloadChildSerializer):
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         reference = attrs.get("reference", getattr(self.instance, "reference", ""))
         pool = attrs.get("pool", getattr(self.instance, "pool", ""))
+        workload = attrs.get("workload", getattr(self.instance, "workload", None))
+        refusal = workload.team.target_reference_refusal(reference) if workload else None
+        if refusal:
+            raise serializers.ValidationError({"reference": [refusal]})
         if kind in self.K8S_KINDS and reference.count("/") != 1:
             raise serializers.ValidationError(
                 {"reference": [f"a {kind} reference is namespace/name, got {reference!r}"]}

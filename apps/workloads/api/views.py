@@ -1,16 +1,19 @@
 """Workloads API: each user sees their teams' rows; sre and ci members write them."""
 
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
+from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -34,6 +37,16 @@ from apps.workloads.models import (
     ModelVariant,
     TraceImport,
     Workload,
+)
+from apps.workloads.signals import (
+    ChangeRefused,
+    describe_target,
+    target_changed,
+    target_changing,
+)
+
+TARGET_REFUSAL = OpenApiResponse(
+    description="refused: a plan of the target's workload is being applied; retry once it ends"
 )
 
 
@@ -197,12 +210,57 @@ class ModelVariantViewSet(TeamScopedViewSet):
         return super().get_queryset().prefetch_related("capacity_profiles__instance_type")
 
 
+class TargetChangeRefused(APIException):
+    """409: a target may not change now (a plan of its workload is being applied)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.DeploymentTargetSerializer, 409: TARGET_REFUSAL}),
+    update=extend_schema(responses={200: s.DeploymentTargetSerializer, 409: TARGET_REFUSAL}),
+    partial_update=extend_schema(
+        responses={200: s.DeploymentTargetSerializer, 409: TARGET_REFUSAL}
+    ),
+    destroy=extend_schema(responses={204: None, 409: TARGET_REFUSAL}),
+)
 class DeploymentTargetViewSet(TeamScopedViewSet):
-    """Where workloads run."""
+    """Where workloads run.
+
+    Every change is announced (`apps.workloads.signals`) and audited; it supersedes the open
+    plans that froze the target, and is refused (409) while one of its workload's plans is
+    applied.
+    """
 
     model = DeploymentTarget
     serializer_class = s.DeploymentTargetSerializer
     filterset_fields = ["workload", "kind", "dry_run"]
+
+    def perform_create(self, serializer):
+        """Create, announced."""
+        self._change(serializer.validated_data["workload"], None, serializer.save)
+
+    def perform_update(self, serializer):
+        """Change, announced."""
+        target = serializer.instance
+        self._change(target.workload, describe_target(target), serializer.save)
+
+    def perform_destroy(self, instance):
+        """Remove, announced."""
+        self._change(instance.workload, describe_target(instance), lambda: instance.delete())
+
+    def _change(self, workload, before, save):
+        via = "token" if isinstance(self.request.auth, AuthToken) else "api"
+        announced = {"workload": workload, "user": self.request.user, "via": via}
+        with transaction.atomic():
+            try:
+                target_changing.send(DeploymentTarget, before=before, after=None, **announced)
+            except ChangeRefused as exc:
+                raise TargetChangeRefused(exc.reason) from exc
+            saved = save()
+            after = describe_target(saved) if isinstance(saved, DeploymentTarget) else None
+            target_changed.send(DeploymentTarget, before=before, after=after, **announced)
 
 
 class MetricObservationViewSet(viewsets.ReadOnlyModelViewSet):

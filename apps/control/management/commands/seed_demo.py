@@ -32,6 +32,15 @@ from apps.workloads.models import SLA, CapacityProfile, DeploymentTarget, ModelV
 TRACES = Path(settings.BASE_DIR) / "data" / "traces"
 
 TEAMS = {"ml-platform": "ML Platform", "creative": "Creative AI"}
+# What each team's targets may name (`Team.target_references`), as an operator would grant.
+TARGET_REFERENCES = {
+    "ml-platform": [
+        "ml/*",
+        "embedding-refresh*",
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/ranker/*",
+    ],
+    "creative": ["image-gen/*"],
+}
 USERS = [
     # username, team, role; "admin" is a superuser, "finops" is organisation-wide.
     ("admin", None, "superuser"),
@@ -128,7 +137,9 @@ class Command(BaseCommand):
     def _people(self) -> list[str]:
         lines = []
         for slug, name in TEAMS.items():
-            Team.objects.get_or_create(slug=slug, defaults={"name": name})
+            Team.objects.get_or_create(
+                slug=slug, defaults={"name": name, "target_references": TARGET_REFERENCES[slug]}
+            )
         for username, team, role in USERS:
             user, created = get_user_model().objects.get_or_create(username=username)
             if not created:
