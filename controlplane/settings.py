@@ -187,7 +187,9 @@ WHITENOISE_USE_FINDERS = True
 MAX_REQUEST_BYTES = env_int("BALLAST_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 MAX_POINTS_PER_REQUEST = env_int("BALLAST_MAX_POINTS_PER_REQUEST", 50_000)
 MAX_TRACE_UPLOAD_BYTES = env_int("BALLAST_MAX_TRACE_UPLOAD_BYTES", 20 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# The size middleware reads each body whole and holds each kind to its own limit first; Django's
+# own check of a read body must then let the largest through (else a 15 MiB trace is its bare 400).
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, MAX_TRACE_UPLOAD_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_TRACE_UPLOAD_BYTES
 
 REST_FRAMEWORK = {
@@ -253,14 +255,18 @@ if PRODUCTION and (
     )
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
+    # Kombu's filesystem transport, keeping each message taken until it is acknowledged so that
+    # an interrupted task runs again when the worker starts next (controlplane/broker.py).
+    CELERY_BROKER_TRANSPORT = "controlplane.broker:Transport"
     # The filesystem transport needs its folders before the first message is sent.
-    for _folder in ("queue", "processed", "control"):
+    for _folder in ("queue", "processed", "control", "in-flight"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        "in_flight_folder": str(_broker_dir / "in-flight"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("BALLAST_TASKS_EAGER", default=False)
@@ -273,6 +279,11 @@ CELERY_RESULT_EXTENDED = True  # a stored result names its task
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Every task's time limits (s) unless its decorator names its own (apps.kernel.tasks): the soft
+# one raises inside the task, which records why; the hard one kills it. Every hard limit stays
+# under apps.kernel.runs.STALE_AFTER (30 min) and Redis's visibility timeout (1 h).
+CELERY_TASK_SOFT_TIME_LIMIT = 600
+CELERY_TASK_TIME_LIMIT = 660
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The live controller's tick: each enabled workload is stepped this often (apps/control).
 CONTROL_STEP_S = env_int("BALLAST_CONTROL_STEP_S", 60)
@@ -294,6 +305,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.webhooks.tasks.requeue_overdue_webhook_deliveries",
         "schedule": 300.0,
     },
+    # Plans left in draft or applying by a lost task end failed (apps/plans/sweeper.py).
+    "sweep-stuck-plans": {"task": "apps.plans.tasks.sweep_stuck_plans", "schedule": 300.0},
 }
 if DEMO_FEED:
     CELERY_BEAT_SCHEDULE["demo-feed"] = {
@@ -313,16 +326,17 @@ AWS_ENDPOINT_URL = os.environ.get("BALLAST_AWS_ENDPOINT_URL", "")
 # Webhooks to loopback, private or link-local addresses are refused unless this is true.
 WEBHOOK_ALLOW_PRIVATE = env_bool("BALLAST_WEBHOOK_ALLOW_PRIVATE", default=False)
 
-# The Prometheus servers metric sources may query: `host` (any port) or `host:port`, comma-
-# separated. None by default: Prometheus lives on internal addresses, so rather than refusing
-# private ones (as webhooks do) the operator names the servers, and no team can point a worker
-# at another internal service or the cloud metadata endpoint.
+# The Prometheus servers metric sources may query (`host` or `host:port`, comma-separated; none
+# by default): named by the operator, so no team can point a worker at another internal service.
 PROMETHEUS_HOSTS = env_list("BALLAST_PROMETHEUS_HOSTS", "")
 
 # A proposed or approved plan expires after this long.
 PLAN_TTL_MINUTES = env_int("BALLAST_PLAN_TTL_MINUTES", 120)
 # Each candidate of a plan is replayed over this much of the workload's newest history.
 PLAN_REPLAY_HOURS = env_int("BALLAST_PLAN_REPLAY_HOURS", 24)
+# The most a team's auto-approve rule may let through without a second person, operator-wide.
+AUTO_APPROVE_MAX_CHANGE_PCT = env_int("BALLAST_AUTO_APPROVE_MAX_CHANGE_PCT", 10)
+AUTO_APPROVE_MAX_USD_PER_DAY = env_int("BALLAST_AUTO_APPROVE_MAX_USD_PER_DAY", 50)
 
 # /metrics: closed (403) unless a bearer token is set, or it is explicitly made public for a
 # scraper on a trusted network (see controlplane/metrics.py).

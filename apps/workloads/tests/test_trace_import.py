@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -158,3 +159,15 @@ def test_a_trace_with_a_long_hole_is_refused_naming_it(sre_a, team_a):
     assert response.status_code == 400
     assert "longest gap is 10 intervals of 60s" in str(response.data["file"])
     assert not TraceImport.objects.exists()
+
+
+def test_a_trace_under_the_documented_limit_but_over_the_json_limit_is_taken(sre_a, team_a):
+    workload = WorkloadFactory(team=team_a)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = (f"{start + timedelta(minutes=i):%Y-%m-%dT%H:%M:%SZ},{i % 97}\n" for i in range(600_000))
+    content = ("timestamp,value\n" + "".join(rows)).encode()
+    assert 10 * 2**20 < len(content) < 20 * 2**20  # over the JSON body limit, under the upload's
+
+    response = upload(sre_a, workload, content)
+
+    assert response.status_code == 201, getattr(response, "data", response.content[:200])
