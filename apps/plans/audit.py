@@ -20,16 +20,7 @@ def record_workload(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one event about `workload` itself (no plan); call inside its transaction."""
-    return AuditEvent.objects.create(
-        actor=actor_name(user),
-        via=via,
-        action=action,
-        team_id=workload.team_id,
-        workload_id=workload.pk,
-        workload_name=workload.name,
-        reason=reason,
-        detail=detail or {},
-    )
+    return _append(workload, None, action, user, via, reason=reason, detail=detail or {})
 
 
 def record(
@@ -45,7 +36,21 @@ def record(
     detail: dict | None = None,
 ) -> AuditEvent:
     """Append one event about `plan`; call inside the transaction that made the change."""
-    workload = plan.workload
+    return _append(
+        plan.workload,
+        plan.pk,
+        action,
+        user,
+        via,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        comment=comment,
+        detail=detail or {},
+    )
+
+
+def _append(workload, plan_id: int | None, action: str, user, via: str, **fields) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor_name(user),
         via=via,
@@ -53,10 +58,6 @@ def record(
         team_id=workload.team_id,
         workload_id=workload.pk,
         workload_name=workload.name,
-        plan_id=plan.pk,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        comment=comment,
-        detail=detail or {},
+        plan_id=plan_id,
+        **fields,
     )

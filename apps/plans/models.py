@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.kernel.runs import Run
 from apps.workloads.models import WorkloadChildQuerySet
+from apps.workloads.signals import describe_target
 from optimization.batch import BatchJob
 from optimization.problem import AllocationProblem, Offer, build, problem_from_dict
 from policies.candidate import PlanCandidate
@@ -58,15 +59,8 @@ class PlanStatus(models.TextChoices):
     ROLLED_BACK = "rolled_back"
 
 
-def frozen_target(target: Any) -> dict[str, Any]:
-    """What a plan freezes of a deployment target: which object, where, live or not, which pool."""
-    return {
-        "id": target.pk,
-        "kind": target.kind,
-        "reference": target.reference,
-        "dry_run": target.dry_run,
-        "pool": target.pool,
-    }
+# What a plan freezes of a deployment target: which object, where, live or not, which pool.
+frozen_target = describe_target
 
 
 class PlanQuerySet(WorkloadChildQuerySet):
