@@ -4,11 +4,11 @@ import json
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse
 
 
 class RequestSizeLimitMiddleware:
-    """Answer 400 when Content-Length exceeds the limit for its kind of body.
+    """Answer 413 when Content-Length exceeds the limit for its kind of body (400 for a bad one).
 
     DRF's JSON parser reads the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not
     protect API endpoints; this check does. Multipart uploads (trace files) get their own limit.
@@ -25,7 +25,8 @@ class RequestSizeLimitMiddleware:
             return self._refuse("Content-Length must be a whole number of bytes")
         if int(length) > limit:
             return self._refuse(
-                f"request body is {int(length)} bytes; the limit is {limit} bytes ({setting})"
+                f"request body is {int(length)} bytes; the limit is {limit} bytes ({setting})",
+                status=413,
             )
         if self._has_nul(request):
             return self._refuse(
@@ -53,7 +54,7 @@ class RequestSizeLimitMiddleware:
         return settings.MAX_REQUEST_BYTES, "BALLAST_MAX_REQUEST_BYTES"
 
     @staticmethod
-    def _refuse(message: str) -> HttpResponseBadRequest:
-        return HttpResponseBadRequest(
-            json.dumps({"detail": message}), content_type="application/json"
+    def _refuse(message: str, status: int = 400) -> HttpResponse:
+        return HttpResponse(
+            json.dumps({"detail": message}), content_type="application/json", status=status
         )

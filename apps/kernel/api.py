@@ -20,9 +20,9 @@ class Pagination(LimitOffsetPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus a 400 that names the limit for bodies over the size limit."""
+    """DRF's handler, plus a 413 that names the limit for bodies over the size limit."""
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     return drf_exception_handler(exc, context)
 
 

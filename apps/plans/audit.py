@@ -50,6 +50,26 @@ def record(
     )
 
 
+def record_guardrail(
+    guardrail, action: str, *, user, via: str, before: dict | None, after: dict | None
+) -> AuditEvent:
+    """Append a change to a team's or a workload's guardrail, with what it was and is."""
+    owner = guardrail.workload or guardrail.team
+    detail = {"before": before, "after": after}
+    if guardrail.workload is not None:
+        return _append(
+            guardrail.workload, None, action, user, via, reason=str(owner), detail=detail
+        )
+    return AuditEvent.objects.create(
+        actor=actor_name(user),
+        via=via,
+        action=action,
+        team_id=guardrail.team_id,
+        reason=str(owner),
+        detail=detail,
+    )
+
+
 def _append(workload, plan_id: int | None, action: str, user, via: str, **fields) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor_name(user),

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+from django.db import transaction
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -25,7 +26,7 @@ from apps.accounts import roles
 from apps.accounts.models import Role
 from apps.accounts.permissions import CanWriteOwningTeam
 from apps.kernel.api import UtcDateTimeFilter
-from apps.plans import services
+from apps.plans import audit, services
 from apps.plans.api import serializers as s
 from apps.plans.api.serializers import OptimizationRunSerializer
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
@@ -253,13 +254,42 @@ class GuardrailViewSet(viewsets.ModelViewSet):
         teams = roles.readable_team_ids(user)
         return rows.filter(Q(team__in=teams) | Q(workload__team__in=teams))
 
+    def perform_create(self, serializer):
+        """Set, and on the audit trail (`guardrail.created`)."""
+        with transaction.atomic():
+            row = serializer.save()
+            self._audit(row, "guardrail.created", None)
+
+    def perform_update(self, serializer):
+        """Changed, on the audit trail with what it was (`guardrail.changed`)."""
+        before = s.GuardrailSerializer(serializer.instance).data
+        with transaction.atomic():
+            row = serializer.save()
+            self._audit(row, "guardrail.changed", before)
+
     def perform_destroy(self, instance):
-        """Only who may set them may remove them."""
+        """Only who may set them may remove them; on the audit trail (`guardrail.removed`)."""
         owner = instance.team or instance.workload.team
         user = self.request.user
         if not (roles.holds_role(user, owner, Role.SRE) or roles.is_finops(user)):
             raise PermissionDenied(f"guardrails of {owner} are set by its SREs or FinOps")
-        instance.delete()
+        before = s.GuardrailSerializer(instance).data
+        with transaction.atomic():
+            audit.record_guardrail(
+                instance,
+                "guardrail.removed",
+                user=user,
+                via=via(self.request),
+                before=before,
+                after=None,
+            )
+            instance.delete()
+
+    def _audit(self, row, action: str, before) -> None:
+        after = s.GuardrailSerializer(row).data
+        audit.record_guardrail(
+            row, action, user=self.request.user, via=via(self.request), before=before, after=after
+        )
 
 
 class PlanScheduleViewSet(viewsets.ModelViewSet):

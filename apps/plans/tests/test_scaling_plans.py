@@ -332,6 +332,26 @@ def test_guardrails_are_validated_and_set_by_sres(sre_a, viewer_a, online_worklo
     )
     assert made.status_code == 201, made.data
     assert not Guardrail.objects.filter(workload__isnull=False).exists()
+    assert (
+        not AuditEvent.objects.filter(action__startswith="guardrail.")
+        .exclude(action="guardrail.created")
+        .exists()
+    )
+    changed = sre_a.patch(
+        f"/api/v1/guardrails/{made.data['id']}/", {"budget_per_day_usd": 90}, format="json"
+    )
+    assert changed.status_code == 200, changed.data
+    assert sre_a.delete(f"/api/v1/guardrails/{made.data['id']}/").status_code == 204
+    trail = AuditEvent.objects.filter(action__startswith="guardrail.").order_by("pk")
+    assert [e.action for e in trail] == [
+        "guardrail.created",
+        "guardrail.changed",
+        "guardrail.removed",
+    ]
+    assert trail[1].detail["before"]["budget_per_day_usd"] == 40
+    assert trail[1].detail["after"]["budget_per_day_usd"] == 90
+    assert trail[2].detail["after"] is None and trail[2].actor == "sre-a"
+    assert {e.team_id for e in trail} == {team_a.pk}
 
 
 def test_a_due_schedule_requests_one_plan(online_workload, sre_user):

@@ -146,7 +146,7 @@ def test_a_body_over_the_size_limit_is_refused(ci_a, workload_a):
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "the limit is 50000 bytes (BALLAST_MAX_REQUEST_BYTES)" in response.json()["detail"]
     assert not MetricObservation.objects.exists()
 
