@@ -557,7 +557,7 @@ def test_every_setting_the_deploy_files_set_is_read_by_the_project():
     import dj_database_url
 
     python, shell = code_reading_settings()
-    settings_py = (REPO / "controlplane" / "settings.py").read_text()
+    settings_py = (REPO / "controlplane" / "settings" / "__init__.py").read_text()
     names = {name for _, name, _ in literal_settings() if SETTINGS_NAMES.match(name)}
     names |= {item["name"] for _, c in workload_containers() for item in c.get("env", [])}
     names = {name for name in names if SETTINGS_NAMES.match(name)}

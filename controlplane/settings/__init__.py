@@ -1,8 +1,9 @@
-"""One settings module for every environment, driven by `BALLAST_*`, `DATABASE_URL` and Celery env.
+"""The settings for every environment, driven by `BALLAST_*`, `DATABASE_URL` and Celery env.
 
 Defaults suit a first run on one machine (SQLite, a filesystem broker, a real worker process);
 production sets DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis). Secrets come only from the
-environment: `make demo` writes a generated BALLAST_SECRET_KEY into var/demo.env.
+environment: `make demo` writes a generated BALLAST_SECRET_KEY into var/demo.env. The API's
+settings live in `api.py` beside this file; the environment readers in `env.py`.
 """
 
 import os
@@ -14,31 +15,19 @@ import plotly
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("BALLAST_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """Read a 'true'/'false' variable; anything else is a configuration error."""
-    raw = os.environ.get(name, str(default)).lower()
-    if raw not in ("true", "false"):
-        raise ImproperlyConfigured(f"{name} must be 'true' or 'false', got {raw!r}")
-    return raw == "true"
-
-
-def env_int(name: str, default: int) -> int:
-    """Read an integer variable; anything else is a configuration error."""
-    raw = os.environ.get(name, str(default))
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
-
-
-def env_list(name: str, default: str) -> list[str]:
-    """Read a comma-separated variable."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
+from controlplane.settings.api import (  # noqa: F401 (Django reads them here)
+    DATA_UPLOAD_MAX_MEMORY_SIZE,
+    FILE_UPLOAD_MAX_MEMORY_SIZE,
+    KNOX_TOKEN_MODEL,
+    MAX_POINTS_PER_REQUEST,
+    MAX_REQUEST_BYTES,
+    MAX_TRACE_UPLOAD_BYTES,
+    REST_FRAMEWORK,
+    REST_KNOX,
+    SPECTACULAR_SETTINGS,
+    TOKEN_TTL_DAYS,
+)
+from controlplane.settings.env import BASE_DIR, VAR_DIR, env_bool, env_int, env_list
 
 try:
     SECRET_KEY = os.environ["BALLAST_SECRET_KEY"]
@@ -182,66 +171,6 @@ STATICFILES_DIRS = [
 ]
 # Serve static files straight from the app folders, so a first run needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
-
-# Request size limits, documented in the README and enforced before parsing.
-MAX_REQUEST_BYTES = env_int("BALLAST_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
-MAX_POINTS_PER_REQUEST = env_int("BALLAST_MAX_POINTS_PER_REQUEST", 50_000)
-MAX_TRACE_UPLOAD_BYTES = env_int("BALLAST_MAX_TRACE_UPLOAD_BYTES", 20 * 1024 * 1024)
-# The size middleware reads each body whole and holds each kind to its own limit first; Django's
-# own check of a read body must then let the largest through (else a 15 MiB trace is its bare 400).
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, MAX_TRACE_UPLOAD_BYTES)
-FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_TRACE_UPLOAD_BYTES
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "apps.kernel.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "apps.kernel.api.exception_handler",
-    # Parse NaN and Infinity so validation can refuse them by field name, instead of failing the
-    # whole body with a parse error that names no field. Nothing non-finite is ever stored.
-    "STRICT_JSON": False,
-}
-KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so that TokenGrant's migration can refer to it
-# Tokens are stored hashed and expire after BALLAST_TOKEN_TTL_DAYS unless created with another
-# lifetime (`create_api_token --days`); 0 makes them live until revoked.
-TOKEN_TTL_DAYS = env_int("BALLAST_TOKEN_TTL_DAYS", 30)
-if TOKEN_TTL_DAYS < 0:
-    raise ImproperlyConfigured(f"BALLAST_TOKEN_TTL_DAYS must be >= 0, got {TOKEN_TTL_DAYS}")
-REST_KNOX = {
-    "TOKEN_TTL": timedelta(days=TOKEN_TTL_DAYS) if TOKEN_TTL_DAYS else None,
-    "AUTH_HEADER_PREFIX": "Token",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Ballast API",
-    "DESCRIPTION": (
-        "Workloads, SLAs, model variants, metrics and the pricing catalog of ML inference fleets. "
-        "Authenticate machines with `Authorization: Token <key>` "
-        "(see `manage.py create_api_token`); the browser uses its session."
-    ),
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "WorkloadKindEnum": "apps.workloads.models.Workload.Kind",
-        "PurchaseOptionEnum": "apps.catalog.models.PurchaseOption",
-        "PlanStatusEnum": "apps.plans.models.PlanStatus",
-        "RunStatusEnum": "apps.kernel.runs.Run.Status",
-        "WebhookDeliveryStatusEnum": "apps.webhooks.models.WebhookDelivery.Status",
-        "WebhookEventEnum": "apps.webhooks.models.WebhookEvent",
-    },
-}
 
 # Celery: Redis in production; the demo default is a broker that needs no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
