@@ -1,19 +1,20 @@
-"""Which actuator drives a deployment target, with credentials from configuration only.
+"""Which actuator drives a deployment target, acting as its team's own identity.
 
 Kubernetes targets use `BALLAST_KUBE_MODE` (`in-cluster`, or `kubeconfig` with
-`BALLAST_KUBECONFIG` and `BALLAST_KUBE_CONTEXT`); AWS targets use boto3's standard credential
-chain (environment, profile, instance role) once `BALLAST_AWS_ENABLED` is true, in
-`BALLAST_AWS_REGION`, optionally through `BALLAST_AWS_ENDPOINT_URL`. Nothing is read from the
-database but the target's kind, reference and dry-run flag.
+`BALLAST_KUBECONFIG` and `BALLAST_KUBE_CONTEXT`); AWS targets are reachable once
+`BALLAST_AWS_ENABLED` is true, in `BALLAST_AWS_REGION`, optionally through
+`BALLAST_AWS_ENDPOINT_URL`. Through that connection each team acts as the identity an operator
+granted it (`TeamCredentials`, `apps.actuation.identity`): an assumed IAM role, a kubeconfig
+context, an impersonated ServiceAccount. Nothing is read from the database but the target's
+kind, reference and dry-run flag and those names.
 
-A dry-run target with no connection configured gets the recording `DryRunActuator`, whose
+A dry-run target with no connection for its team gets the recording `DryRunActuator`, whose
 "observed" state is what earlier dry runs recorded; with a connection it gets the real actuator
 in its own dry-run mode (validated by the API where the API can, never persisted). A live target
-without a connection is refused.
+without a connection is refused, naming what is missing.
 """
 
 import importlib
-from functools import cache
 
 from django.conf import settings
 from django.db.models import Max
@@ -21,7 +22,8 @@ from django.db.models import Max
 from actuators.base import PermanentError
 from actuators.dryrun import DryRunActuator
 from actuators.targets import TARGET_KIND
-from apps.actuation.models import ApplyStep
+from apps.actuation import identity
+from apps.actuation.models import ApplyStep, TeamCredentials
 from apps.workloads.models import DeploymentTarget
 
 
@@ -30,20 +32,21 @@ def target_name(target: DeploymentTarget) -> str:
     return f"{target.kind}:{target.reference}"
 
 
-def actuator_for(target: DeploymentTarget):
-    """The actuator for `target` (see the module docstring).
+def actuator_for(target: DeploymentTarget, *, plan_id: int | None = None):
+    """The actuator for `target`, as its team (see the module docstring).
+
+    `plan_id` names the plan in the AWS role session, so CloudTrail shows which plan acted.
 
     Raises:
-        PermanentError: a live target whose kind has no connection configured.
+        PermanentError: a live target with no connection for its team, or a role that cannot
+            be assumed.
+        TransientError: STS did not answer.
     """
-    connection = _connection(target.kind)
+    connection, missing = _connection(target, plan_id)
     if connection is None:
         if target.dry_run:
             return DryRunActuator(target_name(target), state=recorded_state(target))
-        raise PermanentError(
-            f"{target_name(target)} is live (dry_run false) but no {_family(target.kind)} "
-            "connection is configured; set it up or make the target dry_run"
-        )
+        raise PermanentError(f"{target_name(target)} is live (dry_run false) but {missing}")
     return _real_actuator(target, connection)
 
 
@@ -63,32 +66,28 @@ def _family(kind: str) -> str:
     return "Kubernetes" if TARGET_KIND[kind].platform == "kubernetes" else "AWS"
 
 
-def _connection(kind: str):
-    if kind not in TARGET_KIND:
-        raise PermanentError(f"no actuator for target kind {kind!r}")
-    if TARGET_KIND[kind].platform == "kubernetes":
-        return _kube_client() if settings.KUBE_MODE else None
-    return _aws_client(TARGET_KIND[kind].aws_service) if settings.AWS_ENABLED else None
-
-
-@cache
-def _kube_client():
-    from actuators.kubernetes import load_api_client
-
-    return load_api_client(
-        settings.KUBE_MODE, kubeconfig=settings.KUBECONFIG or None, context=settings.KUBE_CONTEXT
-    )
-
-
-@cache
-def _aws_client(service: str):
-    import boto3
-
-    return boto3.client(
-        service,
-        region_name=settings.AWS_REGION,
-        endpoint_url=settings.AWS_ENDPOINT_URL or None,
-    )
+def _connection(target: DeploymentTarget, plan_id: int | None):
+    """(client, None), or (None, what is missing) when the team has no connection."""
+    if target.kind not in TARGET_KIND:
+        raise PermanentError(f"no actuator for target kind {target.kind!r}")
+    kind, family = TARGET_KIND[target.kind], _family(target.kind)
+    if not (settings.KUBE_MODE if kind.platform == "kubernetes" else settings.AWS_ENABLED):
+        return None, f"no {family} connection is configured; set it up or make the target dry_run"
+    team = target.workload.team
+    credentials = TeamCredentials.objects.filter(team=team).first()
+    if kind.platform == "kubernetes":
+        client = identity.kube_client(credentials)
+    else:
+        client = identity.aws_client(
+            kind.aws_service, credentials, team_slug=team.slug, plan_id=plan_id
+        )
+    if client is None:
+        return None, (
+            f"team {team.slug} has no {family} identity granted: an operator names one in its "
+            "Team credentials (admin), or allows the process's own with "
+            "BALLAST_ACTUATOR_DEFAULT_IDENTITY=true"
+        )
+    return client, None
 
 
 def _real_actuator(target: DeploymentTarget, connection):
@@ -100,6 +99,5 @@ def _real_actuator(target: DeploymentTarget, connection):
 
 
 def reset_connections() -> None:
-    """Forget cached clients (tests that change the configuration call this)."""
-    _kube_client.cache_clear()
-    _aws_client.cache_clear()
+    """Forget cached clients and credentials (tests that change the configuration call this)."""
+    identity.forget_connections()

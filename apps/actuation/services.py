@@ -39,7 +39,7 @@ def converge(
         TransientError: what a retry may fix; the step's row stays pending.
     """
     try:
-        actuator = actuator_for(target)
+        actuator = actuator_for(target, plan_id=plan.pk if plan is not None else None)
         observed = actuator.describe()
     except PermanentError as exc:
         return f"{target_name(target)}: {exc}"

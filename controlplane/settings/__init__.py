@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from controlplane.settings.api import (  # noqa: F401 (Django reads them here)
     DATA_UPLOAD_MAX_MEMORY_SIZE,
+    DRF_STANDARDIZED_ERRORS,
     FILE_UPLOAD_MAX_MEMORY_SIZE,
     KNOX_TOKEN_MODEL,
     MAX_POINTS_PER_REQUEST,
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "drf_spectacular",
+    "drf_standardized_errors",
     "drf_spectacular_sidecar",
     "django_celery_results",
     "apps.accounts",
@@ -244,7 +246,10 @@ if DEMO_FEED:
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# Actuators: credentials only from configuration (see apps/actuation/registry.py).
+# Actuators: connections from configuration; each team acts as the identity an operator granted
+# it (apps/actuation/identity.py). A team with none granted uses the process's own identity only
+# when this is true; otherwise its live targets are refused.
+ACTUATOR_DEFAULT_IDENTITY = env_bool("BALLAST_ACTUATOR_DEFAULT_IDENTITY", default=False)
 KUBE_MODE = os.environ.get("BALLAST_KUBE_MODE", "")  # "", "in-cluster" or "kubeconfig"
 KUBECONFIG = os.environ.get("BALLAST_KUBECONFIG", "")
 KUBE_CONTEXT = os.environ.get("BALLAST_KUBE_CONTEXT") or None

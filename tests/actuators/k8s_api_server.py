@@ -119,6 +119,7 @@ class KubernetesApiServer:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.requests: list[Request] = []
         self.writes: list[tuple[str, str, str]] = []  # persisted writes: (resource, ns, name)
+        self.impersonated: list[str] = []  # each request's Impersonate-User header, "" if none
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
         self._read_hooks: list[_ReadHook] = []
@@ -435,6 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
         api: KubernetesApiServer = self.server.api  # type: ignore[attr-defined]
+        api.impersonated.append(self.headers.get("Impersonate-User", ""))
         code, payload = api.handle(
             self.command, self.path, self.headers.get("Content-Type", ""), raw_body
         )

@@ -21,12 +21,17 @@ current-context: test
 
 @pytest.fixture
 def cluster(tmp_path):
-    """A Kubernetes API test server that Ballast reaches through a kubeconfig file."""
+    """A Kubernetes API test server that Ballast reaches through a kubeconfig file, as itself."""
     server = KubernetesApiServer().start()
     path = tmp_path / "kubeconfig"
     path.write_text(KUBECONFIG.format(url=server.url))
     registry.reset_connections()
-    with override_settings(KUBE_MODE="kubeconfig", KUBECONFIG=str(path), KUBE_CONTEXT=None):
+    with override_settings(
+        KUBE_MODE="kubeconfig",
+        KUBECONFIG=str(path),
+        KUBE_CONTEXT=None,
+        ACTUATOR_DEFAULT_IDENTITY=True,
+    ):
         yield server
     registry.reset_connections()
     server.stop()

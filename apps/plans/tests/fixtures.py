@@ -95,13 +95,15 @@ def stored_forecast(online_workload, sre_user):
 
 @pytest.fixture
 def aws_connected(moto_server):
-    """The actuators' AWS clients pointed at the moto server while the test runs."""
+    """The actuators' AWS clients pointed at the moto server, as the process's identity."""
     from django.test import override_settings
 
     from apps.actuation import registry
 
     registry.reset_connections()
-    with override_settings(AWS_ENABLED=True, AWS_ENDPOINT_URL=moto_server):
+    with override_settings(
+        AWS_ENABLED=True, AWS_ENDPOINT_URL=moto_server, ACTUATOR_DEFAULT_IDENTITY=True
+    ):
         yield
     registry.reset_connections()
 
