@@ -9,9 +9,10 @@ class PlansConfig(AppConfig):
     name = "apps.plans"
 
     def ready(self) -> None:
-        """Listen to deployment-target changes (`apps.plans.target_changes`)."""
-        from apps.plans import target_changes
+        """Listen to target and workload changes (`target_changes`, `workload_changes`)."""
+        from apps.plans import target_changes, workload_changes
         from apps.workloads import signals
 
         signals.target_changing.connect(target_changes.refuse_while_applying)
         signals.target_changed.connect(target_changes.record_and_supersede)
+        signals.workload_changed.connect(workload_changes.record_workload_change)

@@ -6,6 +6,10 @@ by raising `ChangeRefused`, which the API answers with a 409 naming the reason),
 `target_changed` after, in the same transaction, with what the target was and is. The plans app
 listens: it refuses a change while a plan of the workload is being applied, audits each change,
 and supersedes the open plans that froze the target (`apps.plans.target_changes`).
+
+`workload_changed` says the same of a workload itself and of the rows that describe it (its SLA,
+model variants and metric sources), after each write through the API and in its transaction;
+the plans app puts it on the audit trail (`apps.plans.workload_changes`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from django.dispatch import Signal
 # removed), user, via ("api" or "token").
 target_changing = Signal()
 target_changed = Signal()
+# Sends: workload, subject ("workload", "sla", "variant", "metric_source"), before and after (the
+# row as the API shows it, None when created or removed), user, via ("api" or "token").
+workload_changed = Signal()
 
 
 class ChangeRefused(Exception):

@@ -22,6 +22,7 @@ from apps.accounts.permissions import CanWriteOwningTeam
 from apps.workloads import services
 from apps.workloads.api import metric_serializers as ms
 from apps.workloads.api import serializers as s
+from apps.workloads.api.announced import AnnouncedChangesMixin
 from apps.workloads.api.filters import (
     MetricObservationFilterSet,
     ModelVariantFilterSet,
@@ -86,10 +87,11 @@ class TeamScopedViewSet(
         ]
     ),
 )
-class WorkloadViewSet(TeamScopedViewSet):
+class WorkloadViewSet(AnnouncedChangesMixin, TeamScopedViewSet):
     """Workloads, plus bulk metric ingest and series reads."""
 
     model = Workload
+    audit_subject = "workload"
     serializer_class = s.WorkloadSerializer
     filterset_class = WorkloadFilterSet
     ordering_fields = ["name", "created_at"]
@@ -170,10 +172,11 @@ class WorkloadViewSet(TeamScopedViewSet):
         )
 
 
-class SLAViewSet(TeamScopedViewSet):
+class SLAViewSet(AnnouncedChangesMixin, TeamScopedViewSet):
     """SLAs, one per workload."""
 
     model = SLA
+    audit_subject = "sla"
     serializer_class = s.SLASerializer
     filterset_fields = ["workload"]
 
@@ -198,10 +201,11 @@ class SLAViewSet(TeamScopedViewSet):
         ]
     )
 )
-class ModelVariantViewSet(TeamScopedViewSet):
+class ModelVariantViewSet(AnnouncedChangesMixin, TeamScopedViewSet):
     """Model variants and their capacity profiles."""
 
     model = ModelVariant
+    audit_subject = "variant"
     serializer_class = s.ModelVariantSerializer
     filterset_class = ModelVariantFilterSet
 
@@ -324,10 +328,11 @@ class TraceImportViewSet(
         ]
     )
 )
-class MetricSourceViewSet(TeamScopedViewSet):
+class MetricSourceViewSet(AnnouncedChangesMixin, TeamScopedViewSet):
     """Prometheus queries that fill workloads' metric series, pulled by Celery beat."""
 
     model = MetricSource
+    audit_subject = "metric_source"
     serializer_class = ms.MetricSourceSerializer
     filterset_fields = ["workload", "series", "enabled"]
 
