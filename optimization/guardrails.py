@@ -232,3 +232,40 @@ def auto_approvable(
         f"of {rules.auto_approve_max_change_pct:g} % and ${rules.auto_approve_max_usd_per_day:.2f}"
         "/day"
     )
+
+
+def loosened_rules(before: Guardrails, after: Guardrails) -> list[str]:
+    """The rules `after` enforces less strictly than `before`, by name; [] when none is looser.
+
+    A limit (budget, scale step, auto-approve's limits) loosens when it goes up or is unset; a
+    minimum when it goes down or is unset; purchase options when any is added or the list is
+    unset; auto-approve when it is switched on; change windows unless the new ones are some of
+    the old ones (whether a new window lies inside an old one is not worked out: it counts as
+    looser). Anything else, including an unchanged rule, tightens or keeps it.
+    """
+
+    def higher_is_looser(old: float | None, new: float | None) -> bool:
+        return old is not None and (new is None or new > old)
+
+    def lower_is_looser(old: float | None, new: float | None) -> bool:
+        return (new or 0) < (old or 0)
+
+    looser = {
+        "budget_per_day_usd": higher_is_looser(before.budget_per_day_usd, after.budget_per_day_usd),
+        "max_scale_step": higher_is_looser(before.max_scale_step, after.max_scale_step),
+        "min_replicas": lower_is_looser(before.min_replicas, after.min_replicas),
+        "min_non_spot_replicas": lower_is_looser(
+            before.min_non_spot_replicas, after.min_non_spot_replicas
+        ),
+        "allowed_purchase_options": before.allowed_purchase_options is not None
+        and not set(after.allowed_purchase_options or PURCHASE_OPTIONS)
+        <= set(before.allowed_purchase_options),
+        "change_windows": bool(before.change_windows)
+        and not (after.change_windows and set(after.change_windows) <= set(before.change_windows)),
+        "auto_approve": after.auto_approve and not before.auto_approve,
+        "auto_approve_max_change_pct": after.auto_approve_max_change_pct
+        > before.auto_approve_max_change_pct,
+        "auto_approve_max_usd_per_day": after.auto_approve_max_usd_per_day
+        > before.auto_approve_max_usd_per_day,
+    }
+    return [name for name, is_looser in looser.items() if is_looser]

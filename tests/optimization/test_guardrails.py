@@ -10,6 +10,7 @@ from optimization.guardrails import (
     auto_approvable,
     check_plan,
     check_window,
+    loosened_rules,
     parse_windows,
 )
 
@@ -91,3 +92,72 @@ def test_auto_approval_needs_the_rule_on_and_both_limits_met():
     assert not auto_approvable(on, current_cost_per_day_usd=100, delta_cost_per_day_usd=6)[0]
     assert not auto_approvable(on, current_cost_per_day_usd=20, delta_cost_per_day_usd=3)[0]
     assert not auto_approvable(on, current_cost_per_day_usd=0, delta_cost_per_day_usd=1)[0]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "looser"),
+    [
+        (Guardrails(), Guardrails(budget_per_day_usd=50.0, min_replicas=2), []),
+        (Guardrails(budget_per_day_usd=50.0), Guardrails(budget_per_day_usd=40.0), []),
+        (
+            Guardrails(budget_per_day_usd=50.0),
+            Guardrails(budget_per_day_usd=60.0),
+            ["budget_per_day_usd"],
+        ),
+        (Guardrails(budget_per_day_usd=50.0), Guardrails(), ["budget_per_day_usd"]),
+        (Guardrails(max_scale_step=3), Guardrails(max_scale_step=None), ["max_scale_step"]),
+        (Guardrails(min_replicas=2), Guardrails(min_replicas=3), []),
+        (Guardrails(min_replicas=2), Guardrails(), ["min_replicas"]),
+        (
+            Guardrails(min_non_spot_replicas=2),
+            Guardrails(min_non_spot_replicas=1),
+            ["min_non_spot_replicas"],
+        ),
+        (
+            Guardrails(allowed_purchase_options=("on_demand", "spot")),
+            Guardrails(allowed_purchase_options=("on_demand",)),
+            [],
+        ),
+        (
+            Guardrails(allowed_purchase_options=("on_demand",)),
+            Guardrails(allowed_purchase_options=("on_demand", "spot")),
+            ["allowed_purchase_options"],
+        ),
+        (
+            Guardrails(allowed_purchase_options=("on_demand",)),
+            Guardrails(),
+            ["allowed_purchase_options"],
+        ),
+        (Guardrails(), Guardrails(allowed_purchase_options=("on_demand",)), []),
+        (Guardrails(auto_approve=True), Guardrails(auto_approve=False), []),
+        (Guardrails(), Guardrails(auto_approve=True), ["auto_approve"]),
+        (
+            Guardrails(auto_approve_max_change_pct=5.0),
+            Guardrails(auto_approve_max_change_pct=6.0),
+            ["auto_approve_max_change_pct"],
+        ),
+        (
+            Guardrails(auto_approve_max_usd_per_day=10.0),
+            Guardrails(auto_approve_max_usd_per_day=2.0),
+            [],
+        ),
+    ],
+)
+def test_loosened_rules_names_each_rule_enforced_less(before, after, looser):
+    assert loosened_rules(before, after) == looser
+
+
+def test_change_windows_tighten_only_by_dropping_some():
+    two = parse_windows(
+        [
+            {"days": ["mon"], "start": "09:00", "end": "17:00"},
+            {"days": ["tue"], "start": "09:00", "end": "17:00"},
+        ]
+    )
+    other = parse_windows([{"days": ["mon"], "start": "10:00", "end": "12:00"}])
+    assert loosened_rules(Guardrails(), Guardrails(change_windows=two)) == []
+    assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=two[:1])) == []
+    assert loosened_rules(Guardrails(change_windows=two), Guardrails()) == ["change_windows"]
+    assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=other)) == [
+        "change_windows"
+    ]
