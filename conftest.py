@@ -46,15 +46,18 @@ def make_user(db, django_user_model):
     return make
 
 
-def token_client(user, scopes=()):
-    """An API client authenticating as `user` with a real token, as CI does."""
+def token_client(user, scopes=None):
+    """An API client authenticating as `user` with a real token, as CI does.
+
+    `scopes` limits the token (`[]`: read-only); None leaves it unrestricted, within the role.
+    """
     from knox.models import AuthToken
     from rest_framework.test import APIClient
 
     from apps.accounts.models import TokenGrant
 
     instance, token = AuthToken.objects.create(user, expiry=None)
-    if scopes:
+    if scopes is not None:
         TokenGrant.objects.create(token=instance, scopes=list(scopes))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")

@@ -116,15 +116,40 @@ class TeamMembership(models.Model):
 
 
 class TokenScope(models.TextChoices):
-    """Extra powers a machine token holds beyond its user's role; none unless given."""
+    """What an API token may write; `apps.accounts.scopes` maps every write route to one.
 
-    APPROVE_PLANS = "plans:approve", "approve and reject plans"
-    APPLY_PLANS = "plans:apply", "start the apply of approved plans"
+    A token holding scopes may take only those writes (reads are open to every token), and never
+    more than its user's role allows, except that a CI identity gets plans:approve, plans:apply
+    and metrics:delete only through a token an operator gave them (`CI_DELEGATED`).
+    """
+
+    WORKLOADS_WRITE = "workloads:write", "create, change and delete workloads, SLAs and variants"
+    TARGETS_WRITE = "targets:write", "register, change and remove deployment targets"
+    METRICS_WRITE = "metrics:write", "post metrics, import traces, set up and pull metric sources"
     DELETE_OBSERVATIONS = "metrics:delete", "delete a range of a workload's observations"
+    FORECASTS_RUN = "forecasts:run", "queue forecast runs"
+    PLANS_REQUEST = "plans:request", "request plans and optimization runs, set plan schedules"
+    PLANS_CHOOSE = "plans:choose", "pick another candidate of a plan"
+    APPROVE_PLANS = "plans:approve", "approve and reject plans"
+    APPLY_PLANS = "plans:apply", "start the apply or rollback of plans"
+    GUARDRAILS_WRITE = "guardrails:write", "set guardrails and propose changes to them"
+    GUARDRAILS_APPROVE = "guardrails:approve", "approve and reject others' guardrail changes"
+    WEBHOOKS_WRITE = "webhooks:write", "create, change, delete webhooks and rotate their secrets"
+    CATALOG_WRITE = "catalog:write", "change the pricing catalog (FinOps)"
+
+
+# Beyond the CI role: a CI identity holds these only through a token an operator gave them.
+CI_DELEGATED = frozenset(
+    {TokenScope.APPROVE_PLANS, TokenScope.APPLY_PLANS, TokenScope.DELETE_OBSERVATIONS}
+)
 
 
 class TokenGrant(models.Model):
-    """The scopes explicitly given to one API token (knox stores the token itself, hashed)."""
+    """The scopes one API token is limited to (knox stores the token itself, hashed).
+
+    A token without a grant is unrestricted: it may do what its user's role allows (and no
+    CI delegation). A grant with no scopes makes a read-only token.
+    """
 
     token = models.OneToOneField(
         "knox.AuthToken", models.CASCADE, primary_key=True, related_name="grant"
@@ -133,7 +158,7 @@ class TokenGrant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.token_id}: {', '.join(self.scopes) or 'no scopes'}"
+        return f"{self.token_id}: {', '.join(self.scopes) or 'read-only'}"
 
 
 class TeamOwnedQuerySet(models.QuerySet):

@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from apps.accounts import roles
+from apps.accounts import roles, scopes
 
 
 class IsFinOpsOrReadOnly(BasePermission):
@@ -37,3 +37,28 @@ def owning_team(obj):
     """The team a workload or one of its rows belongs to."""
     workload = getattr(obj, "workload", obj)
     return workload.team
+
+
+class TokenScopesCover(BasePermission):
+    """A token limited to scopes writes only through routes its scopes cover.
+
+    Every API view holds this permission (the default, and each view that sets its own);
+    `apps.accounts.scopes` says which scope each write route needs. Reads pass; role checks
+    stay where they are, so a token never does more than its user's role allows.
+    """
+
+    message = "this token's scopes do not cover this request"
+
+    def has_permission(self, request, view) -> bool:
+        """Reads, sessions and unrestricted tokens pass; otherwise the route's scope is needed."""
+        if request.method in SAFE_METHODS:
+            return True
+        match = getattr(request, "resolver_match", None)
+        url_name = match.url_name if match else None
+        if url_name in scopes.UNSCOPED_ROUTES:
+            return True
+        refusal = roles.token_refusal(request.auth, scopes.scope_for_route(url_name))
+        if refusal:
+            self.message = refusal
+            return False
+        return True

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from apps.accounts.models import FINOPS_GROUP, Role, Team, TokenScope
+from apps.accounts.models import CI_DELEGATED, FINOPS_GROUP, Role, Team, TokenScope
 
 WRITE_ROLES = (Role.SRE, Role.CI)
 
@@ -40,24 +40,36 @@ def holds_role(user: AbstractBaseUser | AnonymousUser, team: Team, role: str) ->
     return team.memberships.filter(user=user, role=role).exists()
 
 
-def token_scopes(auth: object) -> frozenset[str]:
-    """The scopes given to the API token a request came with; none for sessions."""
+def granted_scopes(credential: object) -> frozenset[str] | None:
+    """The scopes the API token a request came with is limited to; None when it is not limited.
+
+    Sessions and tokens without a grant are limited by the user's role alone.
+    """
     from knox.models import AuthToken  # knox's models need the app registry
 
-    if not isinstance(auth, AuthToken):
-        return frozenset()
-    grant = getattr(auth, "grant", None)  # the missing row raises an AttributeError subclass
-    return frozenset(grant.scopes) if grant else frozenset()
+    if not isinstance(credential, AuthToken):
+        return None
+    grant = getattr(credential, "grant", None)  # the missing row raises an AttributeError subclass
+    return frozenset(grant.scopes) if grant else None
+
+
+def token_refusal(credential: object, scope: str | None) -> str | None:
+    """Why the token `credential` may not take a write needing `scope`; None when it may.
+
+    `scope` None is a write the registry (`apps.accounts.scopes`) names no scope for: closed to
+    every token that holds scopes.
+    """
+    scopes = granted_scopes(credential)
+    if scopes is None or (scope is not None and scope in scopes):
+        return None
+    held = ", ".join(sorted(scopes)) or "none: read-only"
+    if scope is None:
+        return f"no token scope covers this write, so a token limited to scopes ({held}) cannot"
+    return f"this token lacks the {scope} scope ({TokenScope(scope).label}); it holds: {held}"
 
 
 # Deleting a range of a workload's observations: the team's SREs, or a CI token given this scope.
 DELETE_OBSERVATIONS = TokenScope.DELETE_OBSERVATIONS
-# What each scoped action is, for the refusal.
-ACTIONS = {
-    TokenScope.APPROVE_PLANS: "deciding on plans",
-    TokenScope.APPLY_PLANS: "applying plans",
-    DELETE_OBSERVATIONS: "deleting observations",
-}
 
 
 def authorize(
@@ -65,13 +77,17 @@ def authorize(
 ) -> str | None:
     """Why `user`, through `credential`, may not take `action` in `team`; None when they may.
 
-    `action` is a `TokenScope`: the team's SREs may take it; its CI identities only through an
-    API token that was given that scope; nobody else.
+    `action` is a `TokenScope` of `CI_DELEGATED` (approve, apply, delete observations): a
+    token limited to scopes must hold it; then the team's SREs may take it, its CI identities
+    only through a token an operator gave that scope, nobody else.
     """
+    refusal = token_refusal(credential, action)
+    if refusal:
+        return refusal
     if holds_role(user, team, Role.SRE):
         return None
     if holds_role(user, team, Role.CI):
-        if action in token_scopes(credential):
+        if action in CI_DELEGATED and action in (granted_scopes(credential) or ()):
             return None
         return f"this CI credential was not given the {action} scope"
-    return f"{ACTIONS[action]} needs the sre role in team {team}"
+    return f"{action} ({TokenScope(action).label}) needs the sre role in team {team}"

@@ -266,7 +266,7 @@ def start_rollback(plan_id: int, *, user, auth=None, via: str) -> ScalingPlan:
     plan = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id)
     refusal = apply_refusal(plan, user, auth)
     if refusal:
-        raise PlanForbidden(refusal.replace("applying", "rolling back"))
+        raise PlanForbidden(refusal)
     if plan.status not in (S.FAILED, S.APPLIED):
         raise PlanConflict(
             f"plan {plan_id} is {plan.status}; only failed or applied plans roll back"

@@ -108,7 +108,15 @@ def test_ci_flow_from_metrics_to_applied_plan(worker, live_server, make_user, re
     sre_one = make_user("sre-one", role=Role.SRE, team=team)
     sre_two = make_user("sre-two", role=Role.SRE, team=team)
     ci_user = make_user("search-ci", role=Role.CI, team=team)
-    ci = Api(live_server.url, make_token(ci_user, scopes=["plans:apply"]))
+    # Scopes limit the token to what the pipeline does; plans:apply is an operator's delegation.
+    ci_scopes = [
+        "workloads:write",
+        "targets:write",
+        "metrics:write",
+        "plans:request",
+        "plans:apply",
+    ]
+    ci = Api(live_server.url, make_token(ci_user, scopes=ci_scopes))
     one = Api(live_server.url, make_token(sre_one))
     two = Api(live_server.url, make_token(sre_two))
 

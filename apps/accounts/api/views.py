@@ -1,11 +1,22 @@
-"""Revoking API tokens: knox's logout views, described for the schema.
+"""API tokens by their owner: list, create with scopes, revoke one, this one, or all.
 
-Tokens are created by an operator (`manage.py create_api_token`), never over HTTP with a password,
-so no API endpoint needs the sign-in lockout; these only take a valid token away.
+No endpoint takes a password: a person creates their first token signed in to the site (the
+session), or an operator does (`manage.py create_api_token`), so no API endpoint needs the
+sign-in lockout.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox import views as knox_views
+from rest_framework import status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from apps.accounts import tokens
+from apps.accounts.api.serializers import (
+    CreatedTokenSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
 
 
 @extend_schema(
@@ -24,3 +35,58 @@ class RevokeTokenView(knox_views.LogoutView):
 )
 class RevokeAllTokensView(knox_views.LogoutAllView):
     """`POST /api/v1/auth/logout-all/`: all of the caller's tokens are deleted."""
+
+
+class TokenViewSet(viewsets.ViewSet):
+    """`/api/v1/auth/tokens/`: your own tokens, never anyone else's."""
+
+    serializer_class = TokenSerializer
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        responses=TokenSerializer(many=True),
+        description="Your tokens that have not expired, newest first, with their scopes.",
+    )
+    def list(self, request):
+        """The caller's live tokens."""
+        rows = tokens.own_tokens(request.user)
+        return Response(TokenSerializer(rows, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            201: CreatedTokenSerializer,
+            400: OpenApiResponse(description="a scope beyond your roles or this token, too long"),
+        },
+        description="Create a token for yourself, limited to `scopes` (within your roles and "
+        "the token you call with) and living `days` (at most BALLAST_TOKEN_TTL_DAYS). The "
+        "token is in this answer only.",
+    )
+    def create(self, request):
+        """A new token for the caller."""
+        form = TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            row, token = tokens.create_own_token(
+                user=request.user,
+                credential=request.auth,
+                scopes=form.validated_data["scopes"],
+                days=form.validated_data.get("days"),
+            )
+        except tokens.TokenRefused as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ValidationError({field: [message]}) from exc
+        row.token = token
+        body = CreatedTokenSerializer(row, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 404: OpenApiResponse(description="no token of yours has this id")},
+        description="Revoke one of your tokens by its `id`; requests with it then get 401.",
+    )
+    def destroy(self, request, pk=None):
+        """Revoke one of the caller's tokens."""
+        if not tokens.revoke_own_token(user=request.user, token_id=pk):
+            raise NotFound("no token of yours has this id")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@
 
 from rest_framework import mixins, viewsets
 
-from apps.accounts.permissions import IsFinOpsOrReadOnly
+from apps.accounts.permissions import IsFinOpsOrReadOnly, TokenScopesCover
 from apps.catalog.api.filters import (
     InstanceTypeFilterSet,
     OfferFilterSet,
@@ -27,7 +27,7 @@ class EditableViewSet(
 ):
     """List, retrieve, create and update; rows others depend on are not deleted through the API."""
 
-    permission_classes = [IsFinOpsOrReadOnly]
+    permission_classes = [IsFinOpsOrReadOnly, TokenScopesCover]
 
 
 class AppendOnlyViewSet(
@@ -38,7 +38,7 @@ class AppendOnlyViewSet(
 ):
     """Price history: a new price is a new row with a later valid_from."""
 
-    permission_classes = [IsFinOpsOrReadOnly]
+    permission_classes = [IsFinOpsOrReadOnly, TokenScopesCover]
 
 
 class ProviderViewSet(EditableViewSet):

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import TokenScopesCover
 from apps.control import observations
 from apps.control.api.serializers import (
     ControlDecisionSerializer,
@@ -45,7 +46,7 @@ class ControlDecisionViewSet(viewsets.ReadOnlyModelViewSet):
 class ObservationDeletionView(APIView):
     """Delete a range of one series of a workload's observations, e.g. stray test points."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopesCover]
 
     @extend_schema(
         operation_id="workloads_observations_delete",

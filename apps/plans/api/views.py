@@ -24,7 +24,7 @@ from rest_framework.response import Response
 
 from apps.accounts import roles
 from apps.accounts.models import Role
-from apps.accounts.permissions import CanWriteOwningTeam
+from apps.accounts.permissions import CanWriteOwningTeam, TokenScopesCover
 from apps.kernel.api import UtcDateTimeFilter
 from apps.plans import audit, services
 from apps.plans.api import serializers as s
@@ -296,7 +296,7 @@ class PlanScheduleViewSet(viewsets.ModelViewSet):
     """Periodic plans: Celery beat requests one for the workload every `every_minutes`."""
 
     serializer_class = s.PlanScheduleSerializer
-    permission_classes = [IsAuthenticated, CanWriteOwningTeam]
+    permission_classes = [IsAuthenticated, CanWriteOwningTeam, TokenScopesCover]
     filterset_fields = ["workload", "enabled"]
 
     def get_queryset(self):

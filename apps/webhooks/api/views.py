@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apps.accounts.permissions import TokenScopesCover
 from apps.webhooks import services
 from apps.webhooks.api.serializers import (
     WebhookDeliverySerializer,
@@ -80,7 +81,7 @@ class WebhookViewSet(
     """Signed POSTs of plan events to a team's endpoint; PATCH updates, PUT is not offered."""
 
     serializer_class = WebhookSerializer
-    permission_classes = [IsAuthenticated, IsTeamSREOrReadOnly]
+    permission_classes = [IsAuthenticated, IsTeamSREOrReadOnly, TokenScopesCover]
     filterset_fields = ["active"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

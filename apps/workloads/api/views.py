@@ -18,7 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.accounts.permissions import CanWriteOwningTeam
+from apps.accounts.permissions import CanWriteOwningTeam, TokenScopesCover
 from apps.workloads import services
 from apps.workloads.api import metric_serializers as ms
 from apps.workloads.api import serializers as s
@@ -61,7 +61,7 @@ class TeamScopedViewSet(
 ):
     """CRUD over rows of the user's teams; other teams' rows do not exist for the user."""
 
-    permission_classes = [IsAuthenticated, CanWriteOwningTeam]
+    permission_classes = [IsAuthenticated, CanWriteOwningTeam, TokenScopesCover]
     model = None
 
     def get_queryset(self):
