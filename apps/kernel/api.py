@@ -9,6 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -26,15 +27,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+NAMED_UNKNOWN_FIELDS = 20
+
+
 class RejectUnknownFieldsMixin(serializers.Serializer[Any]):
     """Refuse fields a serializer does not know, instead of silently dropping a typo."""
 
     def to_internal_value(self, data: Any) -> Any:
-        """Name every unknown field in one 400, before any other check."""
+        """Name the unknown fields in one 400, before any other check.
+
+        At most NAMED_UNKNOWN_FIELDS are named, the rest counted: naming each of the 80,000
+        keys a 1 MB body holds took the web process 7 s and 100 MB.
+        """
         if hasattr(data, "keys"):
             unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+                named = unknown[:NAMED_UNKNOWN_FIELDS]
+                errors = {name: ["unknown field"] for name in named}
+                if len(unknown) > len(named):
+                    more = f"and {len(unknown) - len(named):,} more unknown fields"
+                    errors[api_settings.NON_FIELD_ERRORS_KEY] = [more]
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 

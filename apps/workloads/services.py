@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -72,6 +72,31 @@ def ingest_observations(
         workload=workload, series=series, ts__gte=points[0][0], ts__lte=points[-1][0]
     )
     before = window.count()
+    if connection.vendor == "postgresql":
+        _upsert_unnested(workload, series, points)
+    else:
+        _upsert_with_models(workload, series, points)
+    created = window.count() - before
+    return IngestResult(received=len(points), created=created, updated=len(points) - created)
+
+
+def _upsert_unnested(workload: Workload, series: str, points: list[tuple[datetime, float]]):
+    """One statement over two arrays: no model instance per point.
+
+    The ORM's bulk upsert builds and compiles an instance a point, 1.5 s of a request for the
+    19,000 points a 1 MB batch holds (benchmarks/request_bounds.py); this takes a tenth.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MetricObservation._meta.db_table} (workload_id, series, ts, value) "
+            "SELECT %s, %s, ts, value FROM unnest(%s::timestamptz[], %s::float8[]) AS p(ts, value) "
+            "ON CONFLICT (workload_id, series, ts) DO UPDATE SET value = EXCLUDED.value",
+            [workload.pk, series, [ts for ts, _ in points], [float(v) for _, v in points]],
+        )
+
+
+def _upsert_with_models(workload: Workload, series: str, points: list[tuple[datetime, float]]):
+    """The ORM's bulk upsert, for the demo's SQLite."""
     for start in range(0, len(points), INGEST_BATCH_ROWS):
         MetricObservation.objects.bulk_create(
             [
@@ -82,8 +107,6 @@ def ingest_observations(
             unique_fields=["workload", "series", "ts"],
             update_fields=["value"],
         )
-    created = window.count() - before
-    return IngestResult(received=len(points), created=created, updated=len(points) - created)
 
 
 def queue_trace_import(

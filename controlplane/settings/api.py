@@ -34,6 +34,12 @@ REST_FRAMEWORK = {
     # Parse NaN and Infinity so validation can refuse them by field name, instead of failing the
     # whole body with a parse error that names no field. Nothing non-finite is ever stored.
     "STRICT_JSON": False,
+    # DRF's parsers, answering deep nesting and too many form fields with a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.kernel.parsers.JSONParser",
+        "apps.kernel.parsers.FormParser",
+        "apps.kernel.parsers.MultiPartParser",
+    ],
 }
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so that TokenGrant's migration can refer to it
 # Tokens are stored hashed and expire after BALLAST_TOKEN_TTL_DAYS unless created with another

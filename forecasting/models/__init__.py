@@ -6,20 +6,44 @@ from collections.abc import Callable
 
 from forecasting.base import Forecaster
 from forecasting.models.ensemble import ENSEMBLE_MEMBERS, Ensemble
-from forecasting.models.ets import Ets
-from forecasting.models.lstm import Lstm
-from forecasting.models.prophet import Prophet
-from forecasting.models.sarima import Sarima
 from forecasting.models.seasonal_naive import SeasonalNaive
 from forecasting.resampling import AggregatedForecaster, LevelModel
+
+
+# The level models' libraries (statsmodels, prophet, torch: 300 MB of memory together) load
+# when a model is first built, not with this package: the web process imports it (through
+# `policies` and the plans app) but never fits a model.
+def _ets(seed: int) -> LevelModel:
+    from forecasting.models.ets import Ets
+
+    return Ets()
+
+
+def _sarima(seed: int) -> LevelModel:
+    from forecasting.models.sarima import Sarima
+
+    return Sarima()
+
+
+def _prophet(seed: int) -> LevelModel:
+    from forecasting.models.prophet import Prophet
+
+    return Prophet(seed=seed)
+
+
+def _lstm(seed: int) -> LevelModel:
+    from forecasting.models.lstm import Lstm
+
+    return Lstm(seed=seed)
+
 
 # Level models run at the modelling step through `AggregatedForecaster`; seasonal naive runs at
 # the trace's own step (it is the baseline MASE is scaled by).
 LEVEL_MODELS: dict[str, Callable[[int], LevelModel]] = {
-    "ets": lambda seed: Ets(),
-    "sarima": lambda seed: Sarima(),
-    "prophet": lambda seed: Prophet(seed=seed),
-    "lstm": lambda seed: Lstm(seed=seed),
+    "ets": _ets,
+    "sarima": _sarima,
+    "prophet": _prophet,
+    "lstm": _lstm,
 }
 MODEL_NAMES = ("seasonal_naive", *LEVEL_MODELS)  # the models of the CLI contract
 ENSEMBLE = "ensemble"  # the average of ENSEMBLE_MEMBERS, also a model in its own right

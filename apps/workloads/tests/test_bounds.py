@@ -187,3 +187,51 @@ def test_a_what_if_upload_with_a_distant_first_row_is_refused_naming_the_trace(s
     with pytest.raises(SimulationError) as refused:
         _checked_upload(upload)
     assert refused.value.field == "trace" and "over the limit" in refused.value.message
+
+
+def test_a_body_nested_too_deeply_is_refused_not_a_server_error(ci_a, workload_a):
+    depth = 100_000  # Python's json gives up near 1,000 levels, with a RecursionError
+    body = '{"series": ' + "[" * depth + "]" * depth + "}"
+
+    response = ci_a.post(
+        f"/api/v1/workloads/{workload_a.pk}/metrics/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert not MetricObservation.objects.exists()
+
+
+def test_a_batch_of_one_second_points_is_stored_then_replaced_whole(ci_a, workload_a):
+    end = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    points = [{"ts": iso(end - timedelta(seconds=k)), "value": k} for k in range(3000, 0, -1)]
+
+    first = post(ci_a, workload_a, points, series="bench")
+    again = post(ci_a, workload_a, [p | {"value": p["value"] + 1} for p in points], "bench")
+
+    assert first.data == {"received": 3000, "created": 3000, "updated": 0}
+    assert again.data == {"received": 3000, "created": 0, "updated": 3000}
+    stored = MetricObservation.objects.filter(series="bench").order_by("ts")
+    assert [o.value for o in stored[:2]] == [3001, 3000]
+
+
+def test_a_form_of_more_fields_than_django_reads_is_refused_not_a_server_error(ci_a, workload_a):
+    form = "&".join(["series=requests"] * 5000)  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1,000
+
+    response = ci_a.post(
+        f"/api/v1/workloads/{workload_a.pk}/metrics/",
+        form,
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 400
+    assert not MetricObservation.objects.exists()
+
+
+def test_eighty_thousand_unknown_fields_are_refused_with_a_short_answer(sre_a, workload_a):
+    body = {"workload": workload_a.pk, "kind": "k8s_deployment", "reference": "prod/ranker"}
+    body |= {f"k{i}": 0 for i in range(80_000)}
+
+    response = sre_a.post("/api/v1/deployment-targets/", body, format="json")
+
+    assert response.status_code == 400
+    assert len(response.content) < 10_000  # 20 named, the rest counted; not 5 MB of names
