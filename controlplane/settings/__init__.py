@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "controlplane.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "controlplane.refusals.RefusalAuditMiddleware",  # outside CSRF, auth and axes: sees theirs
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -271,6 +272,11 @@ PLAN_REPLAY_HOURS = env_int("BALLAST_PLAN_REPLAY_HOURS", 24)
 # The most a team's auto-approve rule may let through without a second person, operator-wide.
 AUTO_APPROVE_MAX_CHANGE_PCT = env_int("BALLAST_AUTO_APPROVE_MAX_CHANGE_PCT", 10)
 AUTO_APPROVE_MAX_USD_PER_DAY = env_int("BALLAST_AUTO_APPROVE_MAX_USD_PER_DAY", 50)
+
+# Refused writes on the audit trail, at most this many a minute per user (or anonymous address)
+# and for everyone together; past a bound one `refused.throttled` event marks the minute.
+AUDIT_REFUSALS_PER_MINUTE = env_int("BALLAST_AUDIT_REFUSALS_PER_MINUTE", 10)
+AUDIT_REFUSALS_PER_MINUTE_TOTAL = env_int("BALLAST_AUDIT_REFUSALS_PER_MINUTE_TOTAL", 300)
 
 # /metrics: closed (403) unless a bearer token is set, or it is explicitly made public for a
 # scraper on a trusted network (see controlplane/metrics.py).
