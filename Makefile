@@ -60,6 +60,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.dashboard
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.control
+	$(BIN)/python -m benchmarks.request_bounds
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
