@@ -54,17 +54,22 @@ def record_guardrail(
     guardrail, action: str, *, user, via: str, before: dict | None, after: dict | None
 ) -> AuditEvent:
     """Append a change to a team's or a workload's guardrail, with what it was and is."""
-    owner = guardrail.workload or guardrail.team
     detail = {"before": before, "after": after}
-    if guardrail.workload is not None:
-        return _append(
-            guardrail.workload, None, action, user, via, reason=str(owner), detail=detail
-        )
+    return record_guardrail_scope(
+        guardrail.team, guardrail.workload, action, user=user, via=via, detail=detail
+    )
+
+
+def record_guardrail_scope(team, workload, action: str, *, user, via: str, detail: dict):
+    """Append an event about the guardrail of `team` or `workload` (one is None), row or not."""
+    owner = workload or team
+    if workload is not None:
+        return _append(workload, None, action, user, via, reason=str(owner), detail=detail)
     return AuditEvent.objects.create(
         actor=actor_name(user),
         via=via,
         action=action,
-        team_id=guardrail.team_id,
+        team_id=team.pk,
         reason=str(owner),
         detail=detail,
     )

@@ -261,6 +261,63 @@ class Guardrail(models.Model):
         return f"guardrails of {self.team or self.workload}"
 
 
+class GuardrailChange(models.Model):
+    """A change to a guardrail that loosens it, waiting for a second person (`guardrail_changes`).
+
+    `values` is the guardrail as it would be (null: removed), `before` as it was when proposed
+    (null: none yet); `base_updated_at` the guardrail's `updated_at` then, so that an approval
+    of a change to a guardrail that changed since is refused as stale.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPLIED = "applied"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+        STALE = "stale"
+
+    team = models.ForeignKey(
+        "accounts.Team", models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    workload = models.ForeignKey(
+        "workloads.Workload", models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    values = models.JSONField(null=True, blank=True, help_text="the guardrail after; null: removed")
+    before = models.JSONField(null=True, blank=True, help_text="the guardrail before; null: none")
+    loosened = models.JSONField(default=list, help_text="the rules the change loosens")
+    base_updated_at = models.DateTimeField(null=True, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=False, workload__isnull=True)
+                | models.Q(team__isnull=True, workload__isnull=False),
+                name="guardrail_change_team_xor_workload",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} to guardrails of {self.team or self.workload} ({self.status})"
+
+    @property
+    def owner(self) -> Any:
+        """The team whose SREs decide (the workload's for a workload's guardrail)."""
+        if self.workload is not None:
+            return self.workload.team
+        return self.team
+
+
 class PlanSchedule(models.Model):
     """Celery beat requests a plan for the workload every `every_minutes`."""
 

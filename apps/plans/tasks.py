@@ -15,7 +15,7 @@ from django.db import OperationalError, transaction
 from actuators.base import TransientError
 from apps.kernel.runs import fail_unfinished
 from apps.kernel.tasks import Queue, limited_task, row_task
-from apps.plans import applying, audit, services, sweeper
+from apps.plans import applying, audit, guardrail_changes, services, sweeper
 from apps.plans.lifecycle import PlanConflict, PlanError, fail_plan, transition
 from apps.plans.models import OptimizationRun, PlanStatus, ScalingPlan
 
@@ -104,8 +104,8 @@ def plan_chain(plan_id: int):
 
 @limited_task(Queue.CPU)
 def expire_plans() -> int:
-    """Celery beat: expire plans past their time to live."""
-    return services.expire_due_plans()
+    """Celery beat: expire plans, and pending guardrail changes, past their time to live."""
+    return services.expire_due_plans() + guardrail_changes.expire_due_changes()
 
 
 @limited_task(Queue.CPU)

@@ -4,8 +4,6 @@ import csv
 import io
 import json
 
-from django.db import transaction
-from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -23,13 +21,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.accounts import roles
-from apps.accounts.models import Role
 from apps.accounts.permissions import CanWriteOwningTeam, TokenScopesCover
 from apps.kernel.api import UtcDateTimeFilter
-from apps.plans import audit, services
+from apps.plans import services
 from apps.plans.api import serializers as s
 from apps.plans.api.serializers import OptimizationRunSerializer
-from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
+from apps.plans.models import AuditEvent, OptimizationRun, PlanSchedule, ScalingPlan
 
 
 class OptimizationRunViewSet(
@@ -232,64 +229,6 @@ class ScalingPlanViewSet(
         except services.PlanError as exc:
             return refused(exc)
         return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
-
-
-class GuardrailViewSet(viewsets.ModelViewSet):
-    """Budget, scale step, minimum replicas, purchase options, change windows, auto-approve.
-
-    One row per team or per workload (whose set fields override its team's). Set by the team's
-    SREs or FinOps; read by the team and FinOps.
-    """
-
-    queryset = Guardrail.objects.none()  # for the schema; get_queryset scopes the rows
-    serializer_class = s.GuardrailSerializer
-    filterset_fields = ["team", "workload"]
-
-    def get_queryset(self):
-        """Guardrails of visible teams and workloads."""
-        user = self.request.user
-        rows = Guardrail.objects.select_related("team", "workload")
-        if roles.reads_all_teams(user):
-            return rows
-        teams = roles.readable_team_ids(user)
-        return rows.filter(Q(team__in=teams) | Q(workload__team__in=teams))
-
-    def perform_create(self, serializer):
-        """Set, and on the audit trail (`guardrail.created`)."""
-        with transaction.atomic():
-            row = serializer.save()
-            self._audit(row, "guardrail.created", None)
-
-    def perform_update(self, serializer):
-        """Changed, on the audit trail with what it was (`guardrail.changed`)."""
-        before = s.GuardrailSerializer(serializer.instance).data
-        with transaction.atomic():
-            row = serializer.save()
-            self._audit(row, "guardrail.changed", before)
-
-    def perform_destroy(self, instance):
-        """Only who may set them may remove them; on the audit trail (`guardrail.removed`)."""
-        owner = instance.team or instance.workload.team
-        user = self.request.user
-        if not (roles.holds_role(user, owner, Role.SRE) or roles.is_finops(user)):
-            raise PermissionDenied(f"guardrails of {owner} are set by its SREs or FinOps")
-        before = s.GuardrailSerializer(instance).data
-        with transaction.atomic():
-            audit.record_guardrail(
-                instance,
-                "guardrail.removed",
-                user=user,
-                via=via(self.request),
-                before=before,
-                after=None,
-            )
-            instance.delete()
-
-    def _audit(self, row, action: str, before) -> None:
-        after = s.GuardrailSerializer(row).data
-        audit.record_guardrail(
-            row, action, user=self.request.user, via=via(self.request), before=before, after=after
-        )
 
 
 class PlanScheduleViewSet(viewsets.ModelViewSet):
