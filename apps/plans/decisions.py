@@ -235,7 +235,17 @@ def _state_refusal(plan: ScalingPlan, verb: str) -> str:
 
 
 def apply_refusal(plan: ScalingPlan, user, auth) -> str | None:
-    """Why `user` may not start the apply of `plan`, or None."""
+    """Why `user` may not start the apply of `plan`, or None.
+
+    An auto-approved plan had no second person: whoever starts its apply is, so it may not be
+    its requester (auto-approval counts as no one). A plan a person approved may be applied by
+    anyone with the role or scope, its requester too: two people already agreed.
+    """
+    if plan.auto_approved and user.pk == plan.requested_by_id:
+        return (
+            "four eyes: this plan was approved automatically, so someone other than its "
+            "requester must start its apply"
+        )
     return roles.authorize(user, auth, plan.workload.team, TokenScope.APPLY_PLANS)
 
 

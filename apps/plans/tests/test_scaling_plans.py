@@ -248,6 +248,23 @@ def test_a_small_change_is_auto_approved_when_the_rule_is_on(
     assert event.actor == "system" and "auto-approve rule" in event.reason
 
 
+def test_the_requester_of_an_auto_approved_plan_cannot_apply_it_alone(
+    proposed, sre_a, online_workload, build, team_a, settings, make_user
+):
+    settings.AUTO_APPROVE_MAX_CHANGE_PCT, settings.AUTO_APPROVE_MAX_USD_PER_DAY = 50, 100
+    apply_and_turn_auto_approve_on(proposed, sre_a, team_a)
+    SLA.objects.filter(workload=online_workload).update(
+        latency_percentile=50, latency_target_ms=1000
+    )
+    requester = token_client(make_user("sre-requester", role="sre", team=team_a))
+    newer = request(requester, online_workload).data["id"]
+    build(newer)
+    assert ScalingPlan.objects.get(pk=newer).auto_approved
+    alone = requester.post(f"/api/v1/plans/{newer}/apply/")
+    assert alone.status_code == 403 and "four eyes" in str(alone.data)
+    assert sre_a.post(f"/api/v1/plans/{newer}/apply/").status_code == 202
+
+
 def test_auto_approve_is_off_by_default(proposed, sre_a, ci_a, online_workload, build):
     sre_a.post(f"/api/v1/plans/{proposed.pk}/approve/")
     sre_a.post(f"/api/v1/plans/{proposed.pk}/apply/")
