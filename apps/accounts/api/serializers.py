@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.accounts.models import TokenScope
+from apps.kernel.fields import BoundedListField
 
 
 class TokenSerializer(serializers.Serializer):
@@ -32,7 +33,8 @@ class TokenSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     """A new token for yourself: the scopes it is limited to and its lifetime."""
 
-    scopes = serializers.ListField(
+    scopes = BoundedListField(
+        max_length=len(TokenScope.choices),
         child=serializers.ChoiceField(choices=TokenScope.choices),
         allow_empty=True,
         help_text="what it may write ([] makes a read-only token); within your roles",

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.forecasts.models import ForecastRun
+from apps.kernel.fields import BoundedListField
 from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.workloads.api.serializers import WorkloadChildSerializer
 from apps.workloads.models import SERIES_NAME, MetricObservation
@@ -27,8 +28,11 @@ class ForecastRunSerializer(WorkloadChildSerializer):
 
     series = serializers.CharField(max_length=64, validators=[SERIES_NAME], default="requests")
     horizon = serializers.IntegerField(min_value=1)
-    quantiles = serializers.ListField(
-        child=serializers.FloatField(), required=False, help_text="default [0.5, 0.9, 0.99]"
+    quantiles = BoundedListField(
+        max_length=20,
+        child=serializers.FloatField(),
+        required=False,
+        help_text="default [0.5, 0.9, 0.99]",
     )
     seed = serializers.IntegerField(
         min_value=0, max_value=MAX_SEED, default=0, help_text=f"0 to {MAX_SEED}"

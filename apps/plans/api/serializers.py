@@ -10,6 +10,7 @@ from apps.accounts import roles
 from apps.accounts.models import Role, Team
 from apps.catalog.models import Region
 from apps.kernel.api import RejectUnknownFieldsMixin
+from apps.kernel.fields import BoundedListField
 from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
 from apps.workloads.api.serializers import WorkloadChildSerializer, WorkloadField
@@ -169,7 +170,8 @@ class PlanRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         if value and not Region.objects.filter(code=value).exists():
             known = ", ".join(sorted(set(Region.objects.values_list("code", flat=True))))
             raise serializers.ValidationError(
-                f"unknown region {value!r}: the catalog has {known or 'none'}"
+                f"unknown region {value!r}: the catalog has {known or 'none'}",
+                code="does_not_exist",
             )
         return value
 
@@ -194,7 +196,8 @@ class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer)
         slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
     )
     workload = WorkloadField(required=False, allow_null=True)
-    allowed_purchase_options = serializers.ListField(
+    allowed_purchase_options = BoundedListField(
+        max_length=len(PURCHASE_OPTIONS),
         child=serializers.ChoiceField(choices=PURCHASE_OPTIONS),
         allow_empty=False,
         required=False,

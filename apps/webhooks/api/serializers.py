@@ -6,6 +6,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts.models import Team
 from apps.kernel.api import RejectUnknownFieldsMixin
+from apps.kernel.fields import BoundedListField
 from apps.webhooks import services
 from apps.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
 from apps.webhooks.permissions import is_team_sre
@@ -19,7 +20,8 @@ class WebhookSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         max_length=2000,
         validators=[URLValidator(schemes=["http", "https"], message="use an http or https URL")],
     )
-    events = serializers.ListField(
+    events = BoundedListField(
+        max_length=len(WebhookEvent.choices),
         child=serializers.ChoiceField(choices=WebhookEvent.choices),
         allow_empty=False,
         help_text="any of " + ", ".join(WebhookEvent.values),

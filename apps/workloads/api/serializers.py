@@ -185,7 +185,8 @@ class ModelVariantSerializer(WorkloadChildSerializer):
     """A model variant with its capacity profiles (replaced as a whole when sent)."""
 
     accuracy = serializers.FloatField(min_value=0, max_value=1)
-    capacity_profiles = CapacityProfileSerializer(many=True, required=False)
+    # One profile an instance type; the bound is checked before any profile is validated.
+    capacity_profiles = CapacityProfileSerializer(many=True, required=False, max_length=200)
 
     class Meta:
         model = ModelVariant
