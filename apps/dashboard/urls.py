@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.dashboard import control_views, plan_views, views
+from apps.dashboard import control_views, observation_views, plan_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -26,6 +26,11 @@ urlpatterns = [
         "workloads/<int:workload_id>/control/",
         control_views.workload_control,
         name="workload-control",
+    ),
+    path(
+        "workloads/<int:workload_id>/observations/delete/",
+        observation_views.delete_observations,
+        name="delete-observations",
     ),
     path("what-if/", views.what_if, name="what-if"),
     path("what-if/<int:run_id>/", views.what_if_run, name="what-if-run"),

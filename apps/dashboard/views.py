@@ -21,6 +21,7 @@ from apps.accounts import roles
 from apps.catalog.models import Offer, PurchaseOption
 from apps.dashboard import figures
 from apps.dashboard.control_views import control_context
+from apps.dashboard.observation_views import may_delete
 from apps.forecasts.models import ForecastRun
 from apps.plans import spend
 from apps.plans.models import ScalingPlan
@@ -158,6 +159,7 @@ def workload_detail(request, workload_id: int):
         "forecast": forecast,
         "plans": ScalingPlan.objects.filter(workload=workload)[:10],
         "history": history,
+        "can_delete_observations": may_delete(request, workload),
     }
     if history is not None:
         context.update(_traffic_figures(workload, history, forecast, sla))
