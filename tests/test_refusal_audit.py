@@ -119,3 +119,16 @@ def test_a_flood_from_many_addresses_is_bounded_for_everyone(client, db):
 )
 def test_the_reason_is_read_from_detail_robustly(response, reason):
     assert refusal_reason(response) == reason
+
+
+def test_a_plan_decision_refused_on_its_page_is_recorded_too(proposed, viewer_a, django_user_model):
+    browser = Client()
+    browser.force_login(django_user_model.objects.get(username="viewer-a"))
+
+    answer = browser.post(f"/plans/{proposed.pk}/approve/", follow=True)
+
+    assert answer.status_code == 200  # the page shows the refusal as a message
+    (event,) = refused()
+    assert (event.actor, event.via, event.detail["status"]) == ("viewer-a", "page", 403)
+    assert event.detail["path"] == f"/plans/{proposed.pk}/approve/"
+    assert event.reason.startswith("403: ") and event.reason[5:] in answer.content.decode()

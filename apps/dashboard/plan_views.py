@@ -1,7 +1,8 @@
 """Plan pages: a workload's plans with a request button, and one plan with its decision forms.
 
 The forms post to these views (CSRF-protected) and go through the same services as the API, so
-the rules (four eyes, roles, states, guardrails) are the same; a refusal is shown as a message.
+the rules (four eyes, roles, states, guardrails) are the same; a refusal is shown as a message
+(the page answers a redirect, not a 403 or 409, so the refusal is audited here, not by the edge).
 """
 
 from datetime import timedelta
@@ -16,6 +17,7 @@ from apps.accounts import roles
 from apps.dashboard import figures
 from apps.plans import planner, services
 from apps.plans.models import AuditEvent, ScalingPlan
+from apps.plans.refusals import record_refusal
 from apps.workloads.models import Workload
 
 
@@ -45,7 +47,7 @@ def request_plan(request, workload_id: int):
             workload=workload, by=request.user, via="page", origin=ScalingPlan.Origin.PAGE
         )
     except services.PlanError as exc:
-        messages.error(request, exc.reason)
+        _refused(request, exc)
         return redirect("dashboard:workload-plans", workload_id=workload.pk)
     messages.info(request, f"Plan {plan.pk} requested: it is built in the background.")
     return redirect("dashboard:plan", plan_id=plan.pk)
@@ -134,8 +136,23 @@ def decide(request, plan_id: int, decision: str):
         else:
             raise Http404(decision)
     except services.PlanError as exc:
-        messages.error(request, exc.reason)
+        _refused(request, exc)
     return redirect("dashboard:plan", plan_id=plan.pk)
+
+
+def _refused(request, exc: services.PlanError) -> None:
+    """Show the refusal; audit it as the API's 403 or 409 would be (bad input is not audited)."""
+    messages.error(request, exc.reason)
+    if type(exc) is not services.PlanError:
+        record_refusal(
+            user=request.user,
+            address=request.META.get("REMOTE_ADDR", ""),
+            method=request.method,
+            path=request.path,
+            status=exc.status_code,
+            reason=exc.reason,
+            via="page",
+        )
 
 
 def _visible_plan(request, plan_id: int) -> ScalingPlan:
