@@ -1,5 +1,6 @@
 """API tokens as their owner sees them: never the token itself, except once at creation."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.accounts.models import TokenScope
@@ -41,6 +42,7 @@ class TokenRequestSerializer(serializers.Serializer):
     )
     days = serializers.IntegerField(
         min_value=1,
+        max_value=settings.TOKEN_TTL_DAYS or None,  # 0: tokens may live until revoked
         required=False,
         help_text="lifetime; default and most BALLAST_TOKEN_TTL_DAYS (30 unless set)",
     )
