@@ -92,3 +92,11 @@ def viewer_a(make_user, team_a):
 def finops(make_user):
     """FinOps staff, through a token."""
     return token_client(make_user("finops", role="finops"))
+
+
+def field_errors(response) -> dict[str, list[str]]:
+    """The fields a 400 problem refuses, each with its messages: {"workload": ["..."]}."""
+    fields: dict[str, list[str]] = {}
+    for error in response.json()["errors"]:
+        fields.setdefault(error["attr"], []).append(error["detail"])
+    return fields

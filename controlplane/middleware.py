@@ -1,10 +1,11 @@
 """Refuse request bodies over the documented size limits, and NUL characters, before parsing."""
 
-import json
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpResponse
+
+from apps.kernel.problems import problem_response
 
 
 class RequestSizeLimitMiddleware:
@@ -22,15 +23,16 @@ class RequestSizeLimitMiddleware:
         limit, setting = self._limit_for(request)
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
-            return self._refuse("Content-Length must be a whole number of bytes")
+            return self._refuse(request, "Content-Length must be a whole number of bytes")
         if int(length) > limit:
             return self._refuse(
+                request,
                 f"request body is {int(length)} bytes; the limit is {limit} bytes ({setting})",
                 status=413,
             )
         if self._has_nul(request):
             return self._refuse(
-                "the request contains a NUL character (\\u0000), which no field accepts"
+                request, "the request contains a NUL character (\\u0000), which no field accepts"
             )
         return self.get_response(request)
 
@@ -54,7 +56,6 @@ class RequestSizeLimitMiddleware:
         return settings.MAX_REQUEST_BYTES, "BALLAST_MAX_REQUEST_BYTES"
 
     @staticmethod
-    def _refuse(message: str, status: int = 400) -> HttpResponse:
-        return HttpResponse(
-            json.dumps({"detail": message}), content_type="application/json", status=status
-        )
+    def _refuse(request, message: str, status: int = 400) -> HttpResponse:
+        code = "payload_too_large" if status == 413 else "parse_error"
+        return problem_response(request, status=status, detail=message, code=code)

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.kernel import problems
+
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.catalog.api.urls")),
@@ -30,3 +32,7 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# Under /api/ a URL no route matches, or a fault outside a view, is a problem too.
+handler404 = problems.not_found
+handler500 = problems.server_error

@@ -25,21 +25,30 @@ REST_FRAMEWORK = {
         "apps.accounts.permissions.TokenScopesCover",  # a view setting its own lists it too
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.kernel.api.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "apps.kernel.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "apps.kernel.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.kernel.openapi.AutoSchema",
+    # drf-standardized-errors renders every error as an RFC 9457 problem (apps.kernel.problems).
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Parse NaN and Infinity so validation can refuse them by field name, instead of failing the
     # whole body with a parse error that names no field. Nothing non-finite is ever stored.
     "STRICT_JSON": False,
-    # DRF's parsers, answering deep nesting and too many form fields with a 400, not a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "apps.kernel.parsers.JSONParser",
-        "apps.kernel.parsers.FormParser",
-        "apps.kernel.parsers.MultiPartParser",
-    ],
+    # DRF's JSON parser, answering deep nesting with a 400, not a 500. Bodies are JSON (a form
+    # cannot carry the nulls, lists and objects the schema describes; the schema documents what
+    # is parsed): a form is a 415. Trace uploads set their own multipart parsers.
+    "DEFAULT_PARSER_CLASSES": ["apps.kernel.parsers.JSONParser"],
+}
+# Errors the schema documents per operation (apps.kernel.openapi says which), each a problem;
+# 409 and 202 are documented by the views that answer them.
+ERROR_STATUS_CODES = ["400", "401", "403", "404", "405", "406", "413", "415", "500"]
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "apps.kernel.problems.ProblemHandler",
+    "EXCEPTION_FORMATTER_CLASS": "apps.kernel.problems.ProblemFormatter",
+    "ALLOWED_ERROR_STATUS_CODES": ERROR_STATUS_CODES,
+    "ERROR_SCHEMAS": dict.fromkeys(ERROR_STATUS_CODES, "apps.kernel.problems.ProblemSerializer"),
 }
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so that TokenGrant's migration can refer to it
 # Tokens are stored hashed and expire after BALLAST_TOKEN_TTL_DAYS unless created with another

@@ -4,6 +4,7 @@ from apps.actuation.models import ApplyStep
 from apps.plans import applying
 from apps.plans.models import AuditEvent, ScalingPlan
 from apps.workloads.models import DeploymentTarget
+from conftest import field_errors
 
 from .conftest import BEFORE, NAME, NS
 from .test_apply import desired, start
@@ -73,7 +74,7 @@ def test_a_team_registers_only_the_references_an_operator_granted(ci_a, online_w
     body = {"workload": online_workload.pk, "kind": "k8s_deployment"}
     refused = ci_a.post("/api/v1/deployment-targets/", {**body, "reference": "payments/api"})
     assert refused.status_code == 400
-    assert "not granted to team" in refused.data["reference"][0]
+    assert "not granted to team" in field_errors(refused)["reference"][0]
     granted = ci_a.post("/api/v1/deployment-targets/", {**body, "reference": "inference/ranker"})
     assert granted.status_code == 201, granted.data
     assert AuditEvent.objects.get(action="target.created").detail["before"] is None

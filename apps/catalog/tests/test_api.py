@@ -5,6 +5,7 @@ import pytest
 
 from apps.catalog.models import Offer
 from apps.catalog.tests.factories import InstanceTypeFactory, OfferFactory, RegionFactory
+from conftest import field_errors
 
 
 def offer_payload(**changes):
@@ -54,7 +55,7 @@ def test_bad_offer_is_refused_naming_the_field(finops, changes, field, message):
     response = finops.post("/api/v1/offers/", offer_payload(**changes), format="json")
 
     assert response.status_code == 400
-    assert message in str(response.data[field])
+    assert message in str(field_errors(response)[field])
     assert not Offer.objects.exists()
 
 

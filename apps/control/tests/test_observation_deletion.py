@@ -8,7 +8,7 @@ from apps.accounts.roles import DELETE_OBSERVATIONS
 from apps.plans.models import AuditEvent
 from apps.workloads.models import MetricObservation
 from apps.workloads.tests.factories import WorkloadFactory
-from conftest import token_client
+from conftest import field_errors, token_client
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -92,7 +92,7 @@ def test_a_bad_range_is_refused_naming_the_field(sre_a, workload_a, body, field)
     response = sre_a.post(
         f"/api/v1/workloads/{workload_a.pk}/observations/delete/", full | body, format="json"
     )
-    assert response.status_code == 400 and field in response.data
+    assert response.status_code == 400 and field in field_errors(response)
     assert MetricObservation.objects.count() == 10
 
 

@@ -30,6 +30,7 @@ class ForecastRunSerializer(WorkloadChildSerializer):
     horizon = serializers.IntegerField(min_value=1)
     quantiles = BoundedListField(
         max_length=20,
+        min_length=1,
         child=serializers.FloatField(),
         required=False,
         help_text="default [0.5, 0.9, 0.99]",

@@ -1,6 +1,6 @@
 """Forecast runs: request one, poll it, read its points."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.forecasts import services
 from apps.forecasts.api.serializers import ForecastPointsSerializer, ForecastRunSerializer
 from apps.forecasts.models import ForecastRun
+from apps.kernel.problems import Refused
 
 
 class ForecastRunViewSet(
@@ -40,16 +41,19 @@ class ForecastRunViewSet(
             by=self.request.user,
         )
 
-    @extend_schema(responses={200: ForecastPointsSerializer})
+    @extend_schema(
+        responses={
+            200: ForecastPointsSerializer,
+            409: OpenApiResponse(description="The run has not succeeded (yet): poll it."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def points(self, request, pk=None):
         """The forecast of a succeeded run, in columns."""
         run = get_object_or_404(ForecastRun.objects.visible_to(request.user), pk=pk)  # 'abc': 404
         if run.status != ForecastRun.Status.SUCCEEDED:
-            return Response(
-                {"detail": f"run {run.pk} is {run.status}: {run.message or 'no result yet'}"},
-                status=status.HTTP_409_CONFLICT,
-            )
+            detail = f"run {run.pk} is {run.status}: {run.message or 'no result yet'}"
+            raise Refused(detail, status=status.HTTP_409_CONFLICT, code="conflict")
         return Response(
             {
                 "interval_s": run.interval_s,

@@ -10,6 +10,7 @@ from apps.forecasts.models import ForecastRun
 from apps.forecasts.tests.test_runs import TRACE, make_run, store
 from apps.workloads.models import MetricObservation
 from apps.workloads.tests.factories import WorkloadFactory
+from conftest import field_errors
 from forecasting.base import MAX_SEED
 from forecasting.trace import read_trace
 
@@ -29,7 +30,7 @@ def test_a_seed_out_of_range_is_refused_naming_it(sre_a, workload, seed):
     store(workload, np.arange(60.0))
     response = ask(sre_a, workload, seed=seed)
     assert response.status_code == 400
-    assert "seed" in response.data
+    assert "seed" in field_errors(response)
     assert not ForecastRun.objects.exists()
 
 
@@ -42,7 +43,7 @@ def test_a_series_with_no_observations_is_refused_naming_the_series(sre_a, workl
     store(workload, np.arange(60.0))
     response = ask(sre_a, workload, series="latency_p99_ms")
     assert response.status_code == 400
-    assert "no observations of 'latency_p99_ms'" in str(response.data["series"])
+    assert "no observations of 'latency_p99_ms'" in str(field_errors(response)["series"])
     assert not ForecastRun.objects.exists()
 
 

@@ -12,6 +12,7 @@ from apps.forecasts.models import ForecastRun
 from apps.kernel.runs import claim_run
 from apps.workloads.services import ingest_observations
 from apps.workloads.tests.factories import WorkloadFactory
+from conftest import field_errors
 from forecasting.trace import read_trace
 
 TRACE = Path(__file__).resolve().parents[3] / "data" / "traces" / "alibaba_cluster2018_cpu_5min.csv"
@@ -189,7 +190,7 @@ def test_bad_requests_are_refused_naming_the_field(sre_a, workload, changes, fie
 
     response = sre_a.post("/api/v1/forecast-runs/", body, format="json")
 
-    assert response.status_code == 400 and message in str(response.data[field])
+    assert response.status_code == 400 and message in str(field_errors(response)[field])
     assert not ForecastRun.objects.exists()
 
 
@@ -216,6 +217,6 @@ def test_another_team_can_neither_request_nor_read_forecasts(sre_a, sre_b, workl
         "/api/v1/forecast-runs/", {"workload": workload.pk, "horizon": 24}, format="json"
     )
 
-    assert request.status_code == 400 and "does not exist" in str(request.data["workload"])
+    assert request.status_code == 400 and "does not exist" in str(field_errors(request)["workload"])
     assert sre_b.get(f"/api/v1/forecast-runs/{run.pk}/").status_code == 404
     assert sre_b.get(f"/api/v1/forecast-runs/{run.pk}/points/").status_code == 404

@@ -5,7 +5,6 @@ import io
 import json
 
 from django.http import StreamingHttpResponse
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -16,13 +15,14 @@ from drf_spectacular.utils import (
 from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.accounts import roles
 from apps.accounts.permissions import CanWriteOwningTeam, TokenScopesCover
-from apps.kernel.api import UtcDateTimeFilter
+from apps.kernel.api import FilterSet, UtcDateTimeFilter
+from apps.kernel.problems import Refused
 from apps.plans import services
 from apps.plans.api import serializers as s
 from apps.plans.api.serializers import OptimizationRunSerializer
@@ -69,13 +69,13 @@ def via(request) -> str:
     return "token" if isinstance(request.auth, AuthToken) else "api"
 
 
-def refused(exc: services.PlanError) -> Response:
+def refused(exc: services.PlanError) -> APIException:
     """A refused plan action: 403 for who, 409 for state or guardrails, 400 for bad input."""
-    body = {"detail": exc.reason}
-    if exc.rule:
-        body["rule"] = exc.rule
-    code = exc.status_code if type(exc) is not services.PlanError else 400
-    return Response(body, status=code)
+    if type(exc) is services.PlanError:
+        return ValidationError(exc.reason)
+    code = "permission_denied" if exc.status_code == 403 else "conflict"
+    members = {"rule": exc.rule} if exc.rule else {}
+    return Refused(exc.reason, status=exc.status_code, code=code, **members)
 
 
 PLAN_EXAMPLE = OpenApiExample(
@@ -138,7 +138,7 @@ class ScalingPlanViewSet(
         try:
             plan = services.request_plan(by=request.user, via=via(request), **form.validated_data)
         except services.PlanError as exc:
-            return refused(exc)
+            raise refused(exc) from exc
         return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
     def _act(self, request, pk, action, form_class=s.DecisionSerializer):
@@ -154,7 +154,7 @@ class ScalingPlanViewSet(
                 **form.validated_data,
             )
         except services.PlanError as exc:
-            return refused(exc)
+            raise refused(exc) from exc
         return Response(s.ScalingPlanSerializer(plan).data)
 
     @extend_schema(
@@ -208,7 +208,7 @@ class ScalingPlanViewSet(
                 int(pk), user=request.user, auth=request.auth, via=via(request)
             )
         except services.PlanError as exc:
-            return refused(exc)
+            raise refused(exc) from exc
         return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -227,7 +227,7 @@ class ScalingPlanViewSet(
                 int(pk), user=request.user, auth=request.auth, via=via(request)
             )
         except services.PlanError as exc:
-            return refused(exc)
+            raise refused(exc) from exc
         return Response(s.ScalingPlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -247,7 +247,7 @@ class PlanScheduleViewSet(viewsets.ModelViewSet):
         serializer.save(requested_by=self.request.user)
 
 
-class AuditEventFilter(filters.FilterSet):
+class AuditEventFilter(FilterSet):
     """Filters of the audit trail."""
 
     since = UtcDateTimeFilter(field_name="at", lookup_expr="gte")

@@ -7,6 +7,7 @@ from django.conf import settings
 from apps.plans import services
 from apps.plans.models import OptimizationRun
 from apps.workloads.tests.factories import WorkloadFactory
+from conftest import field_errors
 from optimization.problem import problem_to_dict
 from optimization.suite import bench_suite
 
@@ -88,7 +89,7 @@ def test_an_invalid_problem_is_refused_naming_the_field(sre_a, workload, small_p
     response = submit(sre_a, workload, problem)
 
     assert response.status_code == 400
-    assert "price_per_hour_usd" in str(response.data["problem"])
+    assert "price_per_hour_usd" in str(field_errors(response)["problem"])
     assert not OptimizationRun.objects.exists()
 
 

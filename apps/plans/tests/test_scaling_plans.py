@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.plans import applying, services
 from apps.plans.models import AppendOnlyError, AuditEvent, Guardrail, PlanSchedule, ScalingPlan
 from apps.workloads.models import SLA, CapacityProfile
-from conftest import token_client
+from conftest import field_errors, token_client
 
 
 def request(client, workload, **fields):
@@ -563,5 +563,5 @@ def test_an_auto_approve_rule_above_the_operators_ceiling_is_refused(sre_a, team
         format="json",
     )
     assert response.status_code == 400
-    assert "between 0 and 10" in response.data["auto_approve_max_change_pct"][0]
+    assert "between 0 and 10" in field_errors(response)["auto_approve_max_change_pct"][0]
     assert not Guardrail.objects.exists()

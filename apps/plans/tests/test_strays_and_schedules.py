@@ -7,6 +7,7 @@ import pytest
 from apps.forecasts import services as forecast_services
 from apps.plans.models import PlanSchedule, ScalingPlan
 from apps.workloads.models import MetricObservation
+from conftest import field_errors
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_a_second_schedule_for_a_workload_is_refused_naming_it(sre_a, online_wor
     again = sre_a.post("/api/v1/plan-schedules/", body, format="json")
 
     assert again.status_code == 400
-    assert "already has a plan schedule" in str(again.data["workload"])
+    assert "already has a plan schedule" in str(field_errors(again)["workload"])
     assert PlanSchedule.objects.count() == 1
     schedule = PlanSchedule.objects.get()
     changed = sre_a.patch(
@@ -62,5 +63,5 @@ def test_a_plan_for_a_region_the_catalog_lacks_is_refused_naming_it(ci_a, online
         "/api/v1/plans/", {"workload": online_workload.pk, "region": "mars-1"}, format="json"
     )
     assert response.status_code == 400
-    assert "unknown region 'mars-1'" in response.data["region"][0]
+    assert "unknown region 'mars-1'" in field_errors(response)["region"][0]
     assert not ScalingPlan.objects.exists()

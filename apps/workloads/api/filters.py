@@ -6,7 +6,7 @@ from typing import Any
 import django_filters
 from django import forms
 
-from apps.kernel.api import UtcDateTimeFilter, UtcIsoDateTimeField
+from apps.kernel.api import FilterSet, UtcDateTimeFilter, UtcIsoDateTimeField
 from apps.workloads.models import MetricObservation, ModelVariant, TraceImport, Workload
 from forecasting.bounds import instant_refusal
 
@@ -28,7 +28,7 @@ class BoundedUtcDateTimeFilter(UtcDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
-class WorkloadFilterSet(django_filters.FilterSet):
+class WorkloadFilterSet(FilterSet):
     """?team=ml-platform&kind=online&name=ranker."""
 
     team = django_filters.CharFilter(field_name="team__slug")
@@ -38,7 +38,7 @@ class WorkloadFilterSet(django_filters.FilterSet):
         fields = ["team", "kind", "name"]
 
 
-class ModelVariantFilterSet(django_filters.FilterSet):
+class ModelVariantFilterSet(FilterSet):
     """?workload=3&min_accuracy=0.9."""
 
     min_accuracy = django_filters.NumberFilter(field_name="accuracy", lookup_expr="gte")
@@ -48,7 +48,7 @@ class ModelVariantFilterSet(django_filters.FilterSet):
         fields = ["workload", "name"]
 
 
-class MetricObservationFilterSet(django_filters.FilterSet):
+class MetricObservationFilterSet(FilterSet):
     """?workload=3&series=requests&ts_after=...&ts_before=... (ISO-8601)."""
 
     ts_after = BoundedUtcDateTimeFilter(field_name="ts", lookup_expr="gte")
@@ -59,7 +59,7 @@ class MetricObservationFilterSet(django_filters.FilterSet):
         fields = ["workload", "series"]
 
 
-class TraceImportFilterSet(django_filters.FilterSet):
+class TraceImportFilterSet(FilterSet):
     """?workload=3&status=failed."""
 
     class Meta:

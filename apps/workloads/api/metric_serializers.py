@@ -44,7 +44,7 @@ class SeriesNameSerializer(serializers.Serializer):
     series = serializers.CharField(max_length=64, validators=[SERIES_NAME])
 
 
-class PointSerializer(serializers.Serializer):
+class PointSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One point of a bulk ingest (documentation only: `ingest.parse_points` checks them)."""
 
     ts = serializers.DateTimeField(

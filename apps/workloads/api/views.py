@@ -14,11 +14,11 @@ from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.accounts.permissions import CanWriteOwningTeam, TokenScopesCover
+from apps.kernel.parsers import MultiPartParser
 from apps.workloads import services
 from apps.workloads.api import metric_serializers as ms
 from apps.workloads.api import serializers as s
@@ -101,6 +101,7 @@ class WorkloadViewSet(AnnouncedChangesMixin, TeamScopedViewSet):
         return super().get_queryset().select_related("team")
 
     @extend_schema(
+        methods=["post"],
         request=ms.MetricBatchSerializer,
         responses={201: ms.IngestResultSerializer},
         description=(
@@ -291,7 +292,7 @@ class TraceImportViewSet(
 
     serializer_class = ms.TraceImportSerializer
     filterset_class = TraceImportFilterSet
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a trace is a file: a form cannot carry one
 
     def get_queryset(self):
         """Imports into visible workloads."""

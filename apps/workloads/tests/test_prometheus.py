@@ -14,6 +14,7 @@ from apps.workloads import services, tasks
 from apps.workloads.models import MetricObservation, MetricSource
 from apps.workloads.tests.factories import WorkloadFactory
 from apps.workloads.tests.prometheus_server import PrometheusServer
+from conftest import field_errors
 
 NOW = datetime(2026, 11, 2, 12, 0, 30, tzinfo=UTC)
 TEMPLATE = 'sum(rate(http_requests_total{job="{workload}"}[1m]))'
@@ -230,7 +231,9 @@ def test_a_team_cannot_send_a_token_granted_to_another_team(
 
     refused = sre_a.post("/api/v1/metric-sources/", body, format="json")
     assert refused.status_code == 400
-    assert "BALLAST_PROM_TEAM_B is not granted to team team-a" in str(refused.data["token_env"])
+    assert "BALLAST_PROM_TEAM_B is not granted to team team-a" in str(
+        field_errors(refused)["token_env"]
+    )
     assert not MetricSource.objects.exists()
 
     # A row written around the API (or a grant revoked later) is refused at pull time.
@@ -347,7 +350,7 @@ def test_sources_are_validated_field_by_field(workload, prom, sre_a, field, valu
     response = sre_a.post("/api/v1/metric-sources/", body, format="json")
 
     assert response.status_code == 400
-    assert message in str(response.data[field]), response.data
+    assert message in str(field_errors(response)[field]), response.data
 
 
 @pytest.mark.parametrize(
@@ -366,7 +369,7 @@ def test_one_source_per_series_of_a_workload(workload, prom, sre_a):
     response = sre_a.post("/api/v1/metric-sources/", source_body(workload, prom), format="json")
 
     assert response.status_code == 400
-    assert response.data == {"series": ["workload already has a source for 'requests'"]}
+    assert field_errors(response) == {"series": ["workload already has a source for 'requests'"]}
 
 
 def test_pull_endpoint_pulls_now_and_reports_failures_in_the_source(workload, prom, sre_a):
@@ -410,5 +413,5 @@ def test_no_server_is_allowed_until_an_operator_lists_one(workload, prom, sre_a,
     response = sre_a.post("/api/v1/metric-sources/", source_body(workload, prom), format="json")
 
     assert response.status_code == 400
-    assert "BALLAST_PROMETHEUS_HOSTS" in str(response.data["base_url"])
+    assert "BALLAST_PROMETHEUS_HOSTS" in str(field_errors(response)["base_url"])
     assert not MetricSource.objects.exists()

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.workloads import services
 from apps.workloads.models import MetricObservation, TraceImport
 from apps.workloads.tests.factories import WorkloadFactory
+from conftest import field_errors
 
 TRACES = Path(__file__).resolve().parents[3] / "data" / "traces"
 CSV = b"timestamp,value\n2026-01-01T00:00:00Z,5\n2026-01-01T00:01:00Z,7\n2026-01-01T00:02:00Z,0\n"
@@ -66,7 +67,9 @@ def test_a_malformed_trace_is_refused_naming_the_row(sre_a, team_a):
     response = upload(sre_a, workload, out_of_order)
 
     assert response.status_code == 400
-    assert "row 3" in str(response.data["file"]) or "row 4" in str(response.data["file"])
+    assert "row 3" in str(field_errors(response)["file"]) or "row 4" in str(
+        field_errors(response)["file"]
+    )
     assert not TraceImport.objects.exists()
 
 
@@ -76,8 +79,8 @@ def test_a_trace_with_a_bad_header_or_value_is_refused(sre_a, team_a):
     header = upload(sre_a, workload, b"time,count\n2026-01-01T00:00:00Z,1\n")
     negative = upload(sre_a, workload, CSV.replace(b",7\n", b",-7\n"))
 
-    assert "header must be 'timestamp,value'" in str(header.data["file"])
-    assert "row 3: value '-7' is not a finite number >= 0" in str(negative.data["file"])
+    assert "header must be 'timestamp,value'" in str(field_errors(header)["file"])
+    assert "row 3: value '-7' is not a finite number >= 0" in str(field_errors(negative)["file"])
 
 
 def test_a_failed_parse_is_recorded_on_the_import(team_a, sre_a):
@@ -157,7 +160,7 @@ def test_a_trace_with_a_long_hole_is_refused_naming_it(sre_a, team_a):
     response = upload(sre_a, workload, minutes(120, missing=range(30, 40)))
 
     assert response.status_code == 400
-    assert "longest gap is 10 intervals of 60s" in str(response.data["file"])
+    assert "longest gap is 10 intervals of 60s" in str(field_errors(response)["file"])
     assert not TraceImport.objects.exists()
 
 
