@@ -1,7 +1,7 @@
 """The API's parsers: DRF's, answering bodies they cannot read with a 400 instead of a 500.
 
 DRF turns only some parse failures into its 400: Python's RecursionError on deep nesting and
-Django's SuspiciousOperation for too many form fields or files went on to the exception
+Django's SuspiciousOperation for too many multipart fields or files went on to the exception
 handler as server errors.
 """
 
@@ -10,7 +10,6 @@ from typing import IO, Any
 
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import FormParser as DRFFormParser
 from rest_framework.parsers import JSONParser as DRFJSONParser
 from rest_framework.parsers import MultiPartParser as DRFMultiPartParser
 
@@ -33,22 +32,6 @@ class JSONParser(DRFJSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply") from None
-
-
-class FormParser(DRFFormParser):
-    """DRF's form parser; a form of more fields than Django reads is a 400 naming the setting."""
-
-    def parse(
-        self,
-        stream: IO[Any],
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """The parsed form, or a 400 for too many fields (DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except TooManyFieldsSent as exc:
-            raise ParseError(str(exc)) from None
 
 
 class MultiPartParser(DRFMultiPartParser):

@@ -239,3 +239,19 @@ def test_eighty_thousand_unknown_fields_are_refused_with_a_short_answer(sre_a, w
 
     assert response.status_code == 400
     assert len(response.content) < 10_000  # 20 named, the rest counted; not 5 MB of names
+
+
+def test_a_trace_upload_of_more_fields_than_django_reads_is_refused_not_a_server_error(
+    sre_a, workload_a
+):
+    fields = {f"f{i}": "1" for i in range(2000)}  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1,000
+    trace = SimpleUploadedFile("t.csv", b"timestamp,value\n2026-11-01T00:00:00Z,1\n")
+
+    response = sre_a.post(
+        "/api/v1/trace-imports/",
+        {"workload": workload_a.pk, "file": trace, **fields},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert not TraceImport.objects.exists()
