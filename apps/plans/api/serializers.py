@@ -3,6 +3,7 @@
 import math
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -14,7 +15,7 @@ from apps.kernel.fields import BoundedListField
 from apps.kernel.runs import RUN_STATE_FIELDS
 from apps.plans.models import AuditEvent, Guardrail, OptimizationRun, PlanSchedule, ScalingPlan
 from apps.workloads.api.serializers import WorkloadChildSerializer, WorkloadField
-from optimization.guardrails import parse_windows
+from optimization.guardrails import DAY_NAMES, HHMM, parse_windows
 from optimization.problem import PURCHASE_OPTIONS, problem_from_dict
 
 SOLUTION_TOTALS = ("status", "feasible", "cost_usd", "sla_violation_rate")
@@ -189,6 +190,26 @@ class ChoiceSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "days": {"type": "array", "items": {"enum": list(DAY_NAMES)}, "minItems": 1},
+                "start": {"type": "string", "pattern": HHMM.pattern, "example": "09:00"},
+                "end": {"type": "string", "pattern": HHMM.pattern, "example": "17:00"},
+            },
+            "required": ["days", "start", "end"],
+            "additionalProperties": False,
+        },
+        "description": "UTC windows in which changes may apply; start and end differ",
+    }
+)
+class ChangeWindowsField(serializers.JSONField):
+    """`[{"days": ["mon", ...], "start": "HH:MM", "end": "HH:MM"}]`, checked by parse_windows."""
+
+
 class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Limits for a team (by slug) or one workload (by id): exactly one of the two."""
 
@@ -200,10 +221,11 @@ class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer)
         max_length=len(PURCHASE_OPTIONS),
         child=serializers.ChoiceField(choices=PURCHASE_OPTIONS),
         allow_empty=False,
+        min_length=1,
         required=False,
         allow_null=True,
     )
-    change_windows = serializers.JSONField(required=False)
+    change_windows = ChangeWindowsField(required=False)
 
     class Meta:
         model = Guardrail
