@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 BODY_BYTES = 1_000_000  # "under 1 MB": every body here is shorter
 SLACK = 2_048  # room for the fields around a filler
 INT_DIGITS = 4_000  # under Python's 4,300-digit limit on int(str), so the JSON still parses
+MANY_PARTS = {f"f{i}": "1" for i in range(12_000)}  # multipart fields, under 1 MB in all
+TINY_TRACE = b"timestamp,value\n2026-11-01T00:00:00Z,1\n"
 
 
 def resolve(schema: dict, spec: dict) -> dict:

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.request_bodies import BODY_BYTES
 from benchmarks.request_cases import CSRF, Case, Seeded, api_cases, seed
 from benchmarks.servers import django_on_servers, this_run
 from tests.servers import free_port
@@ -44,6 +45,7 @@ COMMAND = ".venv/bin/python -m benchmarks.request_bounds"
 RUNS = 5
 BOUND_S = 1.0
 BOUND_MB = 200.0
+SETTLE_S = 0.1
 
 
 @dataclass
@@ -67,14 +69,15 @@ def main() -> int:
             cases = [
                 c for c in api_cases(spec, seeded) if not only or only in c.endpoint + c.body_label
             ]
-            load_before = os.getloadavg()
+            load_before, idle_before = os.getloadavg(), kilobytes(web.worker_pid(), "VmRSS")
             results = []
             for case in cases:
                 results.append((case, [web.send(case, seeded) for _ in range(RUNS)]))
                 print(table(results[-1:])[0], flush=True)
-            load_after = os.getloadavg()
+            load_after, idle_after = os.getloadavg(), kilobytes(web.worker_pid(), "VmRSS")
     if not only:
-        write_document(table(results), results, load_before, load_after)
+        loads = (load_before, load_after)
+        write_document(table(results), results, loads, (idle_before / 1024, idle_after / 1024))
     return 0
 
 
@@ -143,6 +146,7 @@ class Web:
         started = time.perf_counter()
         status = self.request(case.method, case.path, case.body, headers)
         seconds = time.perf_counter() - started
+        time.sleep(SETTLE_S)  # the worker may still be closing the request when the answer is in
         try:
             peak = kilobytes(pid, "VmHWM")
         except FileNotFoundError:  # killed: gunicorn's timeout, or the kernel's OOM killer
@@ -200,7 +204,7 @@ def table(results: list[tuple[Case, list[Run]]]) -> list[str]:
     for case, runs in results:
         times = [r.seconds for r in runs]
         rise = max(r.rise_mb for r in runs)
-        within = max(times) <= BOUND_S and rise <= BOUND_MB
+        within = statistics.median(times) <= BOUND_S and rise <= BOUND_MB
         statuses = "/".join(sorted({str(r.status) for r in runs}))
         rows.append(
             f"| `{case.endpoint}` | {case.body_label} | {len(case.body):,} | {statuses} | "
@@ -210,13 +214,16 @@ def table(results: list[tuple[Case, list[Run]]]) -> list[str]:
     return rows
 
 
-def write_document(rows, results, load_before, load_after) -> None:
+def write_document(rows, results, loads, idle_mb) -> None:
     """docs/benchmarks/request-bounds.md from the measured runs."""
     runs = [r for _, rs in results for r in rs]
-    worst_s = max(statistics.median([r.seconds for r in rs]) for _, rs in results)
-    slowest = max(r.seconds for r in runs)
-    worst_mb = max(r.rise_mb for r in runs)
-    broken = sum("**no**" in row for row in rows)
+    under = [(rs, row) for (case, rs), row in zip(results, rows, strict=True) if small(case)]
+    worst_s = max(statistics.median([r.seconds for r in rs]) for rs, _ in under)
+    slowest = max(r.seconds for rs, _ in under for r in rs)
+    worst_mb = max(r.rise_mb for rs, _ in under for r in rs)
+    broken = sum("**no**" in row for _, row in under)
+    slow_once = sum(max(r.seconds for r in rs) > BOUND_S for rs, _ in under)
+    over = [row for (case, _), row in zip(results, rows, strict=True) if not small(case)]
     errors = sum(r.status >= 500 or r.status == 0 for r in runs)
     lines = [
         "# Request bounds: time and memory of the web process",
@@ -251,20 +258,32 @@ def write_document(rows, results, load_before, load_after) -> None:
         f"- Each request {RUNS} times, one at a time; the table gives the median and largest "
         "wall time (sending to the last byte of the answer) and, over the runs, the largest "
         "rise of the worker's resident memory: the kernel's high-water mark (VmHWM), reset "
-        "before each request through /proc/PID/clear_refs, less the RSS just before it; and the "
-        "largest high-water mark itself. The bound is held by the largest time and rise. "
+        f"before each request through /proc/PID/clear_refs, read {SETTLE_S:.1f} s after the "
+        "answer (the worker may still be closing the request), less the RSS just before it; "
+        "and the largest high-water mark itself. A request is within the bound when its median "
+        "time and its largest rise are (the largest time is shown: on a shared machine one run "
+        "in five can wait for a core). "
         "Deletions and token revocations go last (a second run finds nothing to delete; a "
         "revocation gets a fresh token each run).",
-        f"- Load average (1, 5, 15 min) before: {fmt_load(load_before)}; after: "
-        f"{fmt_load(load_after)}. The machine has {os.cpu_count()} cores, shared with other "
+        f"- Load average (1, 5, 15 min) before: {fmt_load(loads[0])}; after: "
+        f"{fmt_load(loads[1])}. The machine has {os.cpu_count()} cores, shared with other "
         "engineers' test runs while this ran; medians are the figures to compare.",
         "",
         "## Results",
         "",
-        f"{len(results)} requests, {len(runs)} runs: the slowest median {worst_s:.3f} s, the "
+        f"{len(results)} requests, {len(runs)} runs; {errors} answered 5xx or not at all. "
+        f"Bodies under 1 MB ({len(under)} requests): the slowest median {worst_s:.3f} s, the "
         f"slowest run {slowest:.3f} s, the largest rise {worst_mb:.1f} MB; {broken} outside "
-        f"the bound of {BOUND_S:.0f} s and {BOUND_MB:.0f} MB; {errors} runs answered 5xx or "
-        "not at all.",
+        f"the bound of {BOUND_S:.0f} s and {BOUND_MB:.0f} MB ({slow_once} with one run or more "
+        f"over {BOUND_S:.0f} s). Over 1 MB ({len(over)}): "
+        f"{sum('**no**' in row for row in over)} outside.",
+        "",
+        f"The worker's resident memory: {idle_mb[0]:.0f} MB before the first request, "
+        f"{idle_mb[1]:.0f} MB after the last. No request's own rise comes near the bound, but "
+        "what large requests leave in the heap is kept (Python and glibc hand little back): "
+        "the process grows with the work it has done.",
+        "",
+        *FINDINGS,
         "",
         "| endpoint | body | bytes | status | median s | max s | rise MB (max) | "
         "peak RSS MB | within |",
@@ -273,6 +292,48 @@ def write_document(rows, results, load_before, load_after) -> None:
     ]
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text("\n".join(lines) + "\n")
+
+
+# What earlier runs of this script found, and what was done (their figures: the same script on
+# the commit before each fix, on this machine).
+FINDINGS = [
+    "",
+    "## Found and fixed on the way",
+    "",
+    "- Any JSON body nested about 1,000 levels deep (a few KB) was a 500: Python's `json` "
+    "raises RecursionError, which DRF does not turn into its 400; a form of over 1,000 fields "
+    "was a 500 too (Django's TooManyFieldsSent). Deep nesting and a multipart upload of too "
+    "many fields are 400s now (`apps.kernel.parsers`), tested in "
+    "apps/workloads/tests/test_bounds.py; the API takes no other form since (415).",
+    "- 80,000 unknown keys took 7 to 15 s and up to 107 MB: each was named in the error, "
+    "5 MB of answer. At most 20 are named now, the rest counted "
+    "(`apps.kernel.api.RejectUnknownFieldsMixin`); tested in the same file.",
+    "- A list field of 20,000 items (guardrails' purchase options, webhook events, token "
+    "scopes, a variant's capacity profiles) took 1.2 to 3.6 s: DRF validates every item "
+    "before the list's length, one error each. Each list is bounded before its items now "
+    "(`apps.kernel.fields.BoundedListField`); tests/test_long_lists.py.",
+    "- A metric batch of 18,829 one-second points (1 MB) took 1.5 s, the ORM building an "
+    "instance a point; it is one `INSERT ... SELECT FROM unnest(...)` on PostgreSQL now "
+    "(`apps.workloads.services.ingest_observations`).",
+    "- The web worker started at 440 MB: importing the plans app loaded statsmodels, prophet "
+    "and torch through `forecasting.models`, which the web process never uses. They load "
+    "when a model is first built now; tests/test_web_process.py holds the web process to it.",
+    "",
+    "## Outside the bound",
+    "",
+    "- The documented largest metric batch, 50,000 points (`BALLAST_MAX_POINTS_PER_REQUEST`), "
+    "is 2.6 MB and so outside this target, but takes over 1 s: most of it is PostgreSQL "
+    "upserting 50,000 rows. A 1 MB body holds about 19,000 points.",
+    "- A sign-in's time is mostly the password hasher's (PBKDF2, on purpose), whatever the "
+    "body; it grows with the machine's load.",
+    "- The worker keeps what large requests leave in its heap (see above); gunicorn's "
+    "`--max-requests` would recycle it, which docker/ does not set.",
+]
+
+
+def small(case: Case) -> bool:
+    """Whether the request's body is under 1 MB."""
+    return len(case.body) < BODY_BYTES
 
 
 def fmt_load(load: tuple[float, float, float]) -> str:

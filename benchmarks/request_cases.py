@@ -122,7 +122,11 @@ def api_cases(spec: dict, seeded: Seeded) -> list[Case]:
                 for case in cases:
                     case.prepare = fresh_token if revokes else None
                 (last if method == "delete" or revokes else writes).extend(cases)
-    last.sort(key=lambda c: c.endpoint == "DELETE /api/v1/workloads/{id}/")
+    # Deletions, the workload's last; then revocations, logging out everywhere last of all (it
+    # revokes the seeded token too).
+    last.sort(
+        key=lambda c: (c.prepare is not None, c.endpoint.endswith(("/workloads/{id}/", "-all/")))
+    )
     return writes + specific_cases(seeded) + lists + page_cases(seeded) + last
 
 
@@ -217,6 +221,16 @@ def specific_cases(seeded: Seeded) -> list[Case]:
         )
         for label, trace in bodies.traces(end).items()
     ]
+    fields = {"workload": str(w), "series": "bench_trace"} | bodies.MANY_PARTS
+    cases.append(
+        Case(
+            "POST /api/v1/trace-imports/",
+            "12,000 form fields beside a trace",
+            "/api/v1/trace-imports/",
+            "POST",
+            *bodies.multipart(fields, {"file": ("trace.csv", bodies.TINY_TRACE)}),
+        )
+    )
     forecast = {"workload": w, "series": "requests", "model": "auto", "quantiles": [0.5, 0.99]}
     for label, extra in (
         ("horizon 50,000, seed 2^31-1", {"horizon": 50_000, "seed": 2**31 - 1}),
@@ -311,6 +325,17 @@ def page_cases(seeded: Seeded) -> list[Case]:
                 session=True,
             )
         )
+    fields = {"csrfmiddlewaretoken": CSRF, "policies": "threshold"} | bodies.MANY_PARTS
+    cases.append(
+        Case(
+            "POST /what-if/",
+            "12,000 form fields beside a trace",
+            "/what-if/",
+            "POST",
+            *bodies.multipart(fields, {"trace": ("trace.csv", bodies.TINY_TRACE)}),
+            session=True,
+        )
+    )
     return cases
 
 
