@@ -17,6 +17,10 @@ class TokenRefused(Exception):
     """A token that may not be made; the message names the field."""
 
 
+class ScopesRefused(TokenRefused):
+    """Scopes the caller may not give: more than their roles or the token they came with."""
+
+
 def role_scopes(user) -> frozenset[str]:
     """Every scope the user's roles can use (superusers: all)."""
     if user.is_superuser:
@@ -53,14 +57,14 @@ def create_own_token(*, user, credential, scopes: list[str], days: int | None):
     """
     beyond = sorted(set(scopes) - role_scopes(user))
     if beyond:
-        raise TokenRefused(
+        raise ScopesRefused(
             f"scopes: {', '.join(beyond)} not given by your roles (an operator gives CI "
             "delegations with manage.py create_api_token)"
         )
     limit = roles.granted_scopes(credential)
     if limit is not None and not set(scopes) <= limit:
         extra = ", ".join(sorted(set(scopes) - limit))
-        raise TokenRefused(f"scopes: {extra} beyond the token this request came with")
+        raise ScopesRefused(f"scopes: {extra} beyond the token this request came with")
     ttl = settings.TOKEN_TTL_DAYS
     if ttl and days is not None and days > ttl:
         raise TokenRefused(f"days: at most {ttl} (BALLAST_TOKEN_TTL_DAYS), got {days}")

@@ -8,7 +8,7 @@ sign-in lockout.
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox import views as knox_views
 from rest_framework import status, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.accounts import tokens
@@ -56,7 +56,8 @@ class TokenViewSet(viewsets.ViewSet):
         request=TokenRequestSerializer,
         responses={
             201: CreatedTokenSerializer,
-            400: OpenApiResponse(description="a scope beyond your roles or this token, too long"),
+            400: OpenApiResponse(description="a lifetime over BALLAST_TOKEN_TTL_DAYS"),
+            403: OpenApiResponse(description="a scope beyond your roles or your token"),
         },
         description="Create a token for yourself, limited to `scopes` (within your roles and "
         "the token you call with) and living `days` (at most BALLAST_TOKEN_TTL_DAYS). The "
@@ -73,6 +74,8 @@ class TokenViewSet(viewsets.ViewSet):
                 scopes=form.validated_data["scopes"],
                 days=form.validated_data.get("days"),
             )
+        except tokens.ScopesRefused as exc:  # a power the caller lacks: 403, as the role checks
+            raise PermissionDenied(str(exc)) from exc
         except tokens.TokenRefused as exc:
             field, _, message = str(exc).partition(": ")
             raise ValidationError({field: [message]}) from exc
