@@ -40,8 +40,6 @@ REFERENCE_ERRORS = {"does_not_exist", "invalid_choice"}
 # Operations that still refuse some requests their schema allows (#24): each fails as expected
 # until fixed, and its reason shows in the summary; any other failure fails the test.
 KNOWN_REFUSALS = {
-    "POST /api/v1/auth/tokens/": "scopes beyond the caller's roles are a 400 (a 403 would say so)",
-    "POST /api/v1/guardrails/": "exactly one of team and workload: the schema cannot say so",
     "POST /api/v1/trace-imports/": "a binary file holding NUL is refused before parsing (400)",
     "GET /api/v1/metric-observations/": "ts_* outside 1970-2100 are refused; date-time can't say",
 }

@@ -6,14 +6,15 @@ everywhere). This subclass adds what Ballast answers besides: 403 on every opera
 scopes and the session's CSRF check apply to all), 400 on every paginated list (a junk `limit`
 or `offset` is refused), 413 on every operation with a body. Every error is documented as
 `application/problem+json` with the `Problem` schema, whatever a view's `extend_schema` gave it.
-Request bodies that refuse unknown fields say so (`additionalProperties: false`).
+Request bodies that refuse unknown fields say so (`additionalProperties: false`); one of
+several bodies (`oneOf`) is required when each of them has a required field.
 """
 
 from http import HTTPStatus
 from typing import Any
 
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from rest_framework import exceptions
 
@@ -101,3 +102,13 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if direction == "request" and isinstance(instance, RejectUnknownFieldsMixin):
             schema["additionalProperties"] = False
         return schema
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(  # type: ignore[no-untyped-call]
+            serializer, direction
+        )
+        if isinstance(serializer, PolymorphicProxySerializer):
+            # One of several bodies (`oneOf`): required when each of them has a required field.
+            bodies = [force_instance(body) for body in serializer.serializers]  # type: ignore[no-untyped-call]
+            required = all(any(f.required for f in body.fields.values()) for body in bodies)
+        return schema, required

@@ -1,19 +1,27 @@
 """Guardrails and the changes to them that wait for a second person (`plans.guardrail_changes`)."""
 
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 
 from apps.accounts import roles
+from apps.accounts.models import Team
 from apps.plans import guardrail_changes
 from apps.plans.api.serializers import DecisionSerializer, GuardrailSerializer
 from apps.plans.api.views import via
 from apps.plans.guardrail_changes import EDITABLE, values_of
 from apps.plans.lifecycle import PlanError
 from apps.plans.models import Guardrail, GuardrailChange
+from apps.workloads.api.serializers import WorkloadField
 
 
 class GuardrailChangeSerializer(serializers.ModelSerializer):
@@ -87,8 +95,35 @@ WRITE_RULE = (
 )
 
 
+class TeamGuardrailSerializer(GuardrailSerializer):
+    """A team's guardrail: the team's slug, no workload (for the schema's `oneOf`)."""
+
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+
+    class Meta(GuardrailSerializer.Meta):
+        fields = [f for f in GuardrailSerializer.Meta.fields if f != "workload"]
+
+
+class WorkloadGuardrailSerializer(GuardrailSerializer):
+    """One workload's guardrail: the workload's id, no team (for the schema's `oneOf`)."""
+
+    workload = WorkloadField()
+
+    class Meta(GuardrailSerializer.Meta):
+        fields = [f for f in GuardrailSerializer.Meta.fields if f != "team"]
+
+
+# Exactly one of team and workload, as the schema can say it: one of two bodies.
+NEW_GUARDRAIL = PolymorphicProxySerializer(
+    component_name="NewGuardrail",
+    serializers=[TeamGuardrailSerializer, WorkloadGuardrailSerializer],
+    resource_type_field_name=None,
+)
+
+
 @extend_schema_view(
     create=extend_schema(
+        request=NEW_GUARDRAIL,
         responses={201: GuardrailSerializer, 202: CHANGED, 403: REFUSAL},
         description="Set a team's or a workload's guardrail." + WRITE_RULE,
     ),
