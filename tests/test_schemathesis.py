@@ -41,7 +41,6 @@ REFERENCE_ERRORS = {"does_not_exist", "invalid_choice"}
 # until fixed, and its reason shows in the summary; any other failure fails the test.
 KNOWN_REFUSALS = {
     "POST /api/v1/trace-imports/": "a binary file holding NUL is refused before parsing (400)",
-    "GET /api/v1/metric-observations/": "ts_* outside 1970-2100 are refused; date-time can't say",
 }
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from apps.kernel.api import FilterSet, UtcDateTimeFilter, UtcIsoDateTimeField
 from apps.workloads.models import MetricObservation, ModelVariant, TraceImport, Workload
@@ -22,6 +23,12 @@ class BoundedIsoDateTimeField(UtcIsoDateTimeField):
         return parsed
 
 
+# The accepted range as the schema can say it: years 1970 to 2099, and not an offset that
+# moves the first or the last day's instant out of it.
+IN_RANGE = r"^(?!1970-01-01T[^+]*\+(?!00:?00))(?!2099-12-31T[^-]*-(?!00:?00))(19[7-9]\d|20\d\d)-"
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": IN_RANGE})
 class BoundedUtcDateTimeFilter(UtcDateTimeFilter):
     """`UtcDateTimeFilter` whose instant must lie in the accepted range."""
 
