@@ -30,17 +30,7 @@ from apps.plans.lifecycle import PlanConflict, PlanForbidden, plan_ttl
 from apps.plans.models import Guardrail, GuardrailChange
 from optimization.guardrails import Guardrails, loosened_rules
 
-EDITABLE = (
-    "budget_per_day_usd",
-    "max_scale_step",
-    "min_replicas",
-    "min_non_spot_replicas",
-    "allowed_purchase_options",
-    "change_windows",
-    "auto_approve",
-    "auto_approve_max_change_pct",
-    "auto_approve_max_usd_per_day",
-)
+EDITABLE = Guardrail.RULES
 Status = GuardrailChange.Status
 
 

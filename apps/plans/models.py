@@ -247,6 +247,17 @@ class Guardrail(models.Model):
     auto_approve_max_change_pct = models.FloatField(default=5.0)
     auto_approve_max_usd_per_day = models.FloatField(default=10.0)
     updated_at = models.DateTimeField(auto_now=True)
+    RULES = (  # the fields a person sets: each change to them is compared and audited
+        "budget_per_day_usd",
+        "max_scale_step",
+        "min_replicas",
+        "min_non_spot_replicas",
+        "allowed_purchase_options",
+        "change_windows",
+        "auto_approve",
+        "auto_approve_max_change_pct",
+        "auto_approve_max_usd_per_day",
+    )
 
     class Meta:
         constraints = [

@@ -229,21 +229,7 @@ class GuardrailSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer)
 
     class Meta:
         model = Guardrail
-        fields = [
-            "id",
-            "team",
-            "workload",
-            "budget_per_day_usd",
-            "max_scale_step",
-            "min_replicas",
-            "min_non_spot_replicas",
-            "allowed_purchase_options",
-            "change_windows",
-            "auto_approve",
-            "auto_approve_max_change_pct",
-            "auto_approve_max_usd_per_day",
-            "updated_at",
-        ]
+        fields = ["id", "team", "workload", *Guardrail.RULES, "updated_at"]
 
     def validate_budget_per_day_usd(self, value):
         """Finite and positive."""
