@@ -178,7 +178,10 @@ def reject_plan(plan_id: int, *, user, auth=None, via: str, comment: str = "") -
 def choose_candidate(
     plan_id: int, index: int, *, user, auth=None, via: str, reason: str
 ) -> ScalingPlan:
-    """An SRE picks another point of the front before approving; the choice is recorded."""
+    """An SRE picks another point of the front before approving; the choice is recorded.
+
+    Requester, chooser and approver are three people: the requester may not choose.
+    """
     if not reason.strip():
         raise PlanError("reason: say why this candidate rather than the recommended one")
     workload = ScalingPlan.objects.select_related("workload__team").get(pk=plan_id).workload
@@ -189,6 +192,8 @@ def choose_candidate(
             ScalingPlan.objects.select_for_update().select_related("workload__team").get(pk=plan_id)
         )
         refusal = decision_refusal(plan, user, auth, approving=False)
+        if user.pk == plan.requested_by_id:
+            refusal = "four eyes: whoever requested a plan cannot choose its candidate"
         if refusal:
             raise PlanForbidden(refusal)
         if plan.status != S.PROPOSED:

@@ -96,7 +96,9 @@ class FourEyes(RuleBasedStateMachine):
     @rule(plan=plans, who=st.sampled_from(PEOPLE), index=st.integers(0, 3))
     def choose(self, plan, who, index):
         CTX["clients"][who].post(
-            f"/api/v1/plans/{plan}/choose/", {"index": index, "reason": "cheaper"}, format="json"
+            f"/api/v1/plans/{plan}/choose/",
+            {"candidate": index, "reason": "cheaper"},
+            format="json",
         )
 
     @rule(plan=plans, who=st.sampled_from(PEOPLE))
@@ -176,6 +178,7 @@ class FourEyes(RuleBasedStateMachine):
                 assert plan.decided_by_id not in (plan.requested_by_id, plan.chosen_by_id), (
                     f"plan {plan.pk}: approved by its requester or chooser"
                 )
+                assert plan.chosen_by_id != plan.requested_by_id, f"plan {plan.pk}: self-chosen"
             frozen = {t["id"]: t for t in plan.targets}
             for step in plan.apply_steps.filter(purpose=ApplyStep.Purpose.APPLY):
                 assert step.target_id in frozen, f"plan {plan.pk} reached an unfrozen target"
