@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from apps.accounts.models import Team, TeamMembership
+from apps.kernel.admin import AuditedAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -14,7 +15,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     """Teams with their members inline."""
 
     list_display = ["slug", "name", "prometheus_token_envs"]

@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from apps.actuation.models import TeamCredentials
+from apps.kernel.admin import AuditedAdmin
 
 
 @admin.register(TeamCredentials)
-class TeamCredentialsAdmin(admin.ModelAdmin):
+class TeamCredentialsAdmin(AuditedAdmin):
     """One row per team: an IAM role, a kubeconfig context or a ServiceAccount, by name."""
 
     list_display = ["team", "aws_role_arn", "kube_context", "kube_service_account", "updated_at"]

@@ -3,24 +3,25 @@
 from django.contrib import admin
 
 from apps.catalog.models import InstanceType, Offer, Provider, Region, ServerlessOffer
+from apps.kernel.admin import AuditedAdmin
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditedAdmin):
     """Providers."""
 
     list_display = ["slug", "name"]
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin):
     """Regions."""
 
     list_display = ["code", "provider"]
 
 
 @admin.register(InstanceType)
-class InstanceTypeAdmin(admin.ModelAdmin):
+class InstanceTypeAdmin(AuditedAdmin):
     """Instance types."""
 
     list_display = ["name", "vcpu", "memory_gib", "gpu_count", "gpu_model"]
@@ -29,7 +30,7 @@ class InstanceTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(AuditedAdmin):
     """Price points; kept as history."""
 
     list_display = [
@@ -45,7 +46,7 @@ class OfferAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServerlessOffer)
-class ServerlessOfferAdmin(admin.ModelAdmin):
+class ServerlessOfferAdmin(AuditedAdmin):
     """Serverless price points."""
 
     list_display = [

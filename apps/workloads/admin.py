@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from apps.kernel.admin import AuditedAdmin
 from apps.workloads.models import (
     SLA,
     CapacityProfile,
@@ -21,14 +22,30 @@ class SLAInline(admin.StackedInline):
 
 
 class TargetInline(admin.TabularInline):
-    """Deployment targets."""
+    """Deployment targets, read here only.
+
+    They change through the API, which holds a reference to the team's granted patterns,
+    supersedes the plans that name the target and audits the change.
+    """
 
     model = DeploymentTarget
     extra = 0
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        """Through the API only."""
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """Through the API only."""
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Through the API only."""
+        return False
+
 
 @admin.register(Workload)
-class WorkloadAdmin(admin.ModelAdmin):
+class WorkloadAdmin(AuditedAdmin):
     """Workloads with SLA and targets inline."""
 
     list_display = ["name", "team", "kind", "updated_at"]
@@ -45,7 +62,7 @@ class ProfileInline(admin.TabularInline):
 
 
 @admin.register(ModelVariant)
-class ModelVariantAdmin(admin.ModelAdmin):
+class ModelVariantAdmin(AuditedAdmin):
     """Model variants with their capacity profiles."""
 
     list_display = ["name", "workload", "version", "accuracy", "memory_mb"]
@@ -66,7 +83,7 @@ class MetricObservationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TraceImport)
-class TraceImportAdmin(admin.ModelAdmin):
+class TraceImportAdmin(AuditedAdmin):
     """Trace imports and their outcome."""
 
     list_display = ["filename", "workload", "series", "status", "rows_imported", "created_at"]
@@ -76,7 +93,7 @@ class TraceImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(MetricSource)
-class MetricSourceAdmin(admin.ModelAdmin):
+class MetricSourceAdmin(AuditedAdmin):
     """Prometheus sources and the outcome of their last pull."""
 
     list_display = ["workload", "series", "base_url", "enabled", "last_success_at", "last_error"]
