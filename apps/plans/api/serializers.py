@@ -22,10 +22,25 @@ SOLUTION_TOTALS = ("status", "feasible", "cost_usd", "sla_violation_rate")
 RESULT_FIELDS = ("solution", "pareto", "knee_index", "device", *RUN_STATE_FIELDS)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "required": ["interval_s", "demand", "offers", "variants", "sla"],
+        "additionalProperties": True,
+    }
+)
+class ProblemField(serializers.JSONField):
+    """An allocation problem as `optimization.problem.problem_from_dict` reads it.
+
+    The schema gives its shape; how its parts agree (a demand row per level, offers for each
+    variant's instance types) is checked by the library, and refused naming the part.
+    """
+
+
 class OptimizationRunSerializer(WorkloadChildSerializer):
     """A run with its problem, solution and Pareto front."""
 
-    problem = serializers.JSONField(
+    problem = ProblemField(
         help_text="see optimization/problem.py and `python -m optimization example`"
     )
 
