@@ -23,6 +23,27 @@ def record_workload(
     return _append(workload, None, action, user, via, reason=reason, detail=detail or {})
 
 
+def change_action(before: dict | None, after: dict | None) -> str:
+    """`created`, `changed` or `removed`, by which of the row's before and after is missing."""
+    return "created" if before is None else "removed" if after is None else "changed"
+
+
+def record_change(
+    workload, subject: str, name: str, *, before: dict | None, after: dict | None, user, via: str
+) -> AuditEvent:
+    """Append `<subject>.created`, `.changed` or `.removed` about a row of `workload`."""
+    action = change_action(before, after)
+    label = "deployment target" if subject == "target" else subject.replace("_", " ")
+    return record_workload(
+        workload,
+        f"{subject}.{action}",
+        user=user,
+        via=via,
+        reason=f"{label} {name} {action}",
+        detail={"before": before, "after": after},
+    )
+
+
 def record(
     plan: ScalingPlan,
     action: str,

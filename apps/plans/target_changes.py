@@ -34,16 +34,9 @@ def record_and_supersede(
 ) -> None:
     """`target_changed`: audit the change and supersede the open plans it invalidates."""
     shown = after or before or {}
-    action = "created" if before is None else "removed" if after is None else "changed"
     name = f"{shown.get('kind')}:{shown.get('reference')}"
-    audit.record_workload(
-        workload,
-        f"target.{action}",
-        user=user,
-        via=via,
-        reason=f"deployment target {name} {action}",
-        detail={"before": before, "after": after},
-    )
+    action = audit.change_action(before, after)
+    audit.record_change(workload, "target", name, before=before, after=after, user=user, via=via)
     open_plans = ScalingPlan.objects.open().filter(workload=workload)
     for plan_id in open_plans.values_list("pk", flat=True):
         try:

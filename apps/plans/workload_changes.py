@@ -21,14 +21,5 @@ def record_workload_change(
     **_: Any,
 ) -> None:
     """`workload_changed`: one audit event, `<subject>.created|changed|removed`."""
-    action = "created" if before is None else "removed" if after is None else "changed"
-    shown = after or before or {}
-    name = shown.get("name") or workload.name
-    audit.record_workload(
-        workload,
-        f"{subject}.{action}",
-        user=user,
-        via=via,
-        reason=f"{subject.replace('_', ' ')} {name} {action}",
-        detail={"before": before, "after": after},
-    )
+    name = (after or before or {}).get("name") or workload.name
+    audit.record_change(workload, subject, name, before=before, after=after, user=user, via=via)
