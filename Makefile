@@ -54,6 +54,7 @@ bench: $(VENV)/.dev
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.forecasting
 	$(BIN)/python -m benchmarks.optimization
+	$(BIN)/python -m benchmarks.optimization_ablation
 	$(BIN)/python -m benchmarks.policies
 	$(BIN)/python -m benchmarks.robustness
 	$(BIN)/python -m benchmarks.short_horizon

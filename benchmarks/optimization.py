@@ -221,7 +221,9 @@ def render(rows: list[Row], backends: dict[str, float]) -> str:
         f"{max(r.exact_seconds for r in rows):.2f} s), faster than the cost model's 24x40x3 "
         "measurement (proof in 20-110 s) on other instances: the MILP is the better tool for the "
         "linear cost objective here, and GA-PSO earns its place on the nonlinear cost + SLA "
-        "objective, which the MILP cannot express (method `hybrid` combines them).",
+        "objective, which the MILP cannot express (method `hybrid` combines them). What the "
+        "search adds to its LP seeding and repair, per objective: "
+        "[optimization-ablation.md](optimization-ablation.md).",
         "",
         "| instance | T x offers x variants | exact USD | MILP status | MILP s | GA-PSO gap "
         "(median / worst) | GA-PSO s | evals | pymoo gap (median of feasible runs) | "
