@@ -24,7 +24,7 @@ def parse_points(raw: object) -> list[tuple[datetime, float]]:
 
     Timestamps must carry a time zone, lie from 1970-01-01 to before 2100-01-01 UTC and
     strictly increase; values must be finite numbers >= 0 and below 1e12.
-    Raises a DRF ValidationError naming the field, e.g. `points[17].value`.
+    Raises a DRF ValidationError naming the field, e.g. `points.17.value`.
     """
     limit = settings.MAX_POINTS_PER_REQUEST
     if not isinstance(raw, list) or not raw:
@@ -45,7 +45,7 @@ def parse_points(raw: object) -> list[tuple[datetime, float]]:
         if previous is not None and ts <= previous:
             raise ValidationError(
                 {
-                    f"points[{index}].ts": [
+                    f"points.{index}.ts": [
                         f"{ts.isoformat()} is not after the previous point's "
                         f"{previous.isoformat()}: points must be in time order "
                         "without repeats"
@@ -59,28 +59,28 @@ def parse_points(raw: object) -> list[tuple[datetime, float]]:
 
 def _parse_point(item: object, index: int) -> tuple[datetime, float]:
     if not isinstance(item, dict) or set(item) != {"ts", "value"}:
-        raise ValidationError({f"points[{index}]": ["must be an object with exactly ts and value"]})
+        raise ValidationError({f"points.{index}": ["must be an object with exactly ts and value"]})
     raw_ts, raw_value = item["ts"], item["value"]
     try:
         ts = datetime.fromisoformat(raw_ts) if isinstance(raw_ts, str) else None
     except ValueError:
         ts = None
     if ts is None:
-        raise ValidationError({f"points[{index}].ts": [f"{raw_ts!r} is not an ISO-8601 timestamp"]})
+        raise ValidationError({f"points.{index}.ts": [f"{raw_ts!r} is not an ISO-8601 timestamp"]})
     if ts.tzinfo is None:
         raise ValidationError(
-            {f"points[{index}].ts": [f"{raw_ts!r} has no time zone; add Z or an offset"]}
+            {f"points.{index}.ts": [f"{raw_ts!r} has no time zone; add Z or an offset"]}
         )
     if isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
-        raise ValidationError({f"points[{index}].value": [f"{raw_value!r} is not a number"]})
+        raise ValidationError({f"points.{index}.value": [f"{raw_value!r} is not a number"]})
     if refusal := instant_refusal(ts):
-        raise ValidationError({f"points[{index}].ts": [refusal]})
+        raise ValidationError({f"points.{index}.ts": [refusal]})
     try:
         value = float(raw_value)
     except OverflowError:  # an integer of hundreds of digits
         value = float("inf")
     if refusal := value_refusal(value):
-        raise ValidationError({f"points[{index}].value": [refusal]})
+        raise ValidationError({f"points.{index}.value": [refusal]})
     return ts, value
 
 
@@ -109,4 +109,4 @@ def judge_points(
     for index, (ts, value) in enumerate(points):
         if refusal := stray_refusal(int(ts.timestamp()), value, extent, now_s=now_s):
             field, why = refusal
-            raise ValidationError({f"points[{index}].{field}": [f"{ts.isoformat()}: {why}"]})
+            raise ValidationError({f"points.{index}.{field}": [f"{ts.isoformat()}: {why}"]})

@@ -103,13 +103,13 @@ def test_sending_the_same_points_twice_keeps_one_row_each(ci_a, workload_a):
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [
-        (lambda p: p[3].update(value=float("nan")), "points[3].value", "must be finite"),
-        (lambda p: p[4].update(value=float("inf")), "points[4].value", "must be finite"),
-        (lambda p: p[5].update(value="12"), "points[5].value", "is not a number"),
-        (lambda p: p[6].update(ts="yesterday"), "points[6].ts", "is not an ISO-8601 timestamp"),
-        (lambda p: p[7].update(ts="2026-11-01T00:07:00"), "points[7].ts", "has no time zone"),
-        (lambda p: p.insert(9, p[2]), "points[9].ts", "points must be in time order"),
-        (lambda p: p.append(p[-1]), "points[60].ts", "without repeats"),
+        (lambda p: p[3].update(value=float("nan")), "points.3.value", "must be finite"),
+        (lambda p: p[4].update(value=float("inf")), "points.4.value", "must be finite"),
+        (lambda p: p[5].update(value="12"), "points.5.value", "is not a number"),
+        (lambda p: p[6].update(ts="yesterday"), "points.6.ts", "is not an ISO-8601 timestamp"),
+        (lambda p: p[7].update(ts="2026-11-01T00:07:00"), "points.7.ts", "has no time zone"),
+        (lambda p: p.insert(9, p[2]), "points.9.ts", "points must be in time order"),
+        (lambda p: p.append(p[-1]), "points.60.ts", "without repeats"),
     ],
 )
 def test_a_bad_point_refuses_the_whole_batch(ci_a, workload_a, mutate, field, message):

@@ -38,12 +38,12 @@ def post(client, workload, points, series="requests"):
 @pytest.mark.parametrize(
     ("ts", "value", "field", "message"),
     [
-        ("9999-12-31T23:59:00-05:00", 1, "points[1].ts", "outside the accepted range"),
-        ("0001-01-01T00:00:00+05:00", 1, "points[1].ts", "outside the accepted range"),
-        ("1969-12-31T23:59:59Z", 1, "points[1].ts", "outside the accepted range"),
-        (None, int("9" * 400), "points[1].value", "must be finite"),
-        (None, -1, "points[1].value", "must be >= 0"),
-        (None, 1e12, "points[1].value", "must be below 1e+12"),
+        ("9999-12-31T23:59:00-05:00", 1, "points.1.ts", "outside the accepted range"),
+        ("0001-01-01T00:00:00+05:00", 1, "points.1.ts", "outside the accepted range"),
+        ("1969-12-31T23:59:59Z", 1, "points.1.ts", "outside the accepted range"),
+        (None, int("9" * 400), "points.1.value", "must be finite"),
+        (None, -1, "points.1.value", "must be >= 0"),
+        (None, 1e12, "points.1.value", "must be below 1e+12"),
     ],
 )
 def test_a_point_out_of_bounds_is_refused_naming_it(ci_a, workload_a, ts, value, field, message):
@@ -51,7 +51,7 @@ def test_a_point_out_of_bounds_is_refused_naming_it(ci_a, workload_a, ts, value,
     points[1] = {"ts": ts or points[1]["ts"], "value": value}
     if ts is not None:
         points = points[1:2]
-        field = "points[0].ts"
+        field = "points.0.ts"
 
     response = post(ci_a, workload_a, points)
 
@@ -70,7 +70,7 @@ def test_a_point_far_before_a_series_is_refused_and_a_new_series_is_not(ci_a, wo
     response = post(ci_a, workload_a, schema_example)
 
     assert response.status_code == 400
-    assert "days before the series' first point" in str(field_errors(response)["points[0].ts"])
+    assert "days before the series' first point" in str(field_errors(response)["points.0.ts"])
     assert MetricObservation.objects.count() == 60
     # Another series of the same workload has no history yet: the same points are taken.
     assert post(ci_a, workload_a, schema_example, series="latency_p99_ms").status_code == 201
@@ -82,7 +82,7 @@ def test_a_point_ahead_of_the_clock_is_refused(ci_a, workload_a):
     response = post(ci_a, workload_a, ahead)
 
     assert response.status_code == 400
-    assert "h after now" in str(field_errors(response)["points[0].ts"])
+    assert "h after now" in str(field_errors(response)["points.0.ts"])
     assert not MetricObservation.objects.exists()
 
 
@@ -96,7 +96,7 @@ def test_a_value_a_thousand_times_the_series_largest_is_refused_once_it_has_hist
     response = post(ci_a, workload_a, spike)
 
     assert response.status_code == 400
-    assert "1000 times the series' largest value" in str(field_errors(response)["points[0].value"])
+    assert "1000 times the series' largest value" in str(field_errors(response)["points.0.value"])
     flash_crowd = [{"ts": iso(end + timedelta(minutes=1)), "value": 50_000}]
     assert post(ci_a, workload_a, flash_crowd).status_code == 201
 
