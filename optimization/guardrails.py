@@ -23,6 +23,8 @@ from optimization.purchase import PURCHASE_OPTIONS
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAY_MINUTES = 24 * 60
+WEEK_MINUTES = 7 * DAY_MINUTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,17 @@ class ChangeWindow:
         return (day in self.days and clock >= self.start) or (
             (day - 1) % 7 in self.days and clock < self.end
         )
+
+    def minutes_of_week(self) -> set[int]:
+        """The minutes of the week (0 = Monday 00:00 UTC) the window covers."""
+        start = self.start.hour * 60 + self.start.minute
+        end = self.end.hour * 60 + self.end.minute
+        length = end - start if end > start else end - start + DAY_MINUTES
+        return {
+            (day * DAY_MINUTES + start + m) % WEEK_MINUTES
+            for day in self.days
+            for m in range(length)
+        }
 
     def describe(self) -> str:
         """'mon,tue 09:00-17:00 UTC'."""
@@ -234,14 +247,19 @@ def auto_approvable(
     )
 
 
+def open_minutes(rules: Guardrails) -> set[int]:
+    """The minutes of the week the rules' change windows open (none set: none listed here)."""
+    return set().union(*(window.minutes_of_week() for window in rules.change_windows))
+
+
 def loosened_rules(before: Guardrails, after: Guardrails) -> list[str]:
     """The rules `after` enforces less strictly than `before`, by name; [] when none is looser.
 
     A limit (budget, scale step, auto-approve's limits) loosens when it goes up or is unset; a
     minimum when it goes down or is unset; purchase options when any is added or the list is
-    unset; auto-approve when it is switched on; change windows unless the new ones are some of
-    the old ones (whether a new window lies inside an old one is not worked out: it counts as
-    looser). Anything else, including an unchanged rule, tightens or keeps it.
+    unset; auto-approve when it is switched on; change windows when the new ones open any minute
+    of the week the old ones kept closed (or none are left, which opens every minute). Anything
+    else, including an unchanged rule, tightens or keeps it.
     """
 
     def higher_is_looser(old: float | None, new: float | None) -> bool:
@@ -261,7 +279,7 @@ def loosened_rules(before: Guardrails, after: Guardrails) -> list[str]:
         and not set(after.allowed_purchase_options or PURCHASE_OPTIONS)
         <= set(before.allowed_purchase_options),
         "change_windows": bool(before.change_windows)
-        and not (after.change_windows and set(after.change_windows) <= set(before.change_windows)),
+        and not (after.change_windows and open_minutes(after) <= open_minutes(before)),
         "auto_approve": after.auto_approve and not before.auto_approve,
         "auto_approve_max_change_pct": after.auto_approve_max_change_pct
         > before.auto_approve_max_change_pct,

@@ -4,7 +4,8 @@ A change (create, update or remove, through the API) is compared rule by rule wi
 effect (`optimization.guardrails.loosened_rules`; a workload's guardrail over its team's):
 
 - one that loosens nothing (auto-approve off, a lower budget or limit, fewer purchase options,
-  higher minimums, fewer change windows) applies at once, by its author alone;
+  higher minimums, change windows that open no minute that was closed) applies at once, by its
+  author alone;
 - one that loosens any rule becomes a pending `GuardrailChange` (`guardrail.proposed`), applied
   only when someone else approves it: an SRE of the owning team other than the proposer, or
   FinOps; at least one of the two must be an SRE of that team (two FinOps members are not

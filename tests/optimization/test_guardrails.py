@@ -147,17 +147,29 @@ def test_loosened_rules_names_each_rule_enforced_less(before, after, looser):
     assert loosened_rules(before, after) == looser
 
 
-def test_change_windows_tighten_only_by_dropping_some():
+def test_change_windows_tighten_when_they_open_no_new_minute():
     two = parse_windows(
         [
             {"days": ["mon"], "start": "09:00", "end": "17:00"},
             {"days": ["tue"], "start": "09:00", "end": "17:00"},
         ]
     )
-    other = parse_windows([{"days": ["mon"], "start": "10:00", "end": "12:00"}])
+    inside = parse_windows([{"days": ["mon"], "start": "10:00", "end": "12:00"}])
+    later = parse_windows([{"days": ["mon"], "start": "16:00", "end": "18:00"}])
+    # Monday 23:00 to Tuesday 01:00 opens Monday night, which neither window did.
+    overnight = parse_windows([{"days": ["mon"], "start": "23:00", "end": "01:00"}])
+    # Tuesday 09:00-17:00 in two pieces covers the same minutes.
+    split = parse_windows(
+        [
+            {"days": ["tue"], "start": "09:00", "end": "13:00"},
+            {"days": ["tue"], "start": "13:00", "end": "17:00"},
+        ]
+    )
     assert loosened_rules(Guardrails(), Guardrails(change_windows=two)) == []
     assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=two[:1])) == []
+    assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=inside)) == []
+    assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=split)) == []
     assert loosened_rules(Guardrails(change_windows=two), Guardrails()) == ["change_windows"]
-    assert loosened_rules(Guardrails(change_windows=two), Guardrails(change_windows=other)) == [
-        "change_windows"
-    ]
+    for looser in (later, overnight):
+        changed = Guardrails(change_windows=looser)
+        assert loosened_rules(Guardrails(change_windows=two), changed) == ["change_windows"]

@@ -89,7 +89,8 @@ CHANGED = OpenApiResponse(
 REFUSAL = OpenApiResponse(description="refused: 403 names the missing role, scope or person")
 WRITE_RULE = (
     " A change that loosens any rule (a higher budget or limit, a lower minimum, more purchase "
-    "options, other change windows, auto-approve on, or removing the guardrail) is not applied: "
+    "options, change windows open at a minute that was closed, auto-approve on, or removing the "
+    "guardrail) is not applied: "
     "the answer is 202 with a pending guardrail change for a second person. A change that only "
     "tightens applies at once."
 )
