@@ -401,27 +401,41 @@ def test_every_container_has_requests_and_limits(workload, container):
 
 
 def test_role_grants_exactly_what_the_actuators_call():
-    (role,) = k8s_objects("Role")
+    roles = {role["metadata"]["name"]: role for role in k8s_objects("Role")}
+    assert set(roles) == {"ballast-actuator", "ballast-impersonate-teams"}
     granted = {
         (group, resource, verb)
-        for rule in role["rules"]
+        for rule in roles["ballast-actuator"]["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
     assert granted == ACTUATOR_RULES
     assert not k8s_objects("ClusterRole") and not k8s_objects("ClusterRoleBinding")
-    (binding,) = k8s_objects("RoleBinding")
-    (account,) = k8s_objects("ServiceAccount")
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "Role",
-        "name": role["metadata"]["name"],
-    }
-    assert binding["metadata"]["namespace"] == role["metadata"]["namespace"]
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "ballast"}
+    # Impersonation of the teams' accounts only, each by name; never of any account.
+    (impersonate,) = roles["ballast-impersonate-teams"]["rules"]
+    assert impersonate["verbs"] == ["impersonate"] and impersonate["resources"] == [
+        "serviceaccounts"
     ]
+    assert impersonate["resourceNames"]
+    accounts = {
+        a["metadata"]["name"]: a["metadata"]["namespace"] for a in k8s_objects("ServiceAccount")
+    }
+    assert accounts.pop("ballast") == "ballast"
+    assert set(impersonate["resourceNames"]) == set(accounts)
+    bound = {
+        (b["roleRef"]["name"], s["name"], s["namespace"])
+        for b in k8s_objects("RoleBinding")
+        for s in b["subjects"]
+        if b["roleRef"]["kind"] == "Role" and b["metadata"]["namespace"] == "inference"
+    }
+    team_bindings = {("ballast-actuator", name, ns) for name, ns in accounts.items()}
+    assert bound == {
+        ("ballast-actuator", "ballast", "ballast"),
+        ("ballast-impersonate-teams", "ballast", "ballast"),
+        *team_bindings,
+    }
+    assert all(r["metadata"]["namespace"] == "inference" for r in roles.values())
 
 
 def test_only_the_pods_that_actuate_carry_the_service_account():
