@@ -62,6 +62,7 @@ bench: $(VENV)/.dev
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.control
 	$(BIN)/python -m benchmarks.request_bounds
+	$(BIN)/python -m benchmarks.fidelity
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
