@@ -136,19 +136,22 @@ def fail_plan(plan_id: int, message: str) -> None:
     transition(plan_id, S.FAILED, reason=message, message=message)
 
 
-def supersede_older(plan: ScalingPlan) -> None:
-    """Older open plans of the same workload give way to `plan`."""
-    older = ScalingPlan.objects.open().filter(workload=plan.workload, pk__lt=plan.pk)
-    for old_id in older.values_list("pk", flat=True):
+def supersede(plans, *, reason: str, message: str) -> None:
+    """Move each of the open `plans` (a queryset) to SUPERSEDED, saying why."""
+    for plan_id in plans.open().values_list("pk", flat=True):
         try:
-            transition(
-                old_id,
-                S.SUPERSEDED,
-                reason=f"plan {plan.pk} is newer",
-                message=f"superseded by plan {plan.pk}",
-            )
+            transition(plan_id, S.SUPERSEDED, reason=reason, message=message)
         except PlanConflict:
             pass  # it moved on meanwhile (approved and applying, say): leave it
+
+
+def supersede_older(plan: ScalingPlan) -> None:
+    """Older open plans of the same workload give way to `plan`."""
+    supersede(
+        ScalingPlan.objects.filter(workload=plan.workload, pk__lt=plan.pk),
+        reason=f"plan {plan.pk} is newer",
+        message=f"superseded by plan {plan.pk}",
+    )
 
 
 def expire_if_due(plan_id: int) -> bool:

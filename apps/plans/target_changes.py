@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.plans import audit
-from apps.plans.lifecycle import PlanConflict, transition
+from apps.plans.lifecycle import supersede
 from apps.plans.models import PlanStatus, ScalingPlan
 from apps.workloads.signals import ChangeRefused
 
@@ -37,14 +37,8 @@ def record_and_supersede(
     name = f"{shown.get('kind')}:{shown.get('reference')}"
     action = audit.change_action(before, after)
     audit.record_change(workload, "target", name, before=before, after=after, user=user, via=via)
-    open_plans = ScalingPlan.objects.open().filter(workload=workload)
-    for plan_id in open_plans.values_list("pk", flat=True):
-        try:
-            transition(
-                plan_id,
-                S.SUPERSEDED,
-                reason=f"deployment target {name} {action} after the plan was proposed",
-                message=f"superseded: target {name} {action}; request a new plan",
-            )
-        except PlanConflict:
-            pass  # it moved on meanwhile
+    supersede(
+        ScalingPlan.objects.filter(workload=workload),
+        reason=f"deployment target {name} {action} after the plan was proposed",
+        message=f"superseded: target {name} {action}; request a new plan",
+    )
