@@ -5,8 +5,10 @@ integer allocation (T x K replicas), selection is roulette-wheel, crossover sing
 mutation random; the GA's best individuals seed the swarm, which moves by
 v = w v + c1 r1 (pbest - x) + c2 r2 (gbest - x). Problem-aware parts (repair.py) make it meet
 the gap targets: every individual is repaired to feasibility and trimmed, and the first
-population is rounded from the LP relaxation. All random numbers come from one numpy Generator,
-so the numpy and torch backends follow the same path for the same seed.
+population is rounded from the LP relaxation (numpy, once). The generations then draw from the
+backend's own generator, on its device: numpy continues the seeding Generator, torch uses a
+torch.Generator, so each backend is deterministic for a seed and the two agree in quality,
+not bit for bit.
 """
 
 from __future__ import annotations
@@ -72,18 +74,18 @@ class Search:
     layout: Layout
     repairer: Repairer
     backend: Backend
-    rng: np.random.Generator
+    generator: Any  # the backend's: numpy Generator or torch.Generator on the device
     evaluations: int = 0
 
-    def evaluate(self, counts: Any) -> np.ndarray:
-        """Penalised objective of a population, as numpy (n,)."""
+    def evaluate(self, counts: Any) -> Any:
+        """Penalised objective of a population, (n,) on the backend."""
         self.evaluations += counts.shape[0]
         values = evaluate_population(counts, self.layout, self.problem.weights, self.backend)
-        return self.backend.to_numpy(values.penalized_usd)
+        return values.penalized_usd
 
     def draw(self, shape: tuple[int, ...]) -> Any:
-        """Uniform [0, 1) numbers from the run's numpy Generator, moved to the backend."""
-        return self.backend.asarray(self.rng.random(shape))
+        """Uniform [0, 1) numbers from the run's generator, on the backend."""
+        return self.backend.random(self.generator, shape)
 
 
 def solve_gapso(
@@ -98,7 +100,7 @@ def solve_gapso(
 
     Args:
         problem: the allocation problem (its `weights` define the objective).
-        seed: seeds the single numpy Generator behind every random draw.
+        seed: seeds the starting population's numpy Generator and the search's generator.
         config: GA-PSO parameters; the default spends 48 x 51 = 2,448 evaluations.
         backend: "auto" (torch on CUDA when available, else numpy), "numpy", "torch".
         seeds: extra starting allocations (m, T, K), e.g. the MILP's answer for "hybrid".
@@ -120,15 +122,21 @@ def search_gapso(
     engine: Backend,
     seeds: np.ndarray | None,
 ) -> Solution:
-    """The body of solve_gapso once the backend is chosen."""
+    """The body of solve_gapso once the backend is chosen.
+
+    The generations run on the backend's device: draws, selection, crossover, mutation, the
+    swarm's moves, repair and evaluation read nothing back to the host until the best is
+    returned (the time limit is checked on the host clock).
+    """
     started = time.perf_counter()
     host = layout_problem(problem)
     layout = on_backend(host, engine)
+    rng = np.random.default_rng(seed)
     search = Search(
-        problem, layout, Repairer(layout, host, engine), engine, np.random.default_rng(seed)
+        problem, layout, Repairer(layout, host, engine), engine, engine.generator(seed, rng)
     )
     relaxed = solve_relaxation(host)  # raises InfeasibleProblem naming the constraint
-    start = seed_population(relaxed, config.population, search.rng)
+    start = seed_population(relaxed, config.population, rng)
     if seeds is not None:
         start[: len(seeds)] = seeds[: config.population]
     population = search.repairer.repair(engine.asarray(start))
@@ -148,13 +156,13 @@ def search_gapso(
 
 
 def run_ga(
-    search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline: float
-) -> tuple[Any, np.ndarray]:
+    search: Search, population: Any, fitness: Any, config: GAPSOConfig, deadline: float
+) -> tuple[Any, Any]:
     """Generations of roulette selection, single-point crossover, mutation, repair, elitism."""
     for _ in range(config.ga_generations):
         if time.perf_counter() > deadline:
             break
-        parents = roulette(fitness, 2 * config.population, search.rng)
+        parents = roulette(search, fitness, 2 * config.population)
         children = crossover(search, population, parents, config)
         children = search.repairer.repair(mutate(search, children, config))
         child_fitness = search.evaluate(children)
@@ -164,80 +172,75 @@ def run_ga(
     return population, fitness
 
 
-def roulette(fitness: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+def roulette(search: Search, fitness: Any, size: int) -> Any:
     """Indices drawn with probability proportional to (worst - value) + a small floor."""
     spread = fitness.max() - fitness
     weight = spread + 1e-3 * (spread.max() + 1e-12)
-    return rng.choice(len(fitness), size=size, p=weight / weight.sum())
+    return search.backend.choice(search.generator, weight, size)
 
 
-def crossover(search: Search, population: Any, parents: np.ndarray, config: GAPSOConfig) -> Any:
+def crossover(search: Search, population: Any, parents: Any, config: GAPSOConfig) -> Any:
     """Single-point crossover on the flattened genome (T*K): head of one parent, tail of another."""
     n, T, K = population.shape
-    index = search.backend.as_index(parents)
-    mothers, fathers = population[index[0::2]], population[index[1::2]]
-    cuts = search.rng.integers(1, T * K, size=n)
-    cuts = np.where(search.rng.random(n) < config.crossover_rate, cuts, T * K)
-    head = search.backend.asarray(np.arange(T * K)[None, :] < cuts[:, None]).reshape(n, T, K)
-    return head * mothers + (1 - head) * fathers
+    backend, xp = search.backend, search.backend.xp
+    mothers, fathers = population[parents[0::2]], population[parents[1::2]]
+    cuts = backend.integers(search.generator, 1, T * K, (n,))
+    cuts = xp.where(search.draw((n,)) < config.crossover_rate, cuts, T * K)
+    head = (backend.arange(T * K)[None, :] < cuts[:, None]).reshape(n, T, K)
+    return xp.where(head, mothers, fathers)
 
 
 def mutate(search: Search, children: Any, config: GAPSOConfig) -> Any:
     """+-1 replica on random genes, and ruin: clear random intervals for the repair to rebuild."""
     n, T, K = children.shape
-    steps = search.rng.integers(-1, 2, size=(n, T, K)) * (
-        search.rng.random((n, T, K)) < config.mutation_rate
+    steps = search.backend.integers(search.generator, -1, 2, (n, T, K)) * (
+        search.draw((n, T, K)) < config.mutation_rate
     )
-    keep = search.rng.random((n, T, 1)) >= config.ruin_rate
-    return (children + search.backend.asarray(steps)) * search.backend.asarray(keep)
+    keep = search.draw((n, T, 1)) >= config.ruin_rate
+    return (children + steps) * keep
 
 
 def keep_elite(
     backend: Backend,
     population: Any,
-    fitness: np.ndarray,
+    fitness: Any,
     children: Any,
-    child_fitness: np.ndarray,
+    child_fitness: Any,
     elite: int,
-) -> tuple[Any, np.ndarray]:
+) -> tuple[Any, Any]:
     """Children replace the parents; the best `elite` parents replace the worst children."""
-    best_parents = np.argsort(fitness, kind="stable")[:elite]
-    worst_children = np.argsort(child_fitness, kind="stable")[::-1][:elite]
-    children[backend.as_index(worst_children)] = population[backend.as_index(best_parents)]
-    child_fitness = child_fitness.copy()
+    best_parents = backend.argsort(fitness)[:elite]
+    worst_children = backend.flip(backend.argsort(child_fitness))[:elite]
+    children[worst_children] = population[best_parents]
+    child_fitness = backend.copy(child_fitness)
     child_fitness[worst_children] = fitness[best_parents]
     return children, child_fitness
 
 
 def run_pso(
-    search: Search, population: Any, fitness: np.ndarray, config: GAPSOConfig, deadline: float
-) -> tuple[Any, float]:
+    search: Search, population: Any, fitness: Any, config: GAPSOConfig, deadline: float
+) -> tuple[Any, Any]:
     """The swarm starts at the GA's population (best first) and flies with inertia w, c1, c2."""
-    backend = search.backend
-    order = backend.as_index(np.argsort(fitness, kind="stable"))
-    position, fitness = population[order], fitness[backend.to_numpy(order)]
+    backend, xp = search.backend, search.backend.xp
+    order = backend.argsort(fitness)
+    position, fitness = population[order], fitness[order]
     velocity = position * 0.0
-    pbest, pbest_fitness = (
-        position.clone() if hasattr(position, "clone") else position.copy(),
-        fitness,
-    )
-    g = int(np.argmin(pbest_fitness))
+    pbest, pbest_fitness = backend.copy(position), fitness
+    g = xp.reshape(xp.argmin(pbest_fitness), (1,))  # an index array: no read to the host
     for _ in range(config.pso_iterations):
         if time.perf_counter() > deadline:
             break
         shape = tuple(position.shape)
         r1, r2 = search.draw(shape), search.draw(shape)
-        gbest = pbest[g : g + 1]
         velocity = (
             config.inertia * velocity
             + config.cognitive * r1 * (pbest - position)
-            + config.social * r2 * (gbest - position)
+            + config.social * r2 * (pbest[g] - position)
         )
         position = search.repairer.repair(position + velocity)
         values = search.evaluate(position)
         improved = values < pbest_fitness
-        mask = backend.asarray(improved)[:, None, None]
-        pbest = mask * position + (1 - mask) * pbest
-        pbest_fitness = np.where(improved, values, pbest_fitness)
-        g = int(np.argmin(pbest_fitness))
-    return pbest[g], float(pbest_fitness[g])
+        pbest = xp.where(improved[:, None, None], position, pbest)
+        pbest_fitness = xp.where(improved, values, pbest_fitness)
+        g = xp.reshape(xp.argmin(pbest_fitness), (1,))
+    return pbest[g][0], pbest_fitness[g][0]

@@ -33,6 +33,15 @@ class Repairer:
         """Array module of the backend."""
         return self.backend.xp
 
+    def rounds(self, planned: int) -> int:
+        """Rounds a loop that stops early may run, at most `planned`.
+
+        All of them where the backend reads whether work is left, else its fixed
+        `rounds_without_reads`, so a generation reads nothing back from the device.
+        """
+        cap = self.backend.rounds_without_reads
+        return planned if cap is None else min(planned, cap)
+
     def repair(self, counts: Any) -> Any:
         """Round, clip, fill to the hard constraints, trim surplus, respect the step limit."""
         lay = self.layout
@@ -92,11 +101,12 @@ class Repairer:
         if host.min_non_spot_replicas <= 0:
             return counts
         ratio = host.price_per_hour_usd / host.usable_capacity_rps
-        for k in np.argsort(np.where(host.is_spot, np.inf, ratio), kind="stable"):
+        order = np.argsort(np.where(host.is_spot, np.inf, ratio), kind="stable")
+        for k in order[: self.rounds(len(order))]:
             if host.is_spot[k]:
                 break
             deficit = self.backend.clip(lay.min_non_spot_replicas - counts @ (1 - lay.is_spot), 0)
-            if not bool((deficit > 0).any()):
+            if not self.backend.may_any(deficit > 0):
                 break
             add = self.xp.minimum(deficit, self.availability_of(counts, k))
             counts[:, :, k] = counts[:, :, k] + add
@@ -112,7 +122,7 @@ class Repairer:
         need = lay.need_rps - lay.serverless_capacity_rps
         for _ in range(FILL_ROUNDS):
             deficit = need - counts @ lay.usable_capacity_rps  # (n, T)
-            if not bool((deficit > 1e-9).any()):
+            if not self.backend.may_any(deficit > 1e-9):
                 break
             avail = self.availability(counts)
             units = xp.minimum(
@@ -153,7 +163,7 @@ class Repairer:
             best = xp.argmax(saving, axis=2)[..., None]
             add = self.backend.take_along(units, best, 2)
             add = xp.where(self.backend.take_along(saving, best, 2) > 1e-12, add, 0.0)
-            if not bool((add > 0).any()):
+            if not self.backend.may_any(add > 0):
                 break
             counts = self.backend.put_along(counts, best, add, 2)
         return counts
@@ -166,7 +176,7 @@ class Repairer:
         """
         lay, xp = self.layout, self.xp
         sl_price = self.host.serverless_price_per_rps_hour_usd
-        for _ in range(TRIM_ROUNDS + self.host.n_options):
+        for _ in range(self.rounds(TRIM_ROUNDS + self.host.n_options)):
             usable = counts @ lay.usable_capacity_rps  # (n, T)
             slack = usable + lay.serverless_capacity_rps - lay.need_rps
             removable = xp.floor(backend_pos(slack + 1e-9)[..., None] / lay.usable_capacity_rps)
@@ -190,7 +200,7 @@ class Repairer:
             best = xp.argmax(saving, axis=2)[..., None]
             take = self.backend.take_along(removable, best, 2)
             take = xp.where(self.backend.take_along(saving, best, 2) > 1e-12, take, 0.0)
-            if not bool((take > 0).any()):
+            if not self.backend.may_any(take > 0):
                 break
             counts = self.backend.put_along(counts, best, -take, 2)
         return counts
@@ -204,8 +214,9 @@ class Repairer:
 
     def add_cheapest(self, counts: Any, extra: Any, t: Any) -> Any:
         """Add `extra` replicas (n, ...) at interval(s) `t`, cheapest-per-replica options first."""
-        for k in np.argsort(self.host.price_per_hour_usd, kind="stable"):
-            if not bool((extra > 0).any()):
+        order = np.argsort(self.host.price_per_hour_usd, kind="stable")
+        for k in order[: self.rounds(len(order))]:
+            if not self.backend.may_any(extra > 0):
                 break
             add = self.xp.minimum(extra, self.availability_of(counts, k)[:, t])
             counts[:, t, k] = counts[:, t, k] + add

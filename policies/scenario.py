@@ -63,11 +63,19 @@ class InstanceType:
 
 @dataclass(frozen=True, slots=True)
 class VariantProfile:
-    """Speed of one model variant on one instance type: `workers` M/M/c servers per replica."""
+    """Speed of one model variant on one instance type: `workers` M/G/c servers per replica."""
 
     instance_type: str
     workers: int  # concurrent requests one replica serves (one per vCPU for a CPU ranker) [E]
     service_ms: float  # mean service time of one request on one worker [E]
+    # Coefficient of variation of that service time (std / mean): 1 is exponential (M/M/c,
+    # the default scenario's assumption [E]); a torch MLP ranker behind gunicorn measured
+    # far less (docs/benchmarks/fidelity.md). `optimization.queueing.response_survival`.
+    service_cv: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.service_cv >= 0 and math.isfinite(self.service_cv)):
+            raise ValueError(f"service_cv must be a finite number >= 0, got {self.service_cv}")
 
     @property
     def capacity_rps(self) -> float:

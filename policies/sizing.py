@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from optimization.queueing import response_survival, wait_probability
+from optimization.queueing import response_survival, service_survival, wait_probability
 from policies.scenario import Scenario, VariantProfile
 
 
@@ -38,10 +38,12 @@ def router_max_late(scenario: Scenario, service_ms: float) -> float:
 def sla_reachable(profile: VariantProfile, scenario: Scenario, max_late: float) -> bool:
     """Whether any replica count keeps at most `max_late` of requests over the target.
 
-    With no queue at all a request is late when its own (exponential) service outlasts the
-    target, exp(-target / service) of the time; more replicas cannot help with that.
+    With no queue at all a request is late when its own service outlasts the target
+    (exp(-target / service) of the time for exponential service, CV 1); more replicas cannot
+    help with that.
     """
-    return math.exp(-scenario.latency_target_ms / profile.service_ms) <= max_late
+    own = service_survival(scenario.latency_target_ms, 1 / profile.service_ms, profile.service_cv)
+    return float(own) <= max_late
 
 
 def late_fraction(
@@ -51,7 +53,7 @@ def late_fraction(
 
     Least connections is modelled as one shared queue of replicas x workers servers (it sends
     each request to an idle worker when there is one); round robin and capacity weighting give
-    each replica its share, an M/M/workers queue.
+    each replica its share, an M/G/workers queue (M/M/workers at the profile's CV 1).
     """
     rate = np.asarray(rate_rps, dtype=float)
     n = np.asarray(replicas, dtype=np.int64)
@@ -64,7 +66,7 @@ def late_fraction(
     stable = (lam < servers * mu) & (n > 0)
     lam_safe = np.where(stable, lam, 0.0)
     wait = wait_probability(servers, lam_safe / mu)
-    late = response_survival(target_s, servers, mu, lam_safe, wait)
+    late = response_survival(target_s, servers, mu, lam_safe, wait, profile.service_cv)
     return np.where(stable, late, np.where(rate > 0, 1.0, 0.0))
 
 
@@ -121,6 +123,7 @@ class SlaTable:
         self.key = (
             profile.workers,
             profile.service_ms,
+            profile.service_cv,
             scenario.latency_target_ms,
             scenario.load_balancer,
             max_late,
@@ -150,14 +153,21 @@ class SlaTable:
 
 @lru_cache(maxsize=1024)
 def _rates(
-    workers: int, service_ms: float, target_ms: float, lb: str, max_late: float, low: int, high: int
+    workers: int,
+    service_ms: float,
+    service_cv: float,
+    target_ms: float,
+    lb: str,
+    max_late: float,
+    low: int,
+    high: int,
 ) -> np.ndarray:
     """The highest rate low..high replicas carry with at most `max_late` late, by bisection.
 
     Cached per process: a live controller rebuilds its policy every step, and many workloads
     share a profile; each count's rate depends on nothing else, so the cache changes nothing.
     """
-    profile = VariantProfile("", workers, service_ms)
+    profile = VariantProfile("", workers, service_ms, service_cv)
     n = np.arange(low, high + 1)
     lo, hi = np.zeros(len(n)), n * profile.capacity_rps
     for _ in range(40):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,16 +29,46 @@ METRIC_KEYS = (
 )
 
 
-def summarize_run(
-    record: ReplayRecord, functions: ServerlessUse, batch: BatchOutcome, scenario: Scenario
-) -> dict[str, Any]:
-    """Every metric of docs/architecture.md section 10 of one policy's replay, JSON-ready."""
+def unit_service_cv(record: ReplayRecord, scenario: Scenario, variant: str) -> np.ndarray:
+    """The service-time CV of each step's queue units, (T, U), from `variant`'s profiles.
+
+    A unit per type takes its type's CV; one pooled queue (least connections) takes the
+    root-mean-square of its types' CVs weighted by their ready capacity (their shares of the
+    requests served), so a pool whose types all have one CV has that CV.
+    """
+    profiles = [scenario.variant(variant).profile(name) for name in scenario.online_types]
+    cv = np.array([p.service_cv for p in profiles])
+    steps, units = record.servers.shape
+    if units == len(profiles):
+        return np.broadcast_to(cv, (steps, units))
+    capacity = record.ready * np.array([p.capacity_rps for p in profiles])
+    total = capacity.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.sqrt((capacity * cv**2).sum(axis=1) / total)
+    per_step: np.ndarray = np.where(total > 0, pooled, cv.max())
+    return per_step[:, None]
+
+
+def online_latency(
+    record: ReplayRecord,
+    functions: ServerlessUse,
+    scenario: Scenario,
+    fresh_survival: Callable[[float], np.ndarray],
+) -> tuple[float, float, float]:
+    """Late requests, p95 and p99 (seconds) of all online requests of one replay.
+
+    Args:
+        record: the replay.
+        functions: the requests its functions served.
+        scenario: gives the latency target, the queue timeout and the cold start.
+        fresh_survival: P(R > t) of the requests served without a backlog, for each queue unit
+            and step with such requests (`record.fresh > 0`, in row-major order), shape (k,).
+            The simulator's is the M/G/c model (`summarize_run`); benchmarks/fidelity.py passes
+            latencies measured on a served model.
+    """
     target_s = scenario.latency_target_ms / 1000
-    mask = record.fresh > 0
-    servers, mu, lam = record.servers[mask], record.mu[mask], record.lam[mask]
-    wait = wait_probability(servers.astype(np.int64), lam / mu)
-    weights = record.fresh[mask]
-    late_mmc = float(weights @ response_survival(target_s, servers, mu, lam, wait))
+    weights = record.fresh[record.fresh > 0]
+    late_queue = float(weights @ fresh_survival(target_s))
     masses = np.concatenate(
         [
             record.late.ravel(),
@@ -59,18 +90,47 @@ def summarize_run(
     keep = masses > 0
     masses, latencies = masses[keep], latencies[keep]
     late_point = float(masses[latencies > target_s].sum())
-    total = float(record.arrivals.sum())
-    violations = late_mmc + late_point
 
     def survival(t_s: float) -> np.ndarray:
-        return np.concatenate(
-            [response_survival(t_s, servers, mu, lam, wait), (latencies > t_s).astype(float)]
-        )
+        return np.concatenate([fresh_survival(t_s), (latencies > t_s).astype(float)])
 
     all_weights = np.concatenate([weights, masses])
     hi_s = scenario.queue_timeout_s + scenario.serverless.cold_start_s + 1.0
     p95 = mixture_quantile(0.95, survival, all_weights, hi_s)
     p99 = mixture_quantile(0.99, survival, all_weights, hi_s)
+    return late_queue + late_point, p95, p99
+
+
+def model_survival(
+    record: ReplayRecord, scenario: Scenario, variant: str
+) -> Callable[[float], np.ndarray]:
+    """The simulator's P(R > t) for `online_latency`: M/G/c per unit and step (M/M/c at CV 1)."""
+    mask = record.fresh > 0
+    servers, mu, lam = record.servers[mask], record.mu[mask], record.lam[mask]
+    cv = unit_service_cv(record, scenario, variant)[mask]
+    wait = wait_probability(servers.astype(np.int64), lam / mu)
+
+    def survival(t_s: float) -> np.ndarray:
+        return response_survival(t_s, servers, mu, lam, wait, cv)
+
+    return survival
+
+
+def summarize_run(
+    record: ReplayRecord,
+    functions: ServerlessUse,
+    batch: BatchOutcome,
+    scenario: Scenario,
+    variant: str | None = None,
+) -> dict[str, Any]:
+    """Every metric of docs/architecture.md section 10 of one policy's replay, JSON-ready.
+
+    `variant` is the one the policy served (its profiles' service CVs shape the latency);
+    the scenario's default variant if not given.
+    """
+    fresh = model_survival(record, scenario, variant or scenario.default_variant)
+    violations, p95, p99 = online_latency(record, functions, scenario, fresh)
+    total = float(record.arrivals.sum())
     by_option = {
         **{
             option: record.cost_by_option[option] + batch.cost_by_option.get(option, 0.0)

@@ -8,6 +8,8 @@ from optimization.queueing import (
     mixture_quantile,
     response_quantile,
     response_survival,
+    service_phases,
+    service_survival,
     wait_probability,
 )
 
@@ -73,3 +75,120 @@ def test_the_per_step_form_is_erlang_c_on_integer_servers_and_takes_empty_steps(
     assert np.array_equal(got, np.clip(erlang_c(servers, load), 0, 1))
     assert got[3] == 1.0 and got[4] == 1.0  # no server, or more load than servers: all wait
     assert wait_probability(np.array([], int), np.array([])).shape == (0,)
+
+
+def mmc_survival_before_service_cv(t_s, servers, mu, lam, wait_prob):
+    """`response_survival` as it was before it took a service CV (M/M/c only)."""
+    theta = servers * mu - lam
+    diff = theta - mu
+    e_mu = np.exp(-mu * t_s)
+    near = np.abs(diff) < 1e-9 * np.maximum(mu, 1.0)
+    safe = np.where(near, 1.0, diff)
+    general = e_mu + wait_prob * mu / safe * (e_mu - np.exp(-theta * t_s))
+    limit = e_mu * (1 + wait_prob * mu * t_s)
+    return np.clip(np.where(near, limit, general), 0.0, 1.0)
+
+
+def test_service_cv_one_is_the_old_mmc_tail_bit_for_bit():
+    servers = np.array([1, 2, 2, 4, 40, 3])
+    mu = np.array([100.0, 1.0, 50.0, 80.0, 70.0, 10.0])
+    lam = np.array([60.0, 1.0, 20.0, 300.0, 2500.0, 29.0])  # c=2, mu=lambda=1: theta = mu
+    wait = wait_probability(servers, lam / mu)
+    for t_s in (0.0, 0.004, 0.05, 1.0, 3.0):
+        old = mmc_survival_before_service_cv(t_s, servers, mu, lam, wait)
+        assert np.array_equal(response_survival(t_s, servers, mu, lam, wait), old)
+        assert np.array_equal(response_survival(t_s, servers, mu, lam, wait, 1.0), old)
+
+
+@pytest.mark.parametrize("cv", [0.0, 0.04, 0.5, 1.0, 1.5, 3.0])
+def test_service_law_matches_the_mean_and_the_cv(cv):
+    mu = 50.0
+    shift, phases = service_phases(mu, cv)
+    mean = shift + sum(w / r for w, r in phases)
+    variance = sum(w * 2 / r**2 for w, r in phases) - (mean - shift) ** 2  # of the phases
+    assert mean == pytest.approx(1 / mu)
+    assert math.sqrt(max(variance, 0.0)) * mu == pytest.approx(cv, abs=1e-6)
+
+
+def test_service_survival_is_exponential_at_cv_one_and_a_step_at_zero():
+    assert service_survival(0.01, 100.0, 1.0) == pytest.approx(math.exp(-1))
+    assert service_survival(0.0099, 100.0, 0.0) == 1.0
+    assert service_survival(0.0101, 100.0, 0.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def md1_wait_cdf(x, lam, d):
+    """Exact M/D/1 waiting-time CDF (Erlang 1909; Franx 2001, Oper. Res. Lett. 29, eq. 1)."""
+    terms = (
+        (lam * (k * d - x)) ** k / math.factorial(k) * math.exp(-lam * (k * d - x))
+        for k in range(int(x // d) + 1)
+    )
+    return (1 - lam * d) * math.fsum(terms)
+
+
+def md1_response_quantile(q, lam, d):
+    lo, hi = 0.0, 40 * d
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if md1_wait_cdf(mid, lam, d) < q else (lo, mid)
+    return hi + d
+
+
+@pytest.mark.parametrize(("rho", "tolerance"), [(0.5, 0.15), (0.7, 0.1), (0.8, 0.1), (0.9, 0.05)])
+def test_cv_zero_p99_is_near_the_exact_md1_p99(rho, tolerance):
+    # exact M/D/1 p99 (service 1 s): 4.34 s at rho 0.5, 7.49 at 0.7, 11.36 at 0.8, 22.90 at 0.9
+    c = wait_probability(np.array([1]), np.array([rho]))
+    got = response_quantile(0.99, np.array([1]), 1.0, rho, c, service_cv=0.0)[0]
+    exact = md1_response_quantile(0.99, rho, 1.0)
+    assert got == pytest.approx(exact, rel=tolerance)
+    mm1 = response_quantile(0.99, np.array([1]), 1.0, rho, c)[0]
+    assert mm1 > 1.7 * exact  # what exponential service made of it
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.7, 0.9])
+def test_cv_zero_mean_response_is_pollaczek_khinchine_for_one_server(rho):
+    # M/D/1: E[R] = D + rho D / (2 (1 - rho)), exact; the model's wait mean is exact at c = 1
+    c = wait_probability(np.array([1]), np.array([rho]))
+    t = np.linspace(0.0, 200.0, 400_001)
+    survival = response_survival(t, np.array([1]), 1.0, rho, c, 0.0)
+    mean = float(np.sum((survival[1:] + survival[:-1]) / 2) * (t[1] - t[0]))
+    assert mean == pytest.approx(1 + rho / (2 * (1 - rho)), rel=1e-3)
+
+
+def fcfs_deterministic_responses(servers, rho, n, seed):
+    """An M/D/c FCFS queue, service 1 s, simulated (Kiefer-Wolfowitz); the last 90 %."""
+    arrivals = np.cumsum(np.random.default_rng(seed).exponential(1 / (servers * rho), n))
+    free_at = [0.0] * servers
+    response = np.empty(n)
+    for i, arrive in enumerate(arrivals.tolist()):
+        k = min(range(servers), key=free_at.__getitem__)
+        free_at[k] = max(arrive, free_at[k]) + 1.0
+        response[i] = free_at[k] - arrive
+    return response[n // 10 :]
+
+
+@pytest.mark.parametrize("rho", [0.7, 0.9])
+def test_cv_zero_p99_is_near_a_simulated_md2_queue(rho):
+    simulated = np.quantile(fcfs_deterministic_responses(2, rho, 100_000, seed=1), 0.99)
+    c = wait_probability(np.array([2]), np.array([2 * rho]))
+    got = response_quantile(0.99, np.array([2]), 1.0, 2 * rho, c, service_cv=0.0)[0]
+    assert got == pytest.approx(simulated, rel=0.1)
+
+
+@pytest.mark.parametrize(("servers", "rho"), [(1, 0.3), (1, 0.9), (4, 0.7), (16, 0.3)])
+def test_p99_grows_with_the_service_cv(servers, rho):
+    c = wait_probability(np.array([servers]), np.array([servers * rho]))
+    cvs = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0]
+    p99 = [
+        response_quantile(0.99, np.array([servers]), 1.0, servers * rho, c, service_cv=cv)[0]
+        for cv in cvs
+    ]
+    assert (np.diff(p99) > 0).all()
+
+
+def test_survival_is_monotone_in_cv_at_every_time_per_step():
+    servers, mu, lam = np.array([2, 2]), np.array([100.0, 100.0]), np.array([140.0, 140.0])
+    wait = wait_probability(servers, lam / mu)
+    cv = np.array([0.3, 0.6])  # per step, as metrics passes it
+    for t_s in (0.02, 0.05, 0.1):
+        low, high = response_survival(t_s, servers, mu, lam, wait, cv)
+        assert low < high

@@ -44,13 +44,6 @@ def test_repair_makes_random_allocations_feasible(medium_problem, backend):
     assert (violation <= 1e-9).all()
 
 
-def test_numpy_and_torch_backends_agree_on_cpu(medium_problem):
-    on_numpy = solve_gapso(medium_problem, seed=4, config=FAST, backend="numpy")
-    on_torch = solve_gapso(medium_problem, seed=4, config=FAST, backend="torch")
-    np.testing.assert_array_equal(on_numpy.counts, on_torch.counts)
-    assert on_numpy.objective_usd == pytest.approx(on_torch.objective_usd, rel=1e-12)
-
-
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_gapso_gap_to_the_milp_is_small(index):
     problem = bench_suite()[index]
