@@ -4,7 +4,8 @@ An actuator drives one deployment target (a Kubernetes Deployment, an Auto Scali
 `describe` reads the observed state, `steps` computes what takes it to the desired state,
 `apply` performs one step under an idempotency key (a step already applied under that key is
 not applied again), `verify` reads back whether a step took effect, and `rollback` returns to a
-state recorded before the first step.
+state recorded before the first step. `serving` reads what the target has serving and coming
+(`Serving`): the live controller's observation of the world (`actuators.serving`).
 
 States are flat mappings of a setting name to an integer (e.g. {"replicas": 4}); a desired state
 names only what it sets. Steps set absolute values, never increments, so applying one twice
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 State = Mapping[str, int]
+# (ready, pending) replicas per pool, a pool being (instance type, purchase option); "" stands
+# for a part the platform does not report (a Deployment's pods run on whatever type was picked).
+Serving = dict[tuple[str, str], tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,10 @@ class Actuator(Protocol):
 
     def verify(self, step: Step) -> bool:
         """Whether the observed state now holds `step.after`."""
+        ...
+
+    def serving(self) -> Serving | None:
+        """Replicas serving and coming per pool; None: not observed (dry run, or not readable)."""
         ...
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from actuators.base import Step, StepResult
+from actuators.base import Serving, Step, StepResult
 
 
 class DryRunActuator:
@@ -46,3 +46,7 @@ class DryRunActuator:
     def verify(self, step: Step) -> bool:
         """Whether the recorded state holds the step's target value."""
         return self.state.get(step.setting) == step.after
+
+    def serving(self) -> Serving | None:
+        """Not observed: a dry-run target serves nothing of the world."""
+        return None

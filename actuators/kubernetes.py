@@ -24,7 +24,14 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from actuators.base import ActuatorError, PermanentError, Step, StepResult, TransientError
+from actuators.base import (
+    ActuatorError,
+    PermanentError,
+    Serving,
+    Step,
+    StepResult,
+    TransientError,
+)
 from optimization.purchase import OPTIONS
 
 APPLY_KEYS_ANNOTATION = "ballast.io/apply-keys"
@@ -126,6 +133,14 @@ class _KubernetesActuator:
             return self._dry_run_accepted.get(step.setting) == step.after
         return self.describe().get(step.setting) == step.after
 
+    def serving(self) -> Serving | None:
+        """Not observed: an HPA's or a ScaledObject's status counts pods, not ready ones.
+
+        (An HPA's `status.currentReplicas` is its scale target's pod count; KEDA reports no
+        count.) The Deployment they scale, when it is a target too, is read instead.
+        """
+        return None
+
     def _read(self) -> _Observed:
         raise NotImplementedError
 
@@ -213,6 +228,27 @@ class KubernetesDeployment(_KubernetesActuator):
             metadata.resource_version,
             _applied_keys(metadata.annotations),
         )
+
+    def serving(self) -> Serving | None:
+        """Ready and still-coming pods of the Deployment's pool; None in dry run.
+
+        Ready is `status.readyReplicas` (pods passing their readiness probe); pending is the
+        rest of `spec.replicas` (pods scheduling, booting, or waiting for a node that could not
+        be had). The pool's instance type is not reported ("": Karpenter picks the nodes); its
+        purchase option is the one the Deployment carries, "" when it carries every pool.
+        """
+        if self.dry_run:
+            return None
+        try:
+            deployment = self._api.read_namespaced_deployment(
+                self.name, self.namespace, _request_timeout=self.request_timeout_s
+            )
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            raise self._error(exc, "ready replicas") from exc
+        spec_replicas = deployment.spec.replicas
+        asked = 1 if spec_replicas is None else spec_replicas  # the API's default
+        ready = (deployment.status.ready_replicas if deployment.status else None) or 0
+        return {("", self.capacity_type): (ready, max(0, asked - ready))}
 
     def _apply_once(self, step: Step, key: str) -> StepResult:
         observed = self._read()

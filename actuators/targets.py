@@ -51,6 +51,7 @@ class TargetKind:
     aws_service: str = ""  # the boto3 client it needs, for an AWS kind
     pooled: bool = False  # may carry one purchase option's replicas (`pool`)
     pins_pool: bool = False  # its actuator pins its pods to the pool (`capacity_type`)
+    replicas: bool = True  # runs the VM replicas (the live controller reads what serves)
 
 
 TARGET_KINDS = (
@@ -66,9 +67,13 @@ TARGET_KINDS = (
     TargetKind("aws_asg", "aws", "aws.autoscaling:AutoScalingGroup", "autoscaling"),
     TargetKind("sagemaker_variant", "aws", "aws.sagemaker:SageMakerVariant", "sagemaker"),
     TargetKind(
-        "lambda_alias", "aws", "aws.lambda_concurrency:LambdaProvisionedConcurrency", "lambda"
+        "lambda_alias",
+        "aws",
+        "aws.lambda_concurrency:LambdaProvisionedConcurrency",
+        "lambda",
+        replicas=False,
     ),
-    TargetKind("aws_alb_route", "aws", "aws.alb:AlbWeightedRoute", "elbv2"),
+    TargetKind("aws_alb_route", "aws", "aws.alb:AlbWeightedRoute", "elbv2", replicas=False),
 )
 TARGET_KIND = {kind.name: kind for kind in TARGET_KINDS}
 KINDS = tuple(TARGET_KIND)

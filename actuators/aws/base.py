@@ -34,7 +34,14 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from actuators.base import ActuatorError, PermanentError, Step, StepResult, TransientError
+from actuators.base import (
+    ActuatorError,
+    PermanentError,
+    Serving,
+    Step,
+    StepResult,
+    TransientError,
+)
 
 KEY_TAG_PREFIX = "ballast:apply-key:"
 MAX_TAG_VALUE_CHARS = 256  # AWS tag value limit (Auto Scaling, SageMaker and Lambda alike)
@@ -139,6 +146,10 @@ class AwsActuator:
     def verify(self, step: Step) -> bool:
         """Whether the target now reports `step.after` for the step's setting."""
         return self.describe().get(step.setting) == step.after
+
+    def serving(self) -> Serving | None:
+        """Not observed, unless the backend reads it (a dry-run target never is)."""
+        return None
 
     def _check_step(self, step: Step, key: str) -> None:
         if step.target != self.target:

@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from actuators.aws.base import AwsActuator, classify_error, keys_from_tag
-from actuators.base import PermanentError
+from actuators.base import PermanentError, Serving
 
 
 class SageMakerVariant(AwsActuator):
@@ -48,6 +48,24 @@ class SageMakerVariant(AwsActuator):
             return state, []
         tags = self._tags(setting, endpoint["EndpointArn"])
         return state, keys_from_tag(tags.get(self._key_tag(setting)))
+
+    def serving(self) -> Serving | None:
+        """The variant's instances in service and still coming; None in dry run.
+
+        DescribeEndpoint's `ProductionVariantSummary`
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantSummary.html):
+        `CurrentInstanceCount` ready, the rest of `DesiredInstanceCount` pending. The instance
+        type lives in the endpoint config, not here (""); endpoints run On-Demand.
+        """
+        if self.dry_run:
+            return None
+        variants = self._endpoint(None).get("ProductionVariants", [])
+        variant = next((v for v in variants if v["VariantName"] == self.variant), None)
+        if variant is None:
+            raise PermanentError(f"{self.target}: endpoint {self.endpoint} has no {self.variant}")
+        current = int(variant.get("CurrentInstanceCount", 0))
+        desired = int(variant.get("DesiredInstanceCount", current))
+        return {("", "on_demand"): (current, max(0, desired - current))}
 
     def _tags(self, setting: str, arn: str) -> dict[str, str]:
         tags: dict[str, str] = {}

@@ -12,8 +12,9 @@ as the real server does.
 
 Hooks for tests: `fail_next` (answer N requests with 429/500/409/...), `delay_next` (answer
 late, to provoke a client timeout; the request is still carried out, as a real server may),
-`edit` (change an object behind the actuator's back) and `edit_after_next_read` (do so just
-after the actuator has read it, so its write carries a stale resourceVersion).
+`edit` (change an object behind the actuator's back), `edit_after_next_read` (do so just
+after the actuator has read it, so its write carries a stale resourceVersion) and
+`hold_unready` (pods of a Deployment that do not become ready).
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ class KubernetesApiServer:
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
         self._read_hooks: list[_ReadHook] = []
+        self._unready: dict[tuple[str, str], int] = {}  # Deployment -> pods that never get ready
         self._versions = itertools.count(1000)
         self._lock = threading.RLock()
         self._idle = threading.Condition()
@@ -207,6 +209,13 @@ class KubernetesApiServer:
             ],
         }
         return self._create("scaledobjects", namespace, name, spec)
+
+    def hold_unready(self, namespace: str, name: str, pods: int) -> dict[str, Any]:
+        """Keep `pods` of a Deployment's replicas out of readyReplicas (no node, a failed probe)."""
+        with self._lock:
+            self._unready[(namespace, name)] = pods
+            obj = copy.deepcopy(self.objects[("deployments", namespace, name)])
+            return self._persist("deployments", obj, count_write=False)
 
     def get(self, resource: str, namespace: str, name: str) -> dict[str, Any]:
         with self._lock:
@@ -396,6 +405,12 @@ class KubernetesApiServer:
             metadata["generation"] = metadata.get("generation", 0) + 1
         metadata["resourceVersion"] = str(next(self._versions))
         obj["status"] = _status_of(resource, obj)
+        unready = self._unready.get(key[1:], 0) if resource == "deployments" else 0
+        if unready:
+            status = obj["status"]
+            status["readyReplicas"] = status["availableReplicas"] = max(
+                0, status["readyReplicas"] - unready
+            )
         self.objects[key] = obj
         if count_write:
             self.writes.append(key)
