@@ -58,18 +58,24 @@ def observe(
     capacity_rps_per_replica: Mapping[Pool, float],
     counts: Mapping[Pool, int],
     reserved: Mapping[str, int] | None = None,
+    observed: Mapping[Pool, tuple[int, int]] | None = None,
 ) -> Observation:
     """The observation of step t on a live service.
 
     `history_rps` holds the load of the steps before t (the newest last; at t = 0 step 0's own,
     as a replay starts warm), as many as the policy reads. A live service reports the load it
-    was sent, not what its replicas served: the replicas are taken as the last decision's
-    `counts`, all ready, and served is what their capacity carries of the load.
+    was sent, not what its replicas served: served is what the ready replicas' capacity
+    carries of the load. The replicas are `observed`, (ready, pending) per pool as the
+    targets report them (`actuators.serving`); where nothing was observed, the last
+    decision's `counts`, taken as all ready.
     """
     if len(history_rps) == 0:
         raise ValueError("history_rps: a step needs the load of at least one earlier step")
+    replicas = {pool: (n, 0) for pool, n in counts.items()} if observed is None else dict(observed)
     demand = float(history_rps[-1])
-    capacity = float(sum(n * capacity_rps_per_replica.get(pool, 0.0) for pool, n in counts.items()))
+    capacity = float(
+        sum(n * capacity_rps_per_replica.get(pool, 0.0) for pool, (n, _) in replicas.items())
+    )
     served = min(demand, capacity)
     utilization = served / capacity if capacity else (1.0 if demand > 0 else 0.0)
     return Observation(
@@ -81,7 +87,7 @@ def observe(
         capacity_rps=capacity,
         utilization=utilization,
         backlog=0.0,
-        counts={pool: (n, 0) for pool, n in counts.items()},
+        counts=replicas,
         reserved=dict(reserved or {}),
     )
 
