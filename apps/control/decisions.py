@@ -1,16 +1,60 @@
-"""A controller step's decisions: each recorded as a row, the newest converged onto the targets."""
+"""A controller step's decisions: each recorded as a row, the newest converged onto the targets.
+
+Before deciding, `read_serving` reads what the workload's live targets have serving.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from actuators.base import TransientError
-from actuators.targets import desired_state
+from actuators.base import ActuatorError, Serving, TransientError
+from actuators.targets import TARGET_KIND, desired_state
 from apps.actuation.models import ApplyStep
+from apps.actuation.registry import actuator_for, target_name
 from apps.actuation.services import converge
 from apps.control.models import ControlDecision, Controller
 from apps.plans.models import ScalingPlan
+from apps.workloads.models import Workload
 from policies.base import Decision
+
+READ_TIMEOUT_S = 5.0  # all targets' reads together; a slower answer is a failed read
+
+
+def read_serving(workload: Workload) -> list[Serving] | str | None:
+    """What each live target running replicas reports serving, read at once (`serving`).
+
+    Returns the reads; None when there is nothing to read (no live target runs replicas) or
+    a target's kind reports nothing (an HPA): a partial read would show that target's replicas
+    as gone; or why a read failed (a refusal, an error, no answer within READ_TIMEOUT_S).
+    """
+    targets = [
+        t for t in workload.targets.order_by("pk") if not t.dry_run and TARGET_KIND[t.kind].replicas
+    ]
+    if not targets:
+        return None
+    actuators = []
+    for target in targets:
+        try:
+            actuators.append(actuator_for(target))
+        except ActuatorError as exc:
+            return f"{target_name(target)}: {exc}"
+    pool = ThreadPoolExecutor(max_workers=len(actuators), thread_name_prefix="serving")
+    futures = [pool.submit(actuator.serving) for actuator in actuators]
+    _, late = wait(futures, timeout=READ_TIMEOUT_S)
+    pool.shutdown(wait=False, cancel_futures=True)  # a late read finishes on its own
+    reads = []
+    for target, future in zip(targets, futures, strict=True):
+        if future in late:
+            return f"{target_name(target)}: no answer within {READ_TIMEOUT_S:g} s"
+        try:
+            read = future.result()
+        except ActuatorError as exc:
+            return str(exc)
+        if read is None:
+            return None
+        reads.append(read)
+    return reads
 
 
 def record_decision(

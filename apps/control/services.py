@@ -8,6 +8,12 @@ A step (see `policies.live` for the clock, catch-up and observation rules the si
    and its forecast feed from their saved state, runs the due steps in order and saves the
    state again. Missing points are held at the previous value; metrics older than
    `STALE_STEPS` steps make the step hold (nothing decided, the reason kept in `message`).
+   The live targets that run replicas are read once (`decisions.read_serving`, within
+   `READ_TIMEOUT_S`): the newest due step observes their (ready, pending) replicas per pool
+   and the router counts their ready ones (`actuators.serving`), as the simulator passes its
+   cluster's. Steps caught up before it were not read when they were due, so they keep the
+   last decision's replicas as all ready, as does a step whose read failed (audited once an
+   hour) or found nothing to read.
 3. Brings each decision inside the applied plan's envelope for its hour (`policies.envelope`:
    the plan's replicas, non-spot floor and purchase options; the policy serves the plan's
    variant), sizes the serverless share the load balancer sends to functions
@@ -26,6 +32,7 @@ decisions and `apps.control.audit` writes the audit events.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,14 +40,18 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from actuators.base import Serving
+from actuators.serving import name_pools, ready_by_type
 from apps.actuation.models import ApplyStep
 from apps.control.audit import audit, coalesce_audit
-from apps.control.decisions import apply_decision, record_decision
+from apps.control.decisions import apply_decision, read_serving, record_decision
 from apps.control.envelope import applied_plan, approved_variant, bounds_at, needs_plan
 from apps.control.models import ControlDecision, Controller
 from apps.control.rebuild import SeriesLoads, rebuild, series_step_s
+from apps.plans.models import AuditEvent
 from apps.workloads.models import MetricObservation, Workload
 from policies import POLICIES
+from policies.base import Pool
 from policies.envelope import clamp
 from policies.live import DueSteps, due_steps, history_for, observe, step_at
 
@@ -48,6 +59,9 @@ MAX_CATCH_UP_S = 86400  # a longer outage restarts the policy instead of replayi
 HISTORY_S = 86400  # the load a step shows the policy (ballast reads a day at most)
 STALE_STEPS = 3  # newest point older than this many steps: hold
 DEPLOYABLE = tuple(name for name in POLICIES if name != "oracle")  # the oracle sees the future
+UNOBSERVED_AUDIT_EVERY = timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,16 +135,26 @@ def _step(controller: Controller, now: datetime) -> StepReport:
         return _hold(controller, built)
     policy, feed, pools, router = built
     counts = {(p[0], p[1]): n for *p, n in controller.last_desired}
+    serving = _serving(controller, counts)
     decisions = []
     for t in due.steps:
-        obs = observe(t, step_s, history_for(t, rps, first), pools.capacity_rps, counts)
+        observed = serving if t == due.steps[-1] else None
+        history = history_for(t, rps, first)
+        obs = observe(t, step_s, history, pools.capacity_rps, counts, observed=observed)
         bounds = bounds_at(plan, controller.origin_at + timedelta(seconds=t * step_s))
         decided = policy.decide(obs)
         clamped = (
             clamp(decided, bounds, pools.cost_per_rps, pools.price_per_hour) if bounds else None
         )
         decision = clamped.decision if clamped else decided
-        share = router.share(obs.history_rps, decision.desired, obs.reserved) if router else 0.0
+        ready = (
+            None if observed is None else ready_by_type(observed, decision.desired, obs.reserved)
+        )
+        share = (
+            router.share(obs.history_rps, decision.desired, obs.reserved, ready=ready)
+            if router
+            else 0.0
+        )
         counts = dict(decision.desired)
         decisions.append((t, obs.demand_rps, decision, share, clamped, bounds is not None))
     controller.last_desired = [[*pool, n] for pool, n in sorted(counts.items())]
@@ -148,6 +172,28 @@ def _step(controller: Controller, now: datetime) -> StepReport:
         needs_plan(controller, rows[-1].step_at)
     coalesce_audit(controller, rows[-1])
     return StepReport(decided=len(rows), applied=failure is None)
+
+
+def _serving(controller: Controller, asked: dict[Pool, int]) -> Serving | None:
+    """What the live targets have serving, per pool; None: infer it from the decisions.
+
+    A failed read falls back to the inference rather than holding (the decision is still
+    worth applying), and is logged and audited (`control.unobserved`) at most once an hour.
+    The first step after a (re)start has nothing asked to name a Deployment's pool by, and
+    infers too.
+    """
+    reads = read_serving(controller.workload)
+    if isinstance(reads, str):
+        logger.warning("workload %s: targets not read: %s", controller.workload_id, reads)
+        recent = AuditEvent.objects.filter(
+            workload_id=controller.workload_id,
+            action="control.unobserved",
+            at__gte=timezone.now() - UNOBSERVED_AUDIT_EVERY,
+        )
+        if not recent.exists():
+            audit(controller, "control.unobserved", f"{reads}; ready replicas inferred")
+        return None
+    return name_pools(reads, asked) if reads is not None else None
 
 
 def _due(controller: Controller, now: datetime) -> DueSteps | str:
