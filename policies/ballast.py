@@ -30,10 +30,17 @@ up on the steps that followed (replicas plus spill: the loss of this very decisi
 score), and follows the candidate with the lowest recent bill (follow-the-leader over experts).
 Until candidates have enough scored steps it sizes the point plus 30 %.
 
-Replicas run on the cheapest spot pool whose interruption hazard is at most the 15-20 % band:
-the 2-minute notice outlasts a CPU boot, so a replacement is ready in time. The functions get
-the cheapest memory that keeps a request under half the latency target (as Paragon sizes them).
-Batch on spot with checkpoints.
+Replicas run on spot pools whose interruption hazard is at most the 15-20 % band (the 2-minute
+notice outlasts a CPU boot, so a replacement is ready in time), spread as `policies.insurance`
+says: the count is sized in replicas of the cheapest such pool and that capacity is split over
+the cheap pools of its size class, none carrying more than half, so a reclaim wave or a pool
+out of capacity takes at most half the VMs' capacity, which the router moves to functions at
+the next step while the replacements boot elsewhere. A pool whose launch failed (fewer replicas
+than asked, with the last decision asking for more than it had) is left out for 3 minutes.
+Where functions could not take the largest pool's load (the account's concurrency), a
+non-spot floor on the cheapest on-demand pool carries the rest (`insurance.floor_replicas`).
+The functions get the cheapest memory that keeps a request under half the latency target (as
+Paragon sizes them). Batch on spot with checkpoints.
 
 Reserved floor: Ballast's design promises online inference a reserved/on-demand base. Here the
 base is bought only where it pays: after a day, reserved replicas for the day's 5th-percentile
@@ -65,6 +72,7 @@ from policies.base import (
     cheapest_pool,
     decision_lead,
 )
+from policies.insurance import UNAVAILABLE_S, floor_replicas, spill_capacity_rps, spread_for
 from policies.routing import LoadRise
 from policies.serverless import break_even_rps, size_memory
 from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
@@ -123,6 +131,7 @@ class Ballast:
         max_late: float | None = None,
         reserved_fraction: float | None = None,
         error_window_s: float = 3 * 3600,
+        max_pool_share: float | None = None,
     ):
         sc = ctx.scenario
         self.sc = sc
@@ -151,6 +160,13 @@ class Ballast:
             for errors in ERROR_MODELS
         ]
         self.serverless_memory_mb = size_memory(spec, sc.serverless, sc.latency_target_ms)
+        share = {} if max_pool_share is None else {"max_pool_share": max_pool_share}
+        self.spread = spread_for(sc, self.variant, SAFE_SPOT_HAZARD_PER_HOUR, **share)
+        self.spill_rps = spill_capacity_rps(sc, self.variant, self.serverless_memory_mb)
+        self.unavailable: dict[tuple[str, str], int] = {}  # pool -> first step it is tried again
+        self.unavailable_steps = max(1, math.ceil(UNAVAILABLE_S / step_s))
+        self.asked: dict[tuple[str, str], int] = {}
+        self.had: dict[tuple[str, str], int] = {}
         self.break_even_rps = break_even_rps(
             self.price_per_hour, spec, sc.serverless, self.serverless_memory_mb
         )
@@ -250,13 +266,47 @@ class Ballast:
                 total = n
         reserve = self.commit_floor(t, history)
         reserved = obs.reserved.get(self.pool[0], 0) + reserve.get(self.pool[0], 0)
-        return Decision({self.pool: max(0, total - reserved)}, reserve)
+        level = float(points[(1, False)].max()) * self.headroom  # the load's plausible high
+        desired = self.spread_out(obs, max(0, total - reserved), level)
+        return Decision(desired, reserve)
+
+    def spread_out(self, obs: Observation, n: int, load_rps: float) -> dict[tuple[str, str], int]:
+        """`n` replicas' worth of the cheapest pool, spread over the pools and above the floor.
+
+        A pool that holds fewer replicas than the last decision asked, when that decision
+        asked for more than it had, could not launch them: it is left out for a while.
+        """
+        t = obs.t
+        for pool, asked in self.asked.items():
+            have = obs.replicas(pool)
+            if asked > self.had.get(pool, 0) and have < asked:
+                self.unavailable[pool] = t + self.unavailable_steps
+        self.unavailable = {p: until for p, until in self.unavailable.items() if until > t}
+        capacity = n * self.spread.capacity_rps[self.pool]
+        fallback = self.spread.fallback
+        floor = floor_replicas(self.spread, load_rps, self.spill_rps) if n else 0
+        floor = min(floor, math.ceil(capacity / self.spread.capacity_rps[fallback] - 1e-9))
+        rest = max(0.0, capacity - floor * self.spread.capacity_rps[fallback])
+        desired = self.spread.split(rest, self.unavailable)
+        desired[fallback] = desired.get(fallback, 0) + floor
+        self.had = {pool: obs.replicas(pool) for pool in desired}
+        self.asked = dict(desired)
+        return desired
 
     def state(self) -> dict[str, Any]:
         """Each candidate's recent errors, bills and pending predictions, and the floor flag."""
         return {
             "committed": self.committed,
             "changes": self.rise.state(),
+            "pools": [
+                [
+                    *pool,
+                    self.asked.get(pool, 0),
+                    self.had.get(pool, 0),
+                    self.unavailable.get(pool, 0),
+                ]
+                for pool in sorted({*self.asked, *self.had, *self.unavailable})
+            ],
             "candidates": [
                 {
                     "residuals": list(c.residuals),
@@ -275,6 +325,13 @@ class Ballast:
                 f"state: {len(saved)} candidates saved, this ballast has {len(self.candidates)}"
             )
         self.committed = bool(state["committed"])
+        rows = [
+            ((str(name), str(option)), int(a), int(h), int(u))
+            for name, option, a, h, u in state.get("pools", [])
+        ]
+        self.asked = {pool: a for pool, a, _, _ in rows if a}
+        self.had = {pool: h for pool, _, h, _ in rows if h}
+        self.unavailable = {pool: u for pool, _, _, u in rows if u}
         self.rise.restore(state.get("changes", {}))  # saved before the router: learn afresh
         for c, row in zip(self.candidates, saved, strict=True):
             c.residuals = deque(row["residuals"], c.residuals.maxlen)

@@ -17,20 +17,22 @@ one, over three hours; until 30 are seen, the larger of +30 % and the largest se
 clairvoyant reference passes the step's true load instead, which makes its share the perfect
 overflow: a bound, not a deployable router.
 
-Ready replicas are those asked for in every decision since a boot before the step (a replica
-launched at step s serves from s + ceil(boot / step)), plus committed reserved ones; the first
-step counts every replica ready, as a replay starts warm. The live controller and the simulator
-both know the decisions, so both size the same share; the simulator then serves it with the
-replicas that really are ready, so a spot reclaim shows up as overload, as it would in the
-world. Weights are whole percent (ALB takes integer weights); the share is rounded up
-(`actuators.targets.quantize_share`).
+Ready replicas are those the step's caller observed serving (the cloud's in-service count per
+instance type: the simulator's cluster, the live controller's read-back of its targets), so a
+reclaimed pool or a launch that found no capacity moves its load to functions at the next
+step. Where nothing was observed they are inferred from the decisions: those asked for in every
+decision since a boot before the step (a replica launched at step s serves from
+s + ceil(boot / step)), plus committed reserved ones; the first step counts every replica
+ready, as a replay starts warm. A reclaim inside a step still overloads the VMs until the next
+step's share, as it would in the world. Weights are whole percent (ALB takes integer weights);
+the share is rounded up (`actuators.targets.quantize_share`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -176,6 +178,7 @@ class Router:
         desired: dict[Pool, int],
         reserved: dict[str, int],
         known_rps: float | None = None,
+        ready: Mapping[str, int] | None = None,
     ) -> float:
         """The share of step t's requests to send to functions (call once per step, in order).
 
@@ -184,10 +187,13 @@ class Router:
             desired: the decision's replicas per pool for step t.
             reserved: committed reserved replicas per instance type.
             known_rps: the step's true load, for a clairvoyant reference only.
+            ready: replicas per instance type observed serving in step t, reserved ones
+                included; None: inferred from the decisions (`ready`).
         """
         self.rise.observe(history_rps)
         self.asked.append({pool: int(n) for pool, n in desired.items()})
-        carried = sum(self.carried(name, n) for name, n in self.ready(reserved).items() if n > 0)
+        serving = self.ready(reserved) if ready is None else ready
+        carried = sum(self.carried(name, n) for name, n in serving.items() if n > 0)
         if carried <= 0:  # nothing ready: whatever comes (a wake from idle, too) goes to functions
             return 1.0
         load = known_rps if known_rps is not None else self.rise.high(history_rps)

@@ -130,6 +130,48 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class SpotMarket:
+    """How spot capacity behaves beyond independent reclaims: waves, shortages, price moves.
+
+    The Spot Advisor band of a type (the share of its capacity reclaimed over a month [S]) fixes
+    how much is reclaimed; how it comes is not published per pool, so the split is an estimate:
+    `wave_share` of it comes in pool-wide waves, each reclaiming `wave_fraction` of the pool's
+    replicas together with the usual 2-minute notice, and the rest replica by replica. A wave
+    is capacity going away, so for `shortage_s` after it the pool launches nothing
+    (InsufficientInstanceCapacity); shortages also come without a wave, `shortage_per_hour`
+    per pool. SpotLake (Lee, Hwang and Lee, IISWC 2022, arXiv:2202.02973), which archives spot
+    placement scores, Advisor bands and prices since 2021, finds availability moving far more
+    than prices, which "barely change": spot prices move by a daily log-normal factor of
+    `price_sigma_per_day` around the catalog's. `stress` adds the SRE's first question: the
+    pool holding the most spot replicas is reclaimed whole at each day's peak load, with its
+    shortage. `enabled=False` is the calm world of independent reclaims, always replaced.
+    """
+
+    enabled: bool = True
+    wave_share: float = 0.5  # [E]
+    wave_fraction: float = 0.5  # [E]
+    shortage_s: float = 1800.0  # [E] capacity back after half an hour
+    shortage_per_hour: float = 0.01  # [E] one per pool every ~4 days, besides the waves
+    price_sigma_per_day: float = 0.05  # [E] SpotLake: prices barely change
+    stress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("wave_share", "wave_fraction"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"spot_market.{name} must be in [0, 1], got {value}")
+        for name in ("shortage_s", "shortage_per_hour", "price_sigma_per_day"):
+            value = getattr(self, name)
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"spot_market.{name} must be finite and >= 0, got {value}")
+
+    @classmethod
+    def calm(cls) -> SpotMarket:
+        """Independent reclaims only, every launch served, catalog prices."""
+        return cls(enabled=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything a replay needs besides the trace and the policy.
 
@@ -149,6 +191,7 @@ class Scenario:
     variants: tuple[Variant, ...] = ()
     serverless: Serverless = field(default_factory=Serverless)
     batch: Batch = field(default_factory=Batch)
+    spot_market: SpotMarket = field(default_factory=SpotMarket)
     load_balancer: str = "least_connections"
     queue_timeout_s: float = 30.0  # requests queued longer are dropped [E]
     spot_notice_s: float = 120.0  # [S]
@@ -269,6 +312,8 @@ def _build_fields(cls: type, data: Mapping[str, Any], where: str) -> dict[str, A
             value = Serverless(**_build_fields(Serverless, value, "serverless"))
         elif name == "batch" and isinstance(value, Mapping):
             value = Batch(**_build_fields(Batch, value, "batch"))
+        elif name == "spot_market" and isinstance(value, Mapping):
+            value = SpotMarket(**_build_fields(SpotMarket, value, "spot_market"))
         elif name == "instance_types":
             value = tuple(InstanceType(**row) for row in value)
         elif name == "variants":

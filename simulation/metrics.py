@@ -162,5 +162,7 @@ def summarize_run(
         else 0.0,
         "mean_replicas": float(record.ready.sum(axis=1).mean()),
         "spot_interruptions": int(record.interruptions + batch.interruptions),
+        "spot_waves": int(record.waves),
+        "launch_failures": int(record.launch_failures),
         "batch_nights": int(batch.nights),
     }

@@ -10,7 +10,7 @@ import numpy as np
 from policies.base import Context, Observation, Policy
 from policies.live import history_for
 from policies.routing import Router
-from simulation.cluster import BillingRules, Cluster
+from simulation.cluster import BillingRules, Cluster, Market
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class ReplayRecord:
             step's start (`policies.routing`), (T,).
         cost_by_option: VM bill per purchase option.
         interruptions: spot interruption notices received.
+        waves: pool-wide reclaim waves that struck the policy's replicas.
+        launch_failures: replicas asked for in a pool short of capacity, per step asked.
         scaling_actions: changes of a pool's desired count plus reserved commitments.
     """
 
@@ -50,12 +52,31 @@ class ReplayRecord:
     serverless_share: np.ndarray
     cost_by_option: dict[str, float]
     interruptions: int
+    waves: int
+    launch_failures: int
     scaling_actions: int
 
 
 def policy_rng(seed: int, name: str) -> np.random.Generator:
     """The random stream of one policy's replay: same seed and name, same draws."""
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def daily_peaks(rps: np.ndarray, step_s: int) -> frozenset[int]:
+    """The step of each day's highest load (whole days from the start, and the part-day left)."""
+    day = max(1, 86400 // step_s)
+    return frozenset(
+        start + int(np.argmax(rps[start : start + day])) for start in range(0, len(rps), day)
+    )
+
+
+def world_market(ctx: Context, n_steps: int) -> Market:
+    """The spot market of this seed: the same waves, shortages and prices for every policy."""
+    sc = ctx.scenario
+    types = {t.name: t for t in sc.instance_types}
+    rng = np.random.default_rng([ctx.seed, zlib.crc32(b"spot market")])
+    peaks = daily_peaks(ctx.clairvoyant_rps(), ctx.step_s)
+    return Market(types, sc.spot_market, ctx.step_s, n_steps, rng, peaks)
 
 
 def replay(policy: Policy, ctx: Context) -> ReplayRecord:
@@ -74,7 +95,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         step_s, sc.min_billed_s, sc.spot_notice_s, 0.0 if policy.zero_boot else None
     )
     types = {t.name: t for t in sc.instance_types}
-    cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name))
+    cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name), world_market(ctx, T))
     router = Router(sc, policy.variant, step_s, policy.zero_boot) if policy.spills else None
     shares = np.zeros(T)
     clairvoyant = getattr(policy, "routes_on_the_draw", False)  # the oracle's perfect overflow
@@ -99,14 +120,14 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
             reserved={name: cluster.reserved_count(name) for name in sc.online_types},
         )
         decision = policy.decide(obs)
-        if router is not None:
-            known = float(rps[t]) if clairvoyant else None
-            shares[t] = router.share(history, decision.desired, obs.reserved, known)
         for name, count in decision.reserve.items():
             cluster.commit_reserved(t, name, count)
         cluster.reconcile(t, decision.desired, warm=t == 0)
-        cluster.bill_step()
+        cluster.bill_step(t)
         ready_map = cluster.ready_by_type(t)
+        if router is not None:  # weights from what the cloud reports serving, as deployed
+            known = float(rps[t]) if clairvoyant else None
+            shares[t] = router.share(history, decision.desired, obs.reserved, known, ready_map)
         n_g = np.array([ready_map.get(name, 0) for name in sc.online_types])
         ready_log[t] = n_g
         cap_g = n_g * cap_rep
@@ -174,5 +195,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         serverless_share=shares,
         cost_by_option=dict(cluster.cost_by_option),
         interruptions=cluster.interruptions,
+        waves=cluster.waves,
+        launch_failures=cluster.launch_failures,
         scaling_actions=cluster.actions,
     )

@@ -218,7 +218,11 @@ def test_ballast_reserves_the_whole_floor_when_reserved_is_cheaper(scenario):
     p = Ballast(make_context(sc, rps))
     d = p.decide(observe(day, 1000, history=rps[:day], pool=p.pool))
     assert d.reserve == {"c6i.xlarge": 4}  # 1000 rps / (0.98 x 333.3 rps) = 3.06 -> 4
-    assert d.desired[p.pool] == p.replicas(1300.0) - 4  # warm-up sizing less the floor
+    # warm-up sizing less the floor, spread over the spot pools: that capacity, within a replica
+    cap = p.spread.capacity_rps
+    want = (p.replicas(1300.0) - 4) * cap[p.pool]
+    spread = sum(n * cap[pool] for pool, n in d.desired.items())
+    assert want <= spread < want + max(cap.values())
 
 
 def test_ballast_forced_floor_takes_its_fraction_of_the_5th_percentile(scenario):
@@ -316,7 +320,11 @@ def test_ballast_sizes_flat_load_to_sla_with_margin(ctx, scenario):
     d = p.decide(observe(5, 1000, history=np.full(5, 1000.0), pool=p.pool))
     profile = scenario.variant("ranker-large").profile("c6i.xlarge")
     high = 1300.0 * math.exp(WARMUP_RISE)  # what the router's share lets the replicas carry
-    assert d.desired[p.pool] == replicas_for_sla(np.array([high]), profile, scenario, 0.002)[0]
+    n = replicas_for_sla(np.array([high]), profile, scenario, 0.002)[0]
+    cap = p.spread.capacity_rps  # n replicas of c6i.xlarge spot, spread over the spot pools
+    spread = sum(k * cap[pool] for pool, k in d.desired.items())
+    assert n * cap[p.pool] <= spread < n * cap[p.pool] + max(cap.values())
+    assert max(d.desired.values()) * cap[p.pool] <= 0.5 * spread + max(cap.values())
 
 
 def test_break_even_rate_of_functions_against_a_spot_replica(scenario):
@@ -425,7 +433,7 @@ class FakeFeed:
 
 
 def test_gapso_problem_takes_each_intervals_peak_of_the_forecast_quantiles(ctx):
-    p = GAPSO(dataclasses.replace(ctx, forecasts=FakeFeed()))
+    p = GAPSO(ctx, forecasts=FakeFeed())
     problem = p.problem(60)
     # 60 + 5 steps in 13 intervals of 5: the p50 peak of interval i is 100 + 5 i + 4
     assert problem.interval_s == 300
@@ -437,7 +445,7 @@ def test_gapso_problem_takes_each_intervals_peak_of_the_forecast_quantiles(ctx):
 
 
 def test_gapso_follows_the_solved_plan_step_by_step(ctx, monkeypatch):
-    p = GAPSO(dataclasses.replace(ctx, forecasts=FakeFeed()))
+    p = GAPSO(ctx, forecasts=FakeFeed())
     names = tuple(o.name for o in p.offers)
     counts = np.zeros((13, len(names)), dtype=int)
     counts[:, 1] = np.arange(1, 14)  # c6i.xlarge/spot: i + 1 replicas in interval i
@@ -451,3 +459,19 @@ def test_gapso_follows_the_solved_plan_step_by_step(ctx, monkeypatch):
     assert first[POOL] == 0  # every pool of the plan is named, so the fallback is drained
     later = p.decide(observe(66, 1000)).desired  # (66 - 60) // 5 = interval 1
     assert later[("c6i.xlarge", "spot")] == 2 and later[("c5.xlarge", "spot")] == 0
+
+
+def test_gapso_plans_from_a_seeded_lstm_refitted_every_12_hours(scenario):
+    from forecasting.models.lstm import Lstm
+    from policies.gapso import LSTM_ITERATIONS
+
+    minutes = np.arange(3 * 1440)
+    rps = 1000.0 + 500.0 * np.sin(2 * np.pi * minutes / 1440)
+    ctx = make_context(scenario, rps)
+    first, second = GAPSO(ctx), GAPSO(ctx)
+    assert first.forecasts.refit_steps == 720 and first.refit_steps == 60
+    model = first.forecasts.make_model().make_model()
+    assert isinstance(model, Lstm) and model.iterations == LSTM_ITERATIONS
+    assert first.forecasts.at(700, 65) is None  # nothing before the first refit
+    forecast = first.forecasts.at(780, 65, 0.9)
+    assert forecast is not None and np.array_equal(forecast, second.forecasts.at(780, 65, 0.9))
