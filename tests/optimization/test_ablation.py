@@ -4,7 +4,15 @@ import dataclasses
 
 import pytest
 
-from benchmarks.optimization_ablation import ARMS, BASELINE, lower_bound_usd, run_case
+from benchmarks.optimization_ablation import (
+    ARMS,
+    BASELINE,
+    COMMAND,
+    SECTION,
+    lower_bound_usd,
+    run_case,
+)
+from benchmarks.optimization_doc import DOCUMENT, read_section, write_section
 from optimization.gapso import GAPSOConfig
 from optimization.problem import Weights
 from optimization.suite import bench_suite
@@ -38,3 +46,18 @@ def test_the_bound_is_below_the_milps_allocation_on_the_sla_objective(small_prob
     assert case.bound_usd == lower_bound_usd(case.problem, case.milp)
     assert case.bound_usd < case.milp.cost_usd
     assert case.bound_usd <= case.milp.objective_usd
+
+
+def test_a_section_is_replaced_and_the_rest_of_the_document_kept(tmp_path):
+    path = tmp_path / "optimization.md"
+    write_section("ablation", "old figures", path)
+    path.write_text("# Head\n\n" + path.read_text() + "\nTail\n")
+    write_section("ablation", "new figures", path)
+    text = path.read_text()
+    assert text.startswith("# Head\n") and text.endswith("Tail\n")
+    assert "new figures" in text and "old figures" not in text
+
+
+def test_the_ablation_is_a_section_of_the_optimization_benchmark_with_its_command():
+    section = read_section(DOCUMENT.read_text(), SECTION)
+    assert section is not None and COMMAND in section
