@@ -134,13 +134,21 @@ class TorchBackend:
         return copy
 
     def clip(self, values: Any, low: Any = None, high: Any = None) -> Any:
-        """Elementwise clamp; bounds may be scalars or tensors."""
+        """Elementwise clamp; bounds may be scalars or tensors.
+
+        A scalar bound stays a Python number: moving it to the device as a tensor would be a
+        copy that waits for the device (torch synchronises a blocking host-to-device copy).
+        """
         torch = self.xp
-        bounds = [
-            b if b is None or isinstance(b, torch.Tensor) else self.asarray(float(b))
-            for b in (low, high)
-        ]
-        return torch.clamp(values, min=bounds[0], max=bounds[1])
+        if torch.is_tensor(low):
+            values = torch.maximum(values, low)
+        elif low is not None:
+            values = values.clamp(min=float(low))
+        if torch.is_tensor(high):
+            values = torch.minimum(values, high)
+        elif high is not None:
+            values = values.clamp(max=float(high))
+        return values
 
     def amax(self, values: Any, axis: int) -> Any:
         """Maximum along `axis`."""

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from optimization.backend import TorchBackend
 from optimization.gapso import GAPSOConfig, solve_gapso
 from optimization.problem import Weights
 
@@ -41,7 +42,7 @@ READS = ("item", "cpu", "numpy", "tolist", "__bool__", "__float__", "__int__", "
 
 
 def count_reads(monkeypatch, problem, generations):
-    """Tensor-to-host reads during one torch run with `generations` GA and PSO generations each."""
+    """Host round trips in one torch run with `generations` GA and PSO generations each."""
     reads = []
     for name in READS:
         original = getattr(torch.Tensor, name)
@@ -51,6 +52,14 @@ def count_reads(monkeypatch, problem, generations):
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(torch.Tensor, name, counted)
+    # A host array sent to the device mid-search waits for the device as a read does.
+    original_asarray = TorchBackend.asarray
+
+    def counted_asarray(self, values):
+        reads.append("asarray")
+        return original_asarray(self, values)
+
+    monkeypatch.setattr(TorchBackend, "asarray", counted_asarray)
     config = GAPSOConfig(population=16, ga_generations=generations, pso_iterations=generations)
     solve_gapso(problem, seed=0, config=config, backend="torch")
     monkeypatch.undo()
