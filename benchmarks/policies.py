@@ -13,6 +13,7 @@ trailing rate (`TrailingRate`), the same yardstick knowing only the past a polic
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import platform
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from policies import REFERENCES
-from policies.scenario import default_scenario
+from policies.scenario import SpotMarket, default_scenario
 from simulation.compare import POLICY_NAMES, compare_policies
 from simulation.deployed import APPROVAL_S, PLAN_EVERY_S
 from simulation.trace import load_trace
@@ -33,14 +34,16 @@ TRACES = ROOT / "data" / "traces"
 OUTPUT = ROOT / "docs" / "benchmarks" / "policies.md"
 COMMAND = ".venv/bin/python -m benchmarks.policies"
 SEED = 0
-TARGETS = {"violation": 0.01, "saving": 0.40, "oracle_ratio": 1.15}
+TARGETS = {"violation": 0.01, "saving": 0.40, "oracle_ratio": 1.15, "events_ratio": 1.25}
+STRESSED = ("ballast", "ballast_controller", "rate_oracle")  # replayed again under the stress
 
 
 def run_trace(path: Path) -> tuple[dict[str, Any], float, float]:
     """(compare JSON, seconds, peak-to-median of the hourly counts) for one trace.
 
     The seconds time the policies alone; the references are replayed after them and their
-    metrics joined to theirs.
+    metrics joined to theirs. `STRESSED` are replayed once more under the stress scenario (the
+    largest spot pool reclaimed at each day's peak), in `result["stress"]`.
     """
     scenario = default_scenario()
     load = load_trace(path, step_s=scenario.step_s, peak_rps=scenario.peak_rps)
@@ -49,6 +52,8 @@ def run_trace(path: Path) -> tuple[dict[str, Any], float, float]:
     seconds = time.perf_counter() - started
     reference = compare_policies(load, scenario, tuple(REFERENCES), seed=SEED)
     result["policies"].update(reference["policies"])
+    stress = dataclasses.replace(scenario, spot_market=SpotMarket(stress=True))
+    result["stress"] = compare_policies(load, stress, STRESSED, seed=SEED)["policies"]
     return result, seconds, load.peak_to_median
 
 
@@ -65,25 +70,45 @@ def policy_rows(result: dict[str, Any]) -> list[str]:
             f"| {100 * m['utilization_efficiency']:.1f} | {m['util_std']:.1f} | {m['p99_ms']:.1f} "
             f"| {cost / oracle:.2f} | {cost:.2f} | {100 * m['cost_by_option']['spot'] / cost:.0f} "
             f"| {100 * m['cost_by_option']['serverless'] / cost:.1f} | {m['scaling_actions']} "
-            f"| {m['batch_deadline_misses']} |"
+            f"| {m['spot_waves']} | {m['launch_failures']} | {m['batch_deadline_misses']} |"
         )
     return rows
 
 
-def ballast_verdict(result: dict[str, Any]) -> tuple[bool, bool, bool, bool]:
+def ballast_verdict(result: dict[str, Any]) -> tuple[bool, ...]:
     """Whether ballast meets each target on this trace.
 
-    Violations, saving, the oracle ratio, and that ratio against the rate oracle (the
-    attainable bound).
+    Violations, saving, the oracle ratio, that ratio against the rate oracle (the attainable
+    bound), at most 1.25 x the rate oracle under the same spot events, and under the stress:
+    violations over the run and through each wave.
     """
-    m = result["policies"]
+    m, stressed = result["policies"], result["stress"]
     ballast = m["ballast"]["compute_cost_usd"]
+    rate = m["rate_oracle"]["compute_cost_usd"]
     return (
         m["ballast"]["sla_violation_rate"] < TARGETS["violation"],
         1 - ballast / m["threshold"]["compute_cost_usd"] >= TARGETS["saving"],
         ballast / m["oracle"]["compute_cost_usd"] <= TARGETS["oracle_ratio"],
-        ballast / m["rate_oracle"]["compute_cost_usd"] <= TARGETS["oracle_ratio"],
+        ballast / rate <= TARGETS["oracle_ratio"],
+        ballast / rate <= TARGETS["events_ratio"],
+        stressed["ballast"]["sla_violation_rate"] < TARGETS["violation"],
+        stressed["ballast"]["wave_violation_rate"] < TARGETS["violation"],
     )
+
+
+def stress_rows(result: dict[str, Any]) -> list[str]:
+    """Markdown rows of the stress replays, one per policy."""
+    calm = result["policies"]
+    rows = []
+    for name, m in result["stress"].items():
+        cost = m["compute_cost_usd"]
+        rows.append(
+            f"| {name} | {m['stress_waves']} | {100 * m['wave_violation_rate']:.3f} "
+            f"| {100 * m['sla_violation_rate']:.3f} | {m['p99_ms']:.1f} | {cost:.2f} "
+            f"| {cost / calm[name]['compute_cost_usd']:.2f} "
+            f"| {100 * m['cost_by_option']['serverless'] / cost:.1f} | {m['launch_failures']} |"
+        )
+    return rows
 
 
 def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
@@ -91,8 +116,13 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
     header = (
         "| policy | SLA violations % | cost reduction vs threshold % | utilization efficiency % "
         "| util std (pp) | p99 ms | cost / oracle | bill USD | spot % of bill "
-        "| serverless % of bill | scaling actions | batch misses |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| serverless % of bill | scaling actions | spot waves | launch failures | batch misses |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    stress_header = (
+        "| policy | stress waves | worst wave: violations % | run: violations % | p99 ms "
+        "| bill USD | bill / without the stress | serverless % of bill | launch failures |\n"
+        "|---|---|---|---|---|---|---|---|---|"
     )
     scenario = default_scenario()
     lines = [
@@ -139,13 +169,27 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "functions, at the break-even rate) over the empirical errors of whichever of its "
         "predictors (level span,"
         " flat or times the forecast's daily shape, x error model) had the lowest recent bill. "
-        "Its design promises online traffic a reserved/on-demand base; ballast buys a reserved "
-        "floor only where a reserved replica-hour costs less than the spot pool's, which it "
-        "does not in this catalog (reserved is 1.65 x spot), so no floor is bought here and the"
-        " non-spot base is the serverless share, set each step to what the ready replicas "
-        "cannot carry (a correlated reclaim wave overloads the VMs until the next step's share "
-        "takes it); the simulator's independent, in-notice-replaced reclaims cannot show what "
-        "a floor would buy beyond that.",
+        "Its spot replicas are spread over the cheap spot pools of one size class, none "
+        "carrying more than half (`policies.insurance`; here c6i.xlarge and c5.xlarge), a pool "
+        "whose launch failed is left out for 3 minutes, and a non-spot floor is kept where "
+        "functions could not take the largest pool's load until replacements boot elsewhere "
+        "(none here: a CPU replacement boots inside the 2-minute notice). Its design promises "
+        "online traffic a reserved/on-demand base; ballast buys a reserved floor only where a "
+        "reserved replica-hour costs less than the spot pool's, which it does not in this "
+        "catalog (reserved is 1.65 x spot).",
+        "",
+        "The spot market is the pessimistic one (`SpotMarket`, docs/cost-model.md section 3), "
+        "the same for every policy of the seed: half of each Spot Advisor band's reclaims come "
+        "in pool-wide waves that take half the pool at once (2-minute notice), a wave leaves "
+        "its pool without capacity for 30 minutes (launches there fail), shortages also come "
+        "without a wave (one per pool every ~4 days), and spot prices move by a daily factor "
+        "(log-normal, sigma 0.05). The serverless router weighs what the cloud reports serving "
+        "(as the live controller reads it from its targets), so a reclaimed pool's load moves "
+        "to functions at the next step, onto cold instances: for the cold start every request "
+        "of the ramp waits for its own instance or, beyond the account's concurrency, is "
+        "refused. The stress scenario (the last table of each trace) adds the SRE's first "
+        "question: the pool holding the most spot replicas is reclaimed whole at each day's "
+        "peak.",
         "",
         "The `ballast` replayed here is the policy as the control plane runs it "
         "(`simulation.deployed`): a day-ahead plan is made every "
@@ -180,10 +224,8 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         "checkpoints, on-demand where a reclaim could not be recovered before the deadline, "
         "the cheapest of its candidates that misses at most 1 % of 400 replayed runs); the "
         "peers' run a fixed fleet of one purchase option. What the replay does not model of the "
-        "deployed path: approval is a fixed delay, the plans app's guardrails (none in a "
-        "scenario) and correlated spot reclaims (a pool reclaimed at once); functions start "
-        "cold above the warm pool of the last keep-alive, and requests over the account's "
-        "concurrency go unserved.",
+        "deployed path: approval is a fixed delay, and the plans app's guardrails (none in a "
+        "scenario).",
         "",
         "## Targets for ballast",
         "",
@@ -194,12 +236,17 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         f"{TARGETS['oracle_ratio']:g} x the rate oracle, the reference that knows the rate "
         "around each step ahead and routes as deployed (a reference, not a floor: it sizes for "
         "the whole trace's plausible rise, ballast for the tightest recent one, so ballast may "
-        "pay less).",
+        "pay less). With the spot market's events on (every table here), ballast at most "
+        f"{TARGETS['events_ratio']:g} x the rate oracle under the same events; under the "
+        "stress, violations under 1 % over the run and through each wave.",
         "",
         "| trace | peak/median | violations < 1 % | >= 40 % cheaper than threshold "
-        "| <= 1.15 x oracle | <= 1.15 x rate oracle | ballast / oracle | ballast / rate oracle "
-        "| ballast_controller / rate oracle | rate oracle / oracle | trailing rate / oracle |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| <= 1.15 x oracle | <= 1.15 x rate oracle | <= 1.25 x rate oracle "
+        "| stress: violations < 1 % | stress: each wave < 1 % "
+        "| ballast / oracle | ballast / rate oracle "
+        "| ballast_controller / rate oracle | rate oracle / oracle | trailing rate / oracle "
+        "| stress: ballast / rate oracle |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result, _, ratio in runs:
         ok = ballast_verdict(result)
@@ -209,11 +256,13 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
         rate_ratio = m["rate_oracle"]["compute_cost_usd"] / oracle
         trailing_ratio = m["trailing_rate"]["compute_cost_usd"] / oracle
         alone = m["ballast_controller"]["compute_cost_usd"] / m["rate_oracle"]["compute_cost_usd"]
+        st = result["stress"]
+        stress_ratio = st["ballast"]["compute_cost_usd"] / st["rate_oracle"]["compute_cost_usd"]
         marks = " | ".join("met" if x else "**missed**" for x in ok)
         lines.append(
             f"| {name} | {fmt_ratio(ratio)} | {marks} | {cost_ratio:.2f} "
             f"| {cost_ratio / rate_ratio:.2f} | {alone:.2f} | {rate_ratio:.2f} "
-            f"| {trailing_ratio:.2f} |"
+            f"| {trailing_ratio:.2f} | {stress_ratio:.2f} |"
         )
     for name, result, seconds, ratio in runs:
         notes = "; ".join(result["scenario"]["notes"]) or "batch ran every night in the trace"
@@ -227,6 +276,13 @@ def render(runs: list[tuple[str, dict[str, Any], float, float]]) -> str:
             "",
             header,
             *policy_rows(result),
+            "",
+            "Under the stress scenario (the largest spot pool reclaimed whole at each day's "
+            "peak, its capacity gone for the shortage that follows; a wave's violations are "
+            "those of the 10 minutes from its notice):",
+            "",
+            stress_header,
+            *stress_rows(result),
         ]
     return "\n".join(lines) + "\n"
 

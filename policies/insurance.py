@@ -12,9 +12,16 @@ groups with several instance types do:
   among the cheap pools, never all eggs in one). A pool whose launch just failed is left out
   for `UNAVAILABLE_S` (Karpenter's unavailable-offerings cache: 3 minutes), its share moving to
   the others, and to the cheapest on-demand pool when no spot pool is left.
-- Floor: the reclaimed pool's load goes to functions at the next step (`policies.routing`);
-  what functions cannot take there (the account's concurrency at the variant's duration) must
-  be carried by non-spot replicas all along. `floor_replicas` sizes that floor for a load.
+- Floor: a reclaimed pool's replicas serve through the 2-minute notice while the controller
+  asks for their replacements; the failed launch in the reclaimed pool is seen a step later
+  and the replacements go to the other pools. Where they boot before the notice runs out
+  (a CPU type: one step to see, 60 s to boot, inside 120 s), nothing is lost and no floor is
+  needed. Where they cannot (a GPU type boots in 240 s), the pool's load goes to functions
+  (`policies.routing`) for the gap, onto cold instances: every request of the cold start's
+  ramp is late or, beyond the account's concurrency, refused (`simulation.serverless`), and
+  beyond what the concurrency carries steadily, refused all along. `floor_replicas` sizes the
+  non-spot replicas that keep those requests under `WAVE_MAX_LATE` of the `WAVE_WINDOW_S`
+  after the wave's notice, at a load.
 
 What both cost beyond putting everything in the cheapest spot pool is the insurance, per day
 (`insurance_usd_per_day`): the plans app shows it beside each plan.
@@ -36,6 +43,8 @@ SIZE_TOLERANCE = 0.25  # capacity per replica within 25 % of the cheapest pool's
 MAX_POOL_SHARE = 0.5  # no spot pool carries more than half the spot capacity
 UNAVAILABLE_S = 180.0  # Karpenter's unavailable-offerings cache TTL for capacity errors
 SPILL_SAFETY = 0.8  # what of the functions' concurrency a spill may count on
+WAVE_WINDOW_S = 600.0  # "through the wave": the 10 minutes from its notice
+WAVE_MAX_LATE = 0.005  # half the 1 % an SRE allows through it, for the model's approximations
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,8 @@ class Spread:
     price_per_hour: Mapping[Pool, float]
     fallback: Pool  # the cheapest non-spot pool: where the floor and a spot drought go
     max_pool_share: float = MAX_POOL_SHARE
+    gap_s: float = 0.0  # how long a reclaimed pool's load waits for replacements elsewhere
+    cold_start_s: float = 0.0  # the functions' cold start, which a spill to them meets
 
     def split(self, capacity_rps: float, unavailable: Iterable[Pool] = ()) -> dict[Pool, int]:
         """Replicas per pool carrying at least `capacity_rps`, each pool within its share.
@@ -113,6 +124,9 @@ def spread_for(
     )
     if not spot:
         return Spread((), capacity, price, fallback, max_pool_share)
+    boot_s = max(scenario.instance(name).boot_s for name, _ in spot)
+    # the failed launch is seen a step after the notice; the replacements then boot elsewhere
+    gap_s = max(0.0, scenario.step_s + boot_s - scenario.spot_notice_s)
     best = spot[0]
     per_rps = price[best] / capacity[best]
     pools = tuple(
@@ -121,7 +135,8 @@ def spread_for(
         if price[p] / capacity[p] <= per_rps * SPREAD_TOLERANCE
         and abs(capacity[p] / capacity[best] - 1) <= SIZE_TOLERANCE
     )
-    return Spread(pools, capacity, price, fallback, max_pool_share)
+    cold_s = scenario.serverless.cold_start_s
+    return Spread(pools, capacity, price, fallback, max_pool_share, gap_s, cold_s)
 
 
 def spill_capacity_rps(scenario: Scenario, variant: str, memory_mb: int) -> float:
@@ -133,12 +148,23 @@ def spill_capacity_rps(scenario: Scenario, variant: str, memory_mb: int) -> floa
 def floor_replicas(spread: Spread, load_rps: float, spill_rps: float) -> int:
     """Non-spot replicas so that losing the largest spot pool at `load_rps` stays served.
 
-    The pool's part of the load (its share of the spread) moves to functions at the next step;
-    whatever of it functions cannot take (`spill_rps`, `spill_capacity_rps`) the floor carries.
+    With F rps on the floor, the largest pool carries its share of the rest; for the spread's
+    gap that goes to functions: its cold ramp (`cold_start_s`) is late or refused, and what is
+    over `spill_rps` (`spill_capacity_rps`) is refused for the whole gap. The floor is the
+    fewest replicas keeping that under `WAVE_MAX_LATE` of the `WAVE_WINDOW_S`'s requests.
     """
-    lost = load_rps * spread.largest_share()
-    deficit = max(0.0, lost - spill_rps)
-    return math.ceil(deficit / spread.capacity_rps[spread.fallback] - 1e-9)
+    if spread.gap_s <= 0 or load_rps <= 0:
+        return 0
+    allowed = WAVE_MAX_LATE * load_rps * WAVE_WINDOW_S
+    share = spread.largest_share()
+    per_replica = spread.capacity_rps[spread.fallback]
+    for floor in range(math.ceil(load_rps / per_replica - 1e-9) + 1):
+        lost = share * max(0.0, load_rps - floor * per_replica)
+        late = lost * min(spread.cold_start_s, spread.gap_s)
+        late += max(0.0, lost - spill_rps) * spread.gap_s
+        if late <= allowed:
+            return floor
+    return math.ceil(load_rps / per_replica - 1e-9)
 
 
 def insurance_usd_per_day(

@@ -123,6 +123,7 @@ class Cluster:
         self.cost_by_option = dict.fromkeys(PURCHASE_OPTIONS, 0.0)
         self.interruptions = 0
         self.waves = 0
+        self.stress_steps: list[int] = []  # steps the stress wave struck this cluster
         self.launch_failures = 0
         self.actions = 0
 
@@ -161,6 +162,7 @@ class Cluster:
                 self.waves += 1
                 if pool == largest:  # the stress wave's capacity is gone for a while too
                     self.market.force_shortage(pool[0], t)
+                    self.stress_steps.append(t)
             for cohort in cohorts:
                 hit = int(self.rng.binomial(cohort[2], share)) if share > 0 else 0
                 hit += int(self.rng.binomial(cohort[2] - hit, p))

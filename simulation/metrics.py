@@ -69,6 +69,29 @@ def online_latency(
     target_s = scenario.latency_target_ms / 1000
     weights = record.fresh[record.fresh > 0]
     late_queue = float(weights @ fresh_survival(target_s))
+    masses, latencies, _ = point_masses(record, functions, scenario)
+    late_point = float(masses[latencies > target_s].sum())
+
+    def survival(t_s: float) -> np.ndarray:
+        return np.concatenate([fresh_survival(t_s), (latencies > t_s).astype(float)])
+
+    all_weights = np.concatenate([weights, masses])
+    hi_s = scenario.queue_timeout_s + scenario.serverless.cold_start_s + 1.0
+    p95 = mixture_quantile(0.95, survival, all_weights, hi_s)
+    p99 = mixture_quantile(0.99, survival, all_weights, hi_s)
+    return late_queue + late_point, p95, p99
+
+
+def point_masses(
+    record: ReplayRecord, functions: ServerlessUse, scenario: Scenario
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Requests whose latency is one number: (how many, their latency in s, their step).
+
+    Those served behind a backlog or in overload, those dropped, and the functions' warm,
+    cold and throttled ones; empty masses left out.
+    """
+    steps, units = record.late.shape
+    per_unit = np.repeat(np.arange(steps), units)
     masses = np.concatenate(
         [
             record.late.ravel(),
@@ -87,18 +110,45 @@ def online_latency(
             np.full(len(functions.throttled), scenario.queue_timeout_s),
         ]
     )
+    at = np.concatenate([per_unit, per_unit, *[np.arange(steps)] * 3])
     keep = masses > 0
-    masses, latencies = masses[keep], latencies[keep]
-    late_point = float(masses[latencies > target_s].sum())
+    return masses[keep], latencies[keep], at[keep]
 
-    def survival(t_s: float) -> np.ndarray:
-        return np.concatenate([fresh_survival(t_s), (latencies > t_s).astype(float)])
 
-    all_weights = np.concatenate([weights, masses])
-    hi_s = scenario.queue_timeout_s + scenario.serverless.cold_start_s + 1.0
-    p95 = mixture_quantile(0.95, survival, all_weights, hi_s)
-    p99 = mixture_quantile(0.99, survival, all_weights, hi_s)
-    return late_queue + late_point, p95, p99
+def late_by_step(
+    record: ReplayRecord,
+    functions: ServerlessUse,
+    scenario: Scenario,
+    fresh_survival: Callable[[float], np.ndarray],
+) -> np.ndarray:
+    """Requests over the latency target (or unserved) in each step, (T,).
+
+    They sum to `online_latency`'s violations; per step, they give windows such as the
+    minutes after a reclaim wave.
+    """
+    target_s = scenario.latency_target_ms / 1000
+    steps, units = record.fresh.shape
+    mask = record.fresh > 0
+    out = np.zeros(steps)
+    rows = np.nonzero(mask)[0]
+    np.add.at(out, rows, record.fresh[mask] * fresh_survival(target_s))
+    masses, latencies, at = point_masses(record, functions, scenario)
+    late = latencies > target_s
+    np.add.at(out, at[late], masses[late])
+    return out
+
+
+def wave_violations(
+    record: ReplayRecord, late: np.ndarray, step_s: int, window_s: float = 600.0
+) -> float:
+    """The worst share of late requests over the `window_s` from each stress wave's notice."""
+    span = max(1, int(round(window_s / step_s)))
+    worst = 0.0
+    for t in record.stress_steps:
+        arrived = float(record.arrivals[t : t + span].sum())
+        if arrived > 0:
+            worst = max(worst, float(late[t : t + span].sum()) / arrived)
+    return worst
 
 
 def model_survival(
@@ -130,6 +180,7 @@ def summarize_run(
     """
     fresh = model_survival(record, scenario, variant or scenario.default_variant)
     violations, p95, p99 = online_latency(record, functions, scenario, fresh)
+    late = late_by_step(record, functions, scenario, fresh)
     total = float(record.arrivals.sum())
     by_option = {
         **{
@@ -164,5 +215,7 @@ def summarize_run(
         "spot_interruptions": int(record.interruptions + batch.interruptions),
         "spot_waves": int(record.waves),
         "launch_failures": int(record.launch_failures),
+        "stress_waves": len(record.stress_steps),
+        "wave_violation_rate": wave_violations(record, late, int(scenario.step_s)),
         "batch_nights": int(batch.nights),
     }

@@ -33,6 +33,7 @@ class ReplayRecord:
         cost_by_option: VM bill per purchase option.
         interruptions: spot interruption notices received.
         waves: pool-wide reclaim waves that struck the policy's replicas.
+        stress_steps: the steps the stress scenario's wave struck them (`SpotMarket.stress`).
         launch_failures: replicas asked for in a pool short of capacity, per step asked.
         scaling_actions: changes of a pool's desired count plus reserved commitments.
     """
@@ -53,6 +54,7 @@ class ReplayRecord:
     cost_by_option: dict[str, float]
     interruptions: int
     waves: int
+    stress_steps: tuple[int, ...]
     launch_failures: int
     scaling_actions: int
 
@@ -196,6 +198,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         cost_by_option=dict(cluster.cost_by_option),
         interruptions=cluster.interruptions,
         waves=cluster.waves,
+        stress_steps=tuple(cluster.stress_steps),
         launch_failures=cluster.launch_failures,
         scaling_actions=cluster.actions,
     )

@@ -50,19 +50,38 @@ def test_a_pool_out_of_capacity_passes_its_share_on_and_spot_falls_back_to_on_de
     assert split[c6i] == split[c5] == 0
 
 
-def test_no_floor_while_functions_can_take_the_largest_pool(scenario):
+def test_no_floor_where_replacements_boot_inside_the_notice(scenario):
     spread = spread_for(scenario, "ranker-large", SAFE_SPOT_HAZARD_PER_HOUR)
+    # seen a step (60 s) after the notice, booted in 60 s: inside the 120 s notice
+    assert spread.gap_s == 0.0
+    assert floor_replicas(spread, 5000.0, spill_rps=0.0) == 0
+    slow = dataclasses.replace(
+        scenario,
+        instance_types=tuple(dataclasses.replace(t, boot_s=240.0) for t in scenario.instance_types),
+    )
+    assert spread_for(slow, "ranker-large", SAFE_SPOT_HAZARD_PER_HOUR).gap_s == 180.0
+
+
+def gpu_like(scenario):
+    spread = spread_for(scenario, "ranker-large", SAFE_SPOT_HAZARD_PER_HOUR)
+    return dataclasses.replace(spread, gap_s=180.0, cold_start_s=2.0)
+
+
+def test_the_floor_keeps_the_cold_ramp_and_the_refusals_within_the_waves_allowance(scenario):
+    spread = gpu_like(scenario)
     spill = spill_capacity_rps(scenario, "ranker-large", 1769)
     assert spill == pytest.approx(0.8 * 1000 / 0.030)  # 1,000 concurrent 30 ms requests
+    # half of 5000 rps lost: its 2 s ramp is 5000 requests, 0.17 % of 10 minutes: no floor
     assert floor_replicas(spread, 5000.0, spill) == 0
-
-
-def test_the_floor_carries_what_functions_cannot_of_the_largest_pool(scenario):
-    spread = spread_for(scenario, "ranker-large", SAFE_SPOT_HAZARD_PER_HOUR)
-    # half of 5000 rps is lost with the largest pool; functions take 1000 rps of it
+    # functions carrying 1000 rps: 1500 rps refused for 180 s is far over 0.5 %
     floor = floor_replicas(spread, 5000.0, 1000.0)
-    per_replica = spread.capacity_rps[spread.fallback]
-    assert (floor - 1) * per_replica < 1500.0 <= floor * per_replica
+    cap = spread.capacity_rps[spread.fallback]
+
+    def late(f):
+        lost = 0.5 * (5000.0 - f * cap)
+        return lost * 2.0 + max(0.0, lost - 1000.0) * 180.0
+
+    assert late(floor) <= 0.005 * 5000.0 * 600 < late(floor - 1)
 
 
 def test_insurance_costs_the_spread_and_the_floor_beyond_the_cheapest_pool(scenario):
@@ -70,14 +89,15 @@ def test_insurance_costs_the_spread_and_the_floor_beyond_the_cheapest_pool(scena
     loads = [2000.0] * 24
     free = insurance_usd_per_day(spread, loads, spill_rps=1e9)
     assert free["floor_usd"] == 0.0 and free["floor_max"] == 0.0
-    c6i, c5 = spread.pools
+    c6i, _ = spread.pools
     split = spread.split(2000.0)
     hourly = sum(n * spread.price_per_hour[p] for p, n in split.items())
     alone = np.ceil(2000.0 / spread.capacity_rps[c6i]) * spread.price_per_hour[c6i]
     assert free["spread_usd"] == pytest.approx(24 * (hourly - alone), abs=1e-3)
     assert free["spread_usd"] > 0
-    floored = insurance_usd_per_day(spread, loads, spill_rps=0.0)
-    assert floored["floor_max"] == floor_replicas(spread, 2000.0, 0.0) > 0
+    floored = insurance_usd_per_day(gpu_like(scenario), loads, spill_rps=0.0)
+    assert floored["floor_max"] == floor_replicas(gpu_like(scenario), 2000.0, 0.0) > 0
+    assert floored["floor_usd"] > 0
     assert floored["total_usd"] > free["total_usd"]
 
 
