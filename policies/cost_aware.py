@@ -140,17 +140,23 @@ class CostAware(PlainState):
         allowance = 1 - sc.latency_percentile / 100
         target_s = sc.latency_target_ms / 1000
         rate = np.full(len(n), demand_rps)
-
-        def late_at(t_s: np.ndarray) -> np.ndarray:
-            return late_fraction(rate, n, self.profile, t_s, sc.load_balancer)  # type: ignore[arg-type]
-
-        late = late_at(np.full(len(n), target_s))
+        late = late_fraction(rate, n, self.profile, target_s, sc.load_balancer)
         violation = np.minimum(late / allowance, 1.0)
-        # the percentile's latency, by bisection between the target and twice it (the cap)
-        lo, hi = np.full(len(n), target_s), np.full(len(n), 2 * target_s)
-        for _ in range(12):
-            mid = (lo + hi) / 2
-            over = late_at(mid) > allowance
-            lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)
-        deviation = np.where(late > allowance, hi / target_s - 1, 0.0)
+        # the percentile's latency, by bisection between the target and twice it (the cap),
+        # where it is over the target; a saturated pool is at the cap
+        deviation = np.where(n * self.profile.capacity_rps <= demand_rps, 1.0, 0.0)
+        slow = (late > allowance) & (deviation < 1.0)
+        if slow.any():
+            lo, hi = np.full(slow.sum(), target_s), np.full(slow.sum(), 2 * target_s)
+            for _ in range(12):
+                mid = (lo + hi) / 2
+                over = late_fraction(
+                    rate[slow],
+                    n[slow],
+                    self.profile,
+                    mid,  # type: ignore[arg-type]  # late_fraction broadcasts an array of targets
+                    sc.load_balancer,
+                )
+                lo, hi = np.where(over > allowance, mid, lo), np.where(over > allowance, hi, mid)
+            deviation[slow] = hi / target_s - 1
         return violation, np.minimum(deviation, 1.0)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from forecasting.base import Forecaster
 from forecasting.forecast import forecast_series
 
 LEVELS = (0.5, 0.9, 0.99)
@@ -23,7 +24,8 @@ class ForecastFeed:
     steps before that refit: a policy never sees a forecast made with data it could not have.
     `history` gives the load of steps [start, stop): the trace in the simulator, the stored
     metrics in the live controller, which keeps only the newest refit between steps
-    (`state` / `restore`), so a restart does not refit.
+    (`state` / `restore`), so a restart does not refit. `make_model`, when given, builds the
+    forecaster each refit fits instead of `model` by name (an LSTM with a shorter training).
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class ForecastFeed:
         model: str,
         lead_steps: int,
         seed: int,
+        make_model: Callable[[], Forecaster] | None = None,
     ):
         if not callable(history):
             rps = np.asarray(history, dtype=float)
@@ -45,6 +48,7 @@ class ForecastFeed:
         self.model = model
         self.lead_steps = lead_steps
         self.seed = seed
+        self.make_model = make_model
         self._cache: dict[int, dict[float, np.ndarray] | None] = {}
 
     def _fit(self, origin: int) -> dict[float, np.ndarray] | None:
@@ -52,15 +56,18 @@ class ForecastFeed:
             history = self.history(max(0, origin - MAX_HISTORY_STEPS), origin)
             self._cache[origin] = None
             if len(history) >= MIN_HISTORY and np.ptp(history) > 0:
-                result = forecast_series(
-                    history,
-                    self.step_s,
-                    self.refit_steps + self.lead_steps,
-                    model=self.model,
-                    quantiles=LEVELS,
-                    seed=self.seed,
-                )
-                fc = result.forecast
+                horizon = self.refit_steps + self.lead_steps
+                if self.make_model is None:
+                    fc = forecast_series(
+                        history,
+                        self.step_s,
+                        horizon,
+                        model=self.model,
+                        quantiles=LEVELS,
+                        seed=self.seed,
+                    ).forecast
+                else:
+                    fc = self.make_model().fit(history).predict(horizon, LEVELS)
                 self._cache[origin] = {
                     0.0: np.maximum(np.asarray(fc.mean, dtype=float), 0.0),
                     **{

@@ -1,4 +1,4 @@
-"""Kubernetes HPA v2 on CPU utilization as its controller computes it (docs/cost-model.md s. 7).
+"""Kubernetes HPA v2 on CPU, as its controller computes it (docs/cost-model.md section 7).
 
 Two pure functions follow kubernetes/kubernetes pkg/controller/podautoscaler line by line:
 `recommend` is replica_calculator.go's GetResourceReplicas (utilization truncated to whole
