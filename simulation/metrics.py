@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from optimization.purchase import PURCHASE_OPTIONS
 from optimization.queueing import mixture_quantile, response_survival, wait_probability
+from policies.insurance import WAVE_WINDOW_S
 from policies.scenario import Scenario
 from simulation.batch import BatchOutcome
 from simulation.replay import ReplayRecord
@@ -138,17 +139,16 @@ def late_by_step(
     return out
 
 
-def wave_violations(
-    record: ReplayRecord, late: np.ndarray, step_s: int, window_s: float = 600.0
-) -> float:
-    """The worst share of late requests over the `window_s` from each stress wave's notice."""
-    span = max(1, int(round(window_s / step_s)))
-    worst = 0.0
-    for t in record.stress_steps:
+def window_violations(
+    record: ReplayRecord, late: np.ndarray, steps: Sequence[int], step_s: int
+) -> list[float]:
+    """The share of late requests over the `WAVE_WINDOW_S` from each of `steps`."""
+    span = max(1, int(round(WAVE_WINDOW_S / step_s)))
+    shares = []
+    for t in steps:
         arrived = float(record.arrivals[t : t + span].sum())
-        if arrived > 0:
-            worst = max(worst, float(late[t : t + span].sum()) / arrived)
-    return worst
+        shares.append(float(late[t : t + span].sum()) / arrived if arrived > 0 else 0.0)
+    return shares
 
 
 def model_survival(
@@ -216,6 +216,11 @@ def summarize_run(
         "spot_waves": int(record.waves),
         "launch_failures": int(record.launch_failures),
         "stress_waves": len(record.stress_steps),
-        "wave_violation_rate": wave_violations(record, late, int(scenario.step_s)),
+        "wave_violation_rate": max(
+            window_violations(record, late, record.stress_steps, scenario.step_s), default=0.0
+        ),
+        "peak_window_violations": [
+            round(v, 6) for v in window_violations(record, late, record.peak_steps, scenario.step_s)
+        ],
         "batch_nights": int(batch.nights),
     }

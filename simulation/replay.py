@@ -34,6 +34,7 @@ class ReplayRecord:
         interruptions: spot interruption notices received.
         waves: pool-wide reclaim waves that struck the policy's replicas.
         stress_steps: the steps the stress scenario's wave struck them (`SpotMarket.stress`).
+        peak_steps: the step of each day's peak load, where the stress strikes (`daily_peaks`).
         launch_failures: replicas asked for in a pool short of capacity, per step asked.
         scaling_actions: changes of a pool's desired count plus reserved commitments.
     """
@@ -55,6 +56,7 @@ class ReplayRecord:
     interruptions: int
     waves: int
     stress_steps: tuple[int, ...]
+    peak_steps: tuple[int, ...]
     launch_failures: int
     scaling_actions: int
 
@@ -199,6 +201,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         interruptions=cluster.interruptions,
         waves=cluster.waves,
         stress_steps=tuple(cluster.stress_steps),
+        peak_steps=tuple(sorted(daily_peaks(rps, step_s))),
         launch_failures=cluster.launch_failures,
         scaling_actions=cluster.actions,
     )

@@ -55,4 +55,5 @@ def test_ballast_keeps_the_wave_under_one_percent_by_moving_to_its_other_pool(st
     assert metrics["stress_waves"] == 2
     assert metrics["spot_interruptions"] > 0 and metrics["launch_failures"] > 0
     assert metrics["wave_violation_rate"] < 0.01
+    assert len(metrics["peak_window_violations"]) == 2
     assert metrics["sla_violation_rate"] < 0.01
