@@ -14,6 +14,7 @@ from apps.accounts import roles
 from apps.plans import audit, measure, planner
 from apps.plans.decisions import auto_approve, shape_of
 from apps.plans.demand import demand_source, plan_demand
+from apps.plans.insurance import insure_candidates
 from apps.plans.lifecycle import PlanForbidden, fail_plan, plan_ttl, supersede_older, transition
 from apps.plans.models import PlanStatus, ScalingPlan
 from apps.workloads.models import Workload
@@ -88,7 +89,10 @@ def build_plan(plan_id: int) -> None:
 
 
 def pose_plan(plan_id: int) -> list[list[int]]:
-    """Demand -> problem -> Pareto front -> candidate envelopes, stored on the draft.
+    """Demand -> problem -> Pareto front -> insured candidate envelopes, stored on the draft.
+
+    Each candidate's envelope keeps the non-spot floor its spot insurance calls for, and the
+    insurance is stored beside the front (`apps.plans.insurance`), before the replays.
 
     Returns the candidates to replay in parts that may run apart: one part per point of the
     front (its margins replay together, a roomier envelope reusing a narrower one's replay when
@@ -108,7 +112,9 @@ def pose_plan(plan_id: int) -> list[list[int]]:
         problem = planner.build_problem(plan, demand, rules, live)
         replayable = measure.can_replay(plan.workload, plan.series)
         front = plan_front(problem, replayable=replayable)
-        options = envelope_candidates(problem, front)
+        options, insurance = insure_candidates(
+            plan.workload, demand, envelope_candidates(problem, front), rules
+        )
     except ValueError as exc:  # PlanningError, InfeasibleProblem: the message names the gap
         fail_plan(plan_id, str(exc))
         return []
@@ -119,6 +125,7 @@ def pose_plan(plan_id: int) -> list[list[int]]:
     ScalingPlan.objects.filter(pk=plan_id, status=S.DRAFT).update(
         problem=problem_to_dict(problem),
         front=[c.to_json() for c in options],
+        insurance=insurance,
         start_at=start_at,
         current_allocation=live.allocation,
         current_cost_per_day_usd=round(cost_per_day(live.allocation, problem.offers), 6),

@@ -78,7 +78,9 @@ class ScalingPlan(models.Model):
     each with its schedule per interval, its envelope and its replayed figures;
     `recommended_index` is the cheapest that passes the guardrails and meets the SLA as replayed
     (`policies.candidate.recommend`), `chosen_index` the one that will be applied (the
-    recommendation unless an SRE picked another, with `choice_reason`). Money is in USD per day.
+    recommendation unless an SRE picked another, with `choice_reason`). `insurance` holds each
+    candidate's spot insurance in the same order (`apps.plans.insurance`), whose non-spot floor
+    the candidate's envelope already keeps. Money is in USD per day.
     """
 
     Status = PlanStatus
@@ -121,6 +123,12 @@ class ScalingPlan(models.Model):
         '[{"id", "kind", "reference", "dry_run", "pool"}]',
     )
     guardrail_checks = models.JSONField(default=list, blank=True)
+    insurance = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="each candidate's spot insurance, in the order of `front` "
+        "(`apps.plans.insurance`); empty for a plan built before it was computed",
+    )
     message = models.TextField(blank=True, help_text="why it failed, was refused or expired")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
@@ -190,6 +198,15 @@ class ScalingPlan(models.Model):
         """The chosen candidate's envelope, interval by interval (`policies.envelope`)."""
         chosen = self.chosen
         return chosen.envelope.hours if chosen else ()
+
+    @property
+    def chosen_insurance(self) -> dict[str, Any] | None:
+        """The chosen candidate's spot insurance (`apps.plans.insurance`), if it was computed."""
+        index = self.chosen_index
+        if index is None or index >= min(len(self.front), len(self.insurance or [])):
+            return None
+        record: dict[str, Any] = self.insurance[index]
+        return record
 
     @property
     def expected_cost_per_day_usd(self) -> float | None:
