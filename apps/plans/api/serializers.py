@@ -93,6 +93,54 @@ class OptimizationRunSummarySerializer(OptimizationRunSerializer):
         return len(run.pareto or [])
 
 
+INSURANCE_SCHEMA = {
+    "type": "object",
+    "description": "what a reclaim wave's insurance costs per day beyond keeping every spot "
+    "replica in the cheapest pool (apps.plans.insurance): spreading the spot replicas over "
+    "`pools` (none carrying more than `largest_pool_share` of the spot capacity) and a non-spot "
+    "floor on `floor_pool` that carries what functions could not take if the largest pool were "
+    "reclaimed; the candidate's envelope keeps that floor (`floor_replicas`, per interval)",
+    "properties": {
+        "spread_usd_per_day": {"type": "number"},
+        "floor_usd_per_day": {"type": "number"},
+        "total_usd_per_day": {"type": "number"},
+        "floor_replicas_max": {"type": "integer", "minimum": 0},
+        "floor_replicas": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "largest_pool_share": {"type": "number", "minimum": 0, "maximum": 1},
+        "pools": {
+            "type": "array",
+            "items": {"type": "string", "example": "c6i.xlarge/spot"},
+            "description": "the spot pools spread over, cheapest per rps first",
+        },
+        "floor_pool": {"type": "string", "example": "c6i.xlarge/on_demand"},
+        "uncovered_replicas_max": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the floor the guardrails' purchase options leave unbought",
+        },
+        "note": {"type": "string", "description": "why there is no insurance, if there is none"},
+    },
+    "required": [
+        "spread_usd_per_day",
+        "floor_usd_per_day",
+        "total_usd_per_day",
+        "floor_replicas_max",
+        "largest_pool_share",
+        "pools",
+    ],
+}
+
+
+@extend_schema_field({**INSURANCE_SCHEMA, "nullable": True})
+class InsuranceField(serializers.JSONField):
+    """The chosen candidate's spot insurance; null before there is one."""
+
+
+@extend_schema_field({"type": "array", "items": INSURANCE_SCHEMA})
+class FrontInsuranceField(serializers.JSONField):
+    """Each candidate's spot insurance, in the order of `front`."""
+
+
 class ScalingPlanSerializer(serializers.ModelSerializer):
     """A plan as CI and the pages read it: the chosen schedule, its cost and risk, the front."""
 
@@ -105,6 +153,8 @@ class ScalingPlanSerializer(serializers.ModelSerializer):
     schedule = serializers.SerializerMethodField(
         help_text="the chosen candidate's replicas per interval: [[{offer, variant, count}]]"
     )
+    insurance = InsuranceField(source="chosen_insurance", read_only=True)
+    front_insurance = FrontInsuranceField(source="insurance", read_only=True)
 
     class Meta:
         model = ScalingPlan
@@ -133,7 +183,9 @@ class ScalingPlanSerializer(serializers.ModelSerializer):
             "chosen_index",
             "choice_reason",
             "chosen_by",
+            "insurance",
             "front",
+            "front_insurance",
             "guardrail_checks",
             "live_fingerprint",
             "message",
@@ -157,7 +209,9 @@ class ScalingPlanSummarySerializer(ScalingPlanSerializer):
     front_size = serializers.SerializerMethodField(help_text="candidates on the plan's front")
 
     class Meta(ScalingPlanSerializer.Meta):
-        fields = [f for f in ScalingPlanSerializer.Meta.fields if f != "front"] + ["front_size"]
+        fields = [
+            f for f in ScalingPlanSerializer.Meta.fields if f not in ("front", "front_insurance")
+        ] + ["front_size"]
         read_only_fields = fields
 
     def get_front_size(self, plan) -> int:

@@ -123,3 +123,27 @@ def test_spot_only_guardrails_buy_no_floor_and_say_what_is_uncovered(
     assert "allow no on-demand" in insurance["note"]
     assert all(bounds.min_non_spot == 0 for bounds in plan.envelope_hours())
     assert all(bounds.options == ("spot",) for bounds in plan.envelope_hours())
+
+
+def test_the_api_shows_the_chosen_and_every_candidates_insurance(proposed, ci_a):
+    detail = ci_a.get(f"/api/v1/plans/{proposed.pk}/").data
+    insurance = detail["insurance"]
+    assert insurance == proposed.insurance[proposed.chosen_index]
+    assert {
+        "spread_usd_per_day",
+        "floor_usd_per_day",
+        "total_usd_per_day",
+        "floor_replicas_max",
+        "largest_pool_share",
+        "pools",
+    } <= set(insurance)
+    assert insurance["pools"] == ["c6i.xlarge/spot"]
+    assert insurance["largest_pool_share"] == 1.0  # one pool: a wave may take all of it
+    assert detail["front_insurance"] == proposed.insurance
+    (listed,) = ci_a.get("/api/v1/plans/", {"workload": proposed.workload_id}).data["results"]
+    assert listed["insurance"] == insurance and "front_insurance" not in listed
+
+
+def test_a_plan_built_before_insurance_shows_none(proposed, ci_a):
+    ScalingPlan.objects.filter(pk=proposed.pk).update(insurance=[])
+    assert ci_a.get(f"/api/v1/plans/{proposed.pk}/").data["insurance"] is None

@@ -46,7 +46,8 @@ def test_the_plan_list_leaves_out_the_fronts_that_the_detail_carries(proposed, c
     assert "front" not in listed
     assert listed["front_size"] == len(detail["front"]) >= 2
     assert listed["schedule"] == detail["schedule"]
-    assert {k: v for k, v in detail.items() if k != "front"} == {
+    assert "front_insurance" not in listed
+    assert {k: v for k, v in detail.items() if k not in ("front", "front_insurance")} == {
         k: v for k, v in listed.items() if k != "front_size"
     }
 
