@@ -74,6 +74,14 @@ def _envelope_rows(plan: ScalingPlan) -> list[dict]:
     return rows
 
 
+def _insurance(plan: ScalingPlan) -> dict | None:
+    """The chosen candidate's spot insurance, its largest pool's share in percent, or None."""
+    insurance = plan.chosen_insurance
+    if insurance is None or plan.is_batch:
+        return None
+    return {**insurance, "largest_pool_pct": round(100 * insurance["largest_pool_share"])}
+
+
 @login_required
 def plan_detail(request, plan_id: int):
     """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms."""
@@ -96,6 +104,7 @@ def plan_detail(request, plan_id: int):
             "schedule_figure": figures.schedule_figure(chosen.schedule),
             "envelope_rows": _envelope_rows(plan),
             "envelope_variant": chosen.envelope.variant,
+            "insurance": _insurance(plan),
         }
     return render(
         request,

@@ -147,3 +147,22 @@ def test_the_api_shows_the_chosen_and_every_candidates_insurance(proposed, ci_a)
 def test_a_plan_built_before_insurance_shows_none(proposed, ci_a):
     ScalingPlan.objects.filter(pk=proposed.pk).update(insurance=[])
     assert ci_a.get(f"/api/v1/plans/{proposed.pk}/").data["insurance"] is None
+
+
+def test_the_plan_page_says_what_the_insurance_costs(
+    ci_a, two_pools, stored_forecast, build, sre_a, django_user_model
+):
+    from django.test import Client
+
+    plan = request_and_build(ci_a, two_pools, build)
+    client = Client()
+    client.force_login(django_user_model.objects.get(username="sre-a"))
+
+    page = client.get(f"/plans/{plan.pk}/").content.decode()
+
+    insurance = plan.chosen_insurance
+    assert 'id="spot-insurance"' in page
+    assert (
+        f"Spot insurance: ${insurance['total_usd_per_day']:.2f}/day</strong> (spread over 2 pools, "
+        f"largest ≤ 50 %; non-spot floor up to {insurance['floor_replicas_max']} replica"
+    ) in page
