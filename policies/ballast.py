@@ -72,12 +72,17 @@ from policies.base import (
     cheapest_pool,
     decision_lead,
 )
-from policies.insurance import UNAVAILABLE_S, floor_replicas, spill_capacity_rps, spread_for
+from policies.insurance import (
+    SAFE_SPOT_HAZARD_PER_HOUR,
+    UNAVAILABLE_S,
+    floor_replicas,
+    spill_capacity_rps,
+    spread_for,
+)
 from policies.routing import LoadRise
 from policies.serverless import break_even_rps, size_memory
 from policies.sizing import SlaTable, expected_excess, replicas_for_sla, router_max_late
 
-SAFE_SPOT_HAZARD_PER_HOUR = 3.1e-4  # up to the 15-20 % band (docs/cost-model.md section 3)
 LEVEL_SPANS = (1, 3, 12)  # steps averaged for the recent level: reactive ... smooth
 ERROR_MODELS = ("ratio", "gap", "sqrt")
 MIN_ERRORS = 10  # scored steps before a candidate's errors replace the fixed 30 % margin

@@ -24,24 +24,31 @@ groups with several instance types do:
   after the wave's notice, at a load.
 
 What both cost beyond putting everything in the cheapest spot pool is the insurance, per day
-(`insurance_usd_per_day`): the plans app shows it beside each plan.
+(`insurance_usd_per_day`). `insure_candidate` prices it for a plan's candidate and raises the
+candidate's envelope to hold the floor: the plans app does so for every plan it builds (and
+shows the insurance beside it), and the simulator's deployed ballast for every plan it replays.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+from optimization.problem import PURCHASE_OPTIONS, DemandForecast
 from policies.base import Pool
+from policies.candidate import PlanCandidate
+from policies.envelope import Bounds, Envelope
 from policies.scenario import Scenario
-from policies.serverless import duration_ms
+from policies.serverless import duration_ms, size_memory
 from policies.sizing import router_max_late, sla_reachable
 
 SPREAD_TOLERANCE = 1.25  # price per rps within 25 % of the cheapest spot pool's
 SIZE_TOLERANCE = 0.25  # capacity per replica within 25 % of the cheapest pool's
 MAX_POOL_SHARE = 0.5  # no spot pool carries more than half the spot capacity
 UNAVAILABLE_S = 180.0  # Karpenter's unavailable-offerings cache TTL for capacity errors
+SAFE_SPOT_HAZARD_PER_HOUR = 3.1e-4  # up to the 15-20 % band (docs/cost-model.md section 3)
 SPILL_SAFETY = 0.8  # what of the functions' concurrency a spill may count on
 WAVE_WINDOW_S = 600.0  # "through the wave": the 10 minutes from its notice
 WAVE_MAX_LATE = 0.005  # half the 1 % an SRE allows through it, for the model's approximations
@@ -169,7 +176,7 @@ def floor_replicas(spread: Spread, load_rps: float, spill_rps: float) -> int:
 
 def insurance_usd_per_day(
     spread: Spread, hourly_load_rps: Sequence[float], spill_rps: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """What the spread and the floor cost over a day of hourly loads, beyond the cheapest pool.
 
     Each hour's load is carried at saturation (the same for every way of carrying it, so the
@@ -178,7 +185,7 @@ def insurance_usd_per_day(
     Hours beyond 24 are averaged to a day.
     """
     if not hourly_load_rps or not spread.pools:
-        return {"spread_usd": 0.0, "floor_usd": 0.0, "total_usd": 0.0, "floor_max": 0.0}
+        return {"spread_usd": 0.0, "floor_usd": 0.0, "total_usd": 0.0, "floor_max": 0}
     best = spread.pools[0]
     cap_best, price_best = spread.capacity_rps[best], spread.price_per_hour[best]
     fb = spread.fallback
@@ -200,5 +207,118 @@ def insurance_usd_per_day(
         "spread_usd": round(spread_cost / days, 4),
         "floor_usd": round(floor_cost / days, 4),
         "total_usd": round((spread_cost + floor_cost) / days, 4),
-        "floor_max": float(floor_max),
+        "floor_max": floor_max,
     }
+
+
+def insure_candidate(
+    world: Scenario, demand: DemandForecast, candidate: PlanCandidate, floor_allowed: bool
+) -> tuple[PlanCandidate, dict[str, Any]]:
+    """One candidate with its envelope's floor raised, and its insurance.
+
+    Over the load the candidate was planned for (the demand at its forecast quantile, interval
+    by interval), with the ballast policy's choices (spot pools up to
+    `SAFE_SPOT_HAZARD_PER_HOUR`, functions at the memory `size_memory` gives): what the spread
+    and the floor cost per day, and the floor per interval, which the envelope keeps on
+    non-spot (the larger of it and the planned non-spot replicas) where `floor_allowed`.
+    A candidate without spot in its envelope needs no insurance: it is all zeros.
+    """
+    variant = candidate.envelope.variant
+    if variant is None or variant not in {v.name for v in world.variants}:
+        return candidate, empty("no insurance: the candidate runs no replicas of a known variant")
+    if not any("spot" in b.options for b in candidate.envelope.hours):
+        return candidate, empty("no spot in this candidate: nothing to insure")
+    world = world.serving(variant)
+    try:
+        spread = spread_for(world, variant, SAFE_SPOT_HAZARD_PER_HOUR)
+    except ValueError as exc:
+        return candidate, empty(f"no insurance: {exc}")
+    if not spread.pools:
+        return candidate, empty("no spot pool is safe enough: the candidate's spot is unused")
+    loads = planned_load_rps(demand, candidate)
+    memory_mb = size_memory(world.variant(variant), world.serverless, world.latency_target_ms)
+    spill_rps = spill_capacity_rps(world, variant, memory_mb)
+    needed = [floor_replicas(spread, load, spill_rps) for load in loads]
+    floors = needed if floor_allowed else [0] * len(loads)
+    cost = insurance_usd_per_day(spread, loads, spill_rps if floor_allowed else math.inf)
+    record = insurance_record(spread, cost, floors)
+    record["uncovered_replicas_max"] = 0 if floor_allowed else max(needed, default=0)
+    if not floor_allowed and record["uncovered_replicas_max"]:
+        record["note"] = "the guardrails allow no on-demand: no floor carries a lost pool's load"
+    return raise_floor(candidate, floors, spread), record
+
+
+def planned_load_rps(demand: DemandForecast, candidate: PlanCandidate) -> list[float]:
+    """The load per interval the candidate was planned for: the demand at its quantile."""
+    level = candidate.demand_quantile
+    rps = demand.rps_at(level if level is not None else demand.levels[-1])
+    return [float(v) for v in rps]
+
+
+def insurance_record(spread: Spread, cost: dict[str, float], floors: list[int]) -> dict[str, Any]:
+    """The insurance as a plan stores it and the API shows it."""
+    return {
+        "spread_usd_per_day": cost["spread_usd"],
+        "floor_usd_per_day": cost["floor_usd"],
+        "total_usd_per_day": cost["total_usd"],
+        "floor_replicas_max": max(floors, default=0),
+        "floor_replicas": floors,
+        "largest_pool_share": round(spread.largest_share(), 4),
+        "pools": [f"{name}/{option}" for name, option in spread.pools],
+        "floor_pool": "/".join(spread.fallback),
+        "uncovered_replicas_max": 0,
+        "note": "",
+    }
+
+
+def empty(note: str) -> dict[str, Any]:
+    """An insurance of nothing, saying why."""
+    return {
+        "spread_usd_per_day": 0.0,
+        "floor_usd_per_day": 0.0,
+        "total_usd_per_day": 0.0,
+        "floor_replicas_max": 0,
+        "floor_replicas": [],
+        "largest_pool_share": 0.0,
+        "pools": [],
+        "floor_pool": "",
+        "uncovered_replicas_max": 0,
+        "note": note,
+    }
+
+
+def raise_floor(candidate: PlanCandidate, floors: Sequence[int], spread: Spread) -> PlanCandidate:
+    """`candidate` whose envelope keeps at least `floors` non-spot replicas, interval by interval.
+
+    Where the floor is above the planned non-spot replicas, on-demand is allowed, the replica
+    ceiling holds the floor, and the spend ceiling grows by what the extra non-spot replicas
+    cost over the cheapest spot pool's (the controller's floor turns spot replicas into
+    non-spot ones, the total unchanged): the floor's cost is part of what is approved.
+    """
+    fallback_usd = spread.price_per_hour[spread.fallback]
+    premium_usd = max(0.0, fallback_usd - min(spread.price_per_hour[p] for p in spread.pools))
+    hours = list(candidate.envelope.hours)
+    changed = False
+    for i, (bounds, floor) in enumerate(zip(hours, floors, strict=False)):
+        extra = floor - bounds.min_non_spot
+        if extra <= 0:
+            continue
+        hours[i] = raised(bounds, floor, extra * premium_usd)
+        changed = True
+    if not changed:
+        return candidate
+    envelope = Envelope(candidate.envelope.variant, tuple(hours))
+    return replace(candidate, envelope=envelope)
+
+
+def raised(bounds: Bounds, floor: int, extra_usd_per_hour: float) -> Bounds:
+    """One interval's bounds with a non-spot floor of `floor` (see `raise_floor`)."""
+    options = tuple(o for o in PURCHASE_OPTIONS if o in bounds.options or o == "on_demand")
+    spend = bounds.max_usd_per_hour
+    return replace(
+        bounds,
+        min_non_spot=floor,
+        max_replicas=max(bounds.max_replicas, floor),
+        options=options,
+        max_usd_per_hour=None if spend is None else round(spend + extra_usd_per_hour, 6),
+    )

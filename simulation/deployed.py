@@ -57,6 +57,7 @@ from policies.base import Context, Decision, Observation
 from policies.candidate import PlanCandidate, envelope_candidates, recommend
 from policies.envelope import Bounds, Enveloped
 from policies.forecasts import MAX_HISTORY_STEPS, MIN_HISTORY
+from policies.insurance import insure_candidate
 from policies.scenario import Scenario
 from policies.serverless import duration_ms
 from simulation.measure import CONTROLLER, MIN_REPLAY_S, measure_envelopes
@@ -201,7 +202,9 @@ def make_plan(
     problem = plan_problem(scenario, variant, demand, initial_replicas)
     recent = history[-(REPLAY_S // step_s) :]
     replayable = len(recent) * step_s >= MIN_REPLAY_S
-    options = envelope_candidates(problem, plan_front(problem, replayable=replayable))
+    options = insured(
+        scenario, demand, envelope_candidates(problem, plan_front(problem, replayable=replayable))
+    )
     if replayable:
         first = float((start_s - len(recent) * step_s) % 86_400)
         load = Load("recent", recent, first, step_s, step_s, math.inf)
@@ -226,7 +229,18 @@ def onboarding_plan(scenario: Scenario, variant: str) -> tuple[list[Bounds], dic
     demand = peak_demand(scenario.peak_rps, HORIZON_INTERVALS)
     problem = plan_problem(scenario, variant, demand, 0)
     options = envelope_candidates(problem, plan_front(problem, replayable=False))
-    return _propose(problem, options)
+    return _propose(problem, insured(scenario, demand, options))
+
+
+def insured(
+    scenario: Scenario, demand: DemandForecast, options: Sequence[PlanCandidate]
+) -> list[PlanCandidate]:
+    """The candidates with the non-spot floor their spot insurance calls for.
+
+    As the plans app raises them (`policies.insurance.insure_candidate`); a scenario has no
+    guardrail against on-demand.
+    """
+    return [insure_candidate(scenario, demand, c, floor_allowed=True)[0] for c in options]
 
 
 def _propose(

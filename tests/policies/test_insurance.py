@@ -5,8 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from policies.ballast import SAFE_SPOT_HAZARD_PER_HOUR, Ballast
+from policies.ballast import Ballast
 from policies.insurance import (
+    SAFE_SPOT_HAZARD_PER_HOUR,
     floor_replicas,
     insurance_usd_per_day,
     spill_capacity_rps,

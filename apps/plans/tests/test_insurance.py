@@ -6,8 +6,8 @@ from apps.catalog.models import InstanceType, ServerlessOffer
 from apps.plans.models import Guardrail, ScalingPlan
 from apps.workloads.models import CapacityProfile
 from apps.workloads.world import scenario_for
-from policies.ballast import SAFE_SPOT_HAZARD_PER_HOUR
 from policies.insurance import (
+    SAFE_SPOT_HAZARD_PER_HOUR,
     floor_replicas,
     insurance_usd_per_day,
     spill_capacity_rps,
@@ -53,7 +53,12 @@ def two_pools(online_workload):
 
 @pytest.fixture
 def tiny_concurrency(online_workload):
-    """Functions that may run one request at a time: they cannot absorb a lost pool."""
+    """A lost pool the floor must carry: replacements boot after the notice runs out.
+
+    The types boot as GPU types do (240 s, past the 2-minute notice), and functions may run
+    one request at a time, so they cannot take the pool's load meanwhile.
+    """
+    InstanceType.objects.update(gpu_count=1, gpu_model="NVIDIA T4")
     ServerlessOffer.objects.update(max_concurrency=1)
     return online_workload
 
