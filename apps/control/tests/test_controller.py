@@ -7,6 +7,7 @@ Deployment on the Kubernetes API test server; then through the simulator with th
 scenario. The two must agree on every step's replicas per pool.
 """
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from apps.workloads.models import CapacityProfile, DeploymentTarget, MetricObser
 from apps.workloads.world import scenario_for
 from policies import make_policy
 from policies.envelope import Bounds, Envelope, Enveloped
+from policies.scenario import SpotMarket
 from simulation.run import replay_context, replay_decisions
 from simulation.trace import Load
 from tests.actuators.test_aws import weights
@@ -82,10 +84,14 @@ def simulate(
 ) -> dict[int, tuple[dict, float]]:
     """Per step, the simulator's replicas per pool and serverless share.
 
-    On the same load and world (inside `bounds` every step).
+    On the same load and world (inside `bounds` every step): the spot market calm, as a
+    dry-run target's world is (no wave, shortage or price move).
     """
     rps = counts / 60
-    scenario = scenario_for(workload, step_s=60, peak_rps=float(rps.max()))
+    scenario = dataclasses.replace(
+        scenario_for(workload, step_s=60, peak_rps=float(rps.max())),
+        spot_market=SpotMarket.calm(),
+    )
     load = Load("pushed", rps, 0.0, 60, 60, 1.0)
     ctx, _ = replay_context(load, scenario, seed=rebuild.SEED)
     policy = make_policy("ballast_controller", ctx)
