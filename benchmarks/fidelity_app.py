@@ -35,7 +35,13 @@ def score_candidates(features: torch.Tensor) -> torch.Tensor:
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """Score one request's candidates; the header carries the inference time in microseconds."""
+    """Score one request's candidates; headers carry the inference time and when it began.
+
+    X-Start-Ns is CLOCK_MONOTONIC (`time.perf_counter_ns`, one clock for every process on
+    Linux): with the worker kept busy, the gap between two requests' starts is its whole cycle
+    per request (accept, parse, inference, answer, close), the service time the queue sees.
+    """
+    started_ns = time.perf_counter_ns()
     started = time.perf_counter()
     scores = score_candidates(torch.randn(CANDIDATES, FEATURES))
     top = int(torch.argmax(scores))
@@ -47,6 +53,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
             ("X-Inference-Us", str(inference_us)),
+            ("X-Start-Ns", str(started_ns)),
         ],
     )
     return [body]

@@ -60,12 +60,19 @@ def poisson_schedule(rates_rps: Sequence[float], minute_s: float, seed: int) -> 
 
 
 def model_percentiles_s(
-    rate_rps: float, servers: int, mean_service_s: float, percentiles: Sequence[float]
+    rate_rps: float,
+    servers: int,
+    mean_service_s: float,
+    percentiles: Sequence[float],
+    service_cv: float = 1.0,
+    fixed_s: float = 0.0,
 ) -> np.ndarray:
-    """The simulator's response-time percentiles (M/M/c FCFS) in seconds, shape (len(p),).
+    """The simulator's response-time percentiles (M/G/c FCFS) in seconds, shape (len(p),).
 
     The same functions `simulation.metrics.summarize_run` uses: Erlang C for the wait
-    probability, `response_survival` for P(R > t) and `mixture_quantile` for the quantile.
+    probability, `response_survival` for P(R > t) (M/M/c at `service_cv` 1) and
+    `mixture_quantile` for the quantile. `fixed_s` is time outside the server's queue (the
+    client's side of the connection), added to every request.
     """
     mu = 1.0 / mean_service_s
     c = np.array([servers], dtype=np.int64)
@@ -73,10 +80,11 @@ def model_percentiles_s(
     wait = wait_probability(c, lam / mu)
 
     def survival(t_s: float) -> np.ndarray:
-        return response_survival(t_s, c, mu, lam, wait)
+        return response_survival(t_s, c, mu, lam, wait, service_cv)
 
     hi_s = 200 * mean_service_s / max(1e-9, 1 - float(lam[0]) / (servers * mu))
-    return np.array([mixture_quantile(p / 100, survival, np.ones(1), hi_s) for p in percentiles])
+    quantiles = [mixture_quantile(p / 100, survival, np.ones(1), hi_s) for p in percentiles]
+    return np.array(quantiles) + fixed_s
 
 
 def per_minute_percentiles_s(
@@ -93,7 +101,8 @@ def per_minute_percentiles_s(
 
 def relative_error(model: np.ndarray, measured: np.ndarray) -> np.ndarray:
     """(model - measured) / measured: positive where the model is pessimistic."""
-    return (np.asarray(model) - np.asarray(measured)) / np.asarray(measured)
+    error: np.ndarray = (np.asarray(model) - np.asarray(measured)) / np.asarray(measured)
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,8 @@ class Replay:
     send_lag_s: np.ndarray  # actual send minus scheduled send: the generator's own delay
     ok: np.ndarray  # bool, HTTP 200
     inference_s: np.ndarray  # the worker's own inference time (X-Inference-Us), NaN if none
+    start_ns: np.ndarray  # when the worker began the request (X-Start-Ns), NaN if none
+    sent_ns: np.ndarray  # when the generator sent it, on the same clock (CLOCK_MONOTONIC)
     cpu_s: float  # the generator process's CPU time over the replay
     wall_s: float
 
@@ -111,7 +122,7 @@ class Replay:
 async def _replay(url: str, send_s: np.ndarray) -> Replay:
     n = len(send_s)
     response, lag, ok = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=bool)
-    inference = np.full(n, np.nan)
+    inference, start_ns, sent_ns = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)  # no client-side queue
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -122,18 +133,20 @@ async def _replay(url: str, send_s: np.ndarray) -> Replay:
         async def one(i: int) -> None:
             await asyncio.sleep(max(0.0, start + send_s[i] - loop.time()))
             lag[i] = loop.time() - start - send_s[i]
+            sent_ns[i] = time.perf_counter_ns()
             try:
                 async with session.get(url) as answer:
                     await answer.read()
                     ok[i] = answer.status == 200
                     inference[i] = int(answer.headers.get("X-Inference-Us", "0")) / 1e6
+                    start_ns[i] = float(answer.headers.get("X-Start-Ns", "nan"))
             except (aiohttp.ClientError, TimeoutError):
                 ok[i] = False
             response[i] = loop.time() - start - send_s[i]
 
         await asyncio.gather(*(one(i) for i in range(n)))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return Replay(response, lag, ok, inference, cpu, wall)
+    return Replay(response, lag, ok, inference, start_ns, sent_ns, cpu, wall)
 
 
 def replay_schedule(url: str, send_s: np.ndarray) -> Replay:
@@ -160,3 +173,19 @@ def simulate_fcfs_s(send_s: np.ndarray, service_s: np.ndarray, servers: int) -> 
         free_at[k] = begin + service
         response[i] = free_at[k] - arrive
     return response
+
+
+def queued_cycles_s(replay: Replay) -> np.ndarray:
+    """The worker's time per request during a replay, where the next request was waiting.
+
+    A request sent before the one ahead of it finished its inference found the worker busy;
+    the gap between the two starts is then the whole cycle of the first, under the replay's
+    own conditions (what else runs on the worker's core). Seconds, in start order.
+    """
+    done = np.isfinite(replay.start_ns)
+    order = np.argsort(replay.start_ns[done])
+    start = replay.start_ns[done][order]
+    busy_until = start + replay.inference_s[done][order] * 1e9
+    waiting = replay.sent_ns[done][order][1:] < busy_until[:-1]
+    cycles: np.ndarray = (np.diff(start) / 1e9)[waiting]
+    return cycles

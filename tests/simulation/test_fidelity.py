@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 
 from benchmarks.fidelity_load import (
+    Replay,
     model_percentiles_s,
     per_minute_percentiles_s,
     poisson_schedule,
+    queued_cycles_s,
     relative_error,
     scale_to_utilization,
     simulate_fcfs_s,
 )
+from benchmarks.fidelity_ranking import MeasuredLatency, ranks, served_scenario
 
 
 def test_schedule_is_reproducible_sorted_and_inside_its_minutes():
@@ -63,3 +66,57 @@ def test_per_minute_percentiles_leave_an_empty_minute_nan():
 
 def test_relative_error_is_positive_where_the_model_is_pessimistic():
     assert relative_error(np.array([1.2]), np.array([1.0])) == pytest.approx([0.2])
+
+
+def test_model_percentiles_take_the_service_cv_and_the_time_outside_the_queue():
+    exponential = model_percentiles_s(70.0, 1, 0.01, (99,))
+    steady = model_percentiles_s(70.0, 1, 0.01, (99,), service_cv=0.05)
+    assert steady[0] < 0.6 * exponential[0]
+    shifted = model_percentiles_s(70.0, 1, 0.01, (99,), service_cv=0.05, fixed_s=0.002)
+    assert shifted[0] == pytest.approx(steady[0] + 0.002)
+
+
+def replay_of(sent_ns, start_ns, inference_s):
+    n = len(sent_ns)
+    nan = np.full(n, np.nan)
+    return Replay(
+        nan,
+        nan,
+        np.ones(n, bool),
+        np.array(inference_s),
+        np.array(start_ns),
+        np.array(sent_ns),
+        0.0,
+        1.0,
+    )
+
+
+def test_a_cycle_counts_only_where_the_next_request_was_already_waiting():
+    # second sent during the first's inference: its start gap (9 ms) is a whole cycle;
+    # the third was sent after the second finished: the worker idled, no cycle
+    ms = 1_000_000
+    replay = replay_of(
+        sent_ns=[0, 2 * ms, 30 * ms],
+        start_ns=[1 * ms, 10 * ms, 31 * ms],
+        inference_s=[0.007, 0.007, 0.007],
+    )
+    assert queued_cycles_s(replay).tolist() == pytest.approx([0.009])
+
+
+def test_measured_latency_interpolates_between_levels_and_holds_the_top_one():
+    measured = MeasuredLatency(
+        np.array([0.0, 0.5]), (np.array([0.01, 0.01]), np.array([0.01, 0.1]))
+    )
+    got = measured.survival(0.05, np.array([0.0, 0.25, 0.5, 0.9]))
+    assert got.tolist() == pytest.approx([0.0, 0.25, 0.5, 0.5])
+
+
+def test_ranks_share_the_better_rank_on_ties():
+    assert ranks([0.3, 0.1, 0.3, 0.2]) == [3, 1, 3, 2]
+
+
+def test_the_served_world_has_one_worker_per_replica_with_the_measured_service():
+    sc = served_scenario(7.5, 0.08, load_balancer="round_robin")
+    profiles = sc.variant(sc.default_variant).profiles
+    assert {(p.workers, p.service_ms, p.service_cv) for p in profiles} == {(1, 7.5, 0.08)}
+    assert sc.load_balancer == "round_robin"
