@@ -68,7 +68,7 @@ def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[d
         if policy.batch_option == "planned"
         else run_nights(starts, scenario.batch, itype, policy.batch_option, rng)
     )
-    return summarize_run(record, functions, batch, scenario), batch.note
+    return summarize_run(record, functions, batch, scenario, policy.variant), batch.note
 
 
 def replay_decisions(policy: Policy, ctx: Context) -> list[tuple[dict[Pool, int], float]]:
