@@ -423,20 +423,21 @@ def render_ranking(rows: list[dict[str, Any]], scenario_note: str) -> list[str]:
             f"{ms(float(r['model_p99_s']))} | {ms(float(r['measured_p99_s']))} | "
             f"{out['p99_s'][0][i]} / {out['p99_s'][1][i]} | {float(r['above_top']):.2%} |"
         )
+
+    def moved(key: str) -> str:
+        """': a r1 -> r2, ...' for the policies whose rank by `key` moved; '' if none did."""
+        changes = [
+            f"{names[i]} {a} -> {b}"
+            for i, (a, b) in enumerate(zip(*out[key], strict=True))
+            if a != b
+        ]
+        return ": " + ", ".join(changes) if changes else ""
+
     lines += [
         "",
         f"- **By SLA violations** the ranking is {'the same' if same_v else 'not the same'} "
         "with measured latencies"
-        + (
-            ""
-            if same_v
-            else ": "
-            + ", ".join(
-                f"{names[i]} {a} -> {b}"
-                for i, (a, b) in enumerate(zip(*out["violation"], strict=True))
-                if a != b
-            )
-        )
+        + moved("violation")
         + f". Kendall's tau between the two orders is {tau_v:.2f}; the model's first two, "
         f"{' and '.join(top_v)}, are the measured first two as well: "
         f"{' and '.join(top_m)}. Measured violations are higher than the model's for every "
@@ -445,18 +446,7 @@ def render_ranking(rows: list[dict[str, Any]], scenario_note: str) -> list[str]:
         "the target, where that shows most.",
         f"- **By p99** the ranking is {'the same' if same_p else 'not the same'} ("
         f"{tied_p99} policies tie: their p99 is the functions' fixed duration, the same "
-        "in both)"
-        + (
-            ""
-            if same_p
-            else ": "
-            + ", ".join(
-                f"{names[i]} {a} -> {b}"
-                for i, (a, b) in enumerate(zip(*out["p99_s"], strict=True))
-                if a != b
-            )
-        )
-        + ".",
+        "in both)" + moved("p99_s") + ".",
         "",
     ]
     return lines

@@ -18,9 +18,8 @@ import numpy as np
 from policies.scenario import Scenario, Variant, VariantProfile, default_scenario
 from simulation.compare import POLICY_NAMES, build_policy
 from simulation.metrics import model_survival, online_latency
-from simulation.replay import ReplayRecord, replay
-from simulation.run import replay_context
-from simulation.serverless import serve_serverless
+from simulation.replay import ReplayRecord
+from simulation.run import replay_context, replay_online
 from simulation.trace import Load
 
 
@@ -75,14 +74,7 @@ def rank_policies(
     top = float(measured.rho[-1])
     for name in names:
         policy = build_policy(name, ctx, load)
-        record = replay(policy, ctx)
-        functions = serve_serverless(
-            record.serverless_rps,
-            ctx.step_s,
-            scenario.serverless,
-            scenario.variant(policy.variant),
-            policy.serverless_memory_mb,
-        )
+        record, functions = replay_online(policy, ctx)
         total = float(record.arrivals.sum())
         model = online_latency(
             record, functions, scenario, model_survival(record, scenario, policy.variant)

@@ -74,12 +74,14 @@ def daily_peaks(rps: np.ndarray, step_s: int) -> frozenset[int]:
     )
 
 
-def world_market(ctx: Context, n_steps: int) -> Market:
-    """The spot market of this seed: the same waves, shortages and prices for every policy."""
+def world_market(ctx: Context, n_steps: int, peaks: frozenset[int]) -> Market:
+    """The spot market of this seed: the same waves, shortages and prices for every policy.
+
+    `peaks` are the steps of each day's peak load, where the stress strikes (`daily_peaks`).
+    """
     sc = ctx.scenario
     types = {t.name: t for t in sc.instance_types}
     rng = np.random.default_rng([ctx.seed, zlib.crc32(b"spot market")])
-    peaks = daily_peaks(ctx.clairvoyant_rps(), ctx.step_s)
     return Market(types, sc.spot_market, ctx.step_s, n_steps, rng, peaks)
 
 
@@ -99,7 +101,9 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         step_s, sc.min_billed_s, sc.spot_notice_s, 0.0 if policy.zero_boot else None
     )
     types = {t.name: t for t in sc.instance_types}
-    cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name), world_market(ctx, T))
+    peaks = daily_peaks(rps, step_s)
+    market = world_market(ctx, T, peaks)
+    cluster = Cluster(types, rules, T, policy_rng(ctx.seed, policy.name), market)
     router = Router(sc, policy.variant, step_s, policy.zero_boot) if policy.spills else None
     shares = np.zeros(T)
     clairvoyant = getattr(policy, "routes_on_the_draw", False)  # the oracle's perfect overflow
@@ -201,7 +205,7 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
         interruptions=cluster.interruptions,
         waves=cluster.waves,
         stress_steps=tuple(cluster.stress_steps),
-        peak_steps=tuple(sorted(daily_peaks(rps, step_s))),
+        peak_steps=tuple(sorted(peaks)),
         launch_failures=cluster.launch_failures,
         scaling_actions=cluster.actions,
     )

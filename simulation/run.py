@@ -15,8 +15,8 @@ from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
 from simulation.batch import night_starts_s, run_nights, run_planned_nights
 from simulation.metrics import summarize_run
-from simulation.replay import policy_rng, replay
-from simulation.serverless import serve_serverless
+from simulation.replay import ReplayRecord, policy_rng, replay
+from simulation.serverless import ServerlessUse, serve_serverless
 from simulation.trace import Load
 
 
@@ -45,20 +45,26 @@ def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, 
     return ctx, starts
 
 
+def replay_online(policy: Policy, ctx: Context) -> tuple[ReplayRecord, ServerlessUse]:
+    """Replay `policy`'s online service: its VMs step by step, and the functions it spilled to."""
+    record = replay(policy, ctx)
+    functions = serve_serverless(
+        record.serverless_rps,
+        ctx.step_s,
+        ctx.scenario.serverless,
+        ctx.scenario.variant(policy.variant),
+        policy.serverless_memory_mb,
+    )
+    return record, functions
+
+
 def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[dict[str, Any], str]:
     """Replay one policy, its functions and its nightly batch: (its metrics, the batch note).
 
     `starts` are the nights' window starts (`night_starts_s`).
     """
     scenario = ctx.scenario
-    record = replay(policy, ctx)
-    functions = serve_serverless(
-        record.serverless_rps,
-        ctx.step_s,
-        scenario.serverless,
-        scenario.variant(policy.variant),
-        policy.serverless_memory_mb,
-    )
+    record, functions = replay_online(policy, ctx)
     itype, rng = (
         scenario.instance(scenario.batch.instance_type),
         policy_rng(ctx.seed + 1, policy.name),

@@ -6,9 +6,8 @@ import pytest
 from policies.scenario import SpotMarket, default_scenario
 from simulation.compare import build_policy
 from simulation.metrics import late_by_step, model_survival, online_latency
-from simulation.replay import daily_peaks, replay
-from simulation.run import replay_context, run_policy
-from simulation.serverless import serve_serverless
+from simulation.replay import daily_peaks
+from simulation.run import replay_context, replay_online, run_policy
 from tests.simulation.conftest import make_load
 
 DAY = 1440
@@ -36,11 +35,8 @@ def stressed():
 def test_late_requests_by_step_sum_to_the_runs_violations(stressed):
     ctx, _, load = stressed
     policy = build_policy("rate_oracle", ctx, load)
-    record = replay(policy, ctx)
+    record, functions = replay_online(policy, ctx)
     sc = ctx.scenario
-    functions = serve_serverless(
-        record.serverless_rps, 60, sc.serverless, sc.variant(policy.variant), 1769
-    )
     fresh = model_survival(record, sc, policy.variant)
     violations, _, _ = online_latency(record, functions, sc, fresh)
     late = late_by_step(record, functions, sc, fresh)
