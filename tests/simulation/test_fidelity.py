@@ -15,7 +15,7 @@ from benchmarks.fidelity_load import (
     scale_to_utilization,
     simulate_fcfs_s,
 )
-from benchmarks.fidelity_ranking import MeasuredLatency, ranks, served_scenario
+from benchmarks.fidelity_ranking import MeasuredLatency, agreement, ranks, served_scenario
 
 
 def test_schedule_is_reproducible_sorted_and_inside_its_minutes():
@@ -120,3 +120,25 @@ def test_the_served_world_has_one_worker_per_replica_with_the_measured_service()
     profiles = sc.variant(sc.default_variant).profiles
     assert {(p.workers, p.service_ms, p.service_cv) for p in profiles} == {(1, 7.5, 0.08)}
     assert sc.load_balancer == "round_robin"
+
+
+def test_agreement_bounds_the_model_by_how_well_repeats_agree():
+    names = ["a", "b", "c", "d"]
+    repeats = [[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 4.0, 3.0], [1.0, 2.0, 3.0, 4.0]]
+    pooled = [1.0, 2.0, 3.5, 3.6]
+    model = [2.0, 1.0, 3.0, 4.0]  # swaps a and b, which every repeat orders alike
+    agree = agreement(names, model, pooled, repeats)
+    assert agree.pairs == 6
+    assert agree.resolved == 5  # c and d swap between repeats
+    assert agree.misordered == (("b", "a"),)
+    assert agree.repeat_taus == pytest.approx((2 / 3, 1.0, 2 / 3))
+    assert agree.model_tau == pytest.approx(2 / 3)
+    assert agree.within_noise  # 2/3 is the repeats' median
+    worse = agreement(names, [4.0, 3.0, 2.0, 1.0], pooled, repeats)
+    assert not worse.within_noise
+    assert len(worse.misordered) == 5
+
+
+def test_agreement_needs_two_repeats():
+    with pytest.raises(ValueError, match="two repeats"):
+        agreement(["a", "b"], [1.0, 2.0], [1.0, 2.0], [[1.0, 2.0]])
