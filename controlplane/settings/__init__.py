@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.forecasts",
     "apps.plans",
     "apps.webhooks",
+    "apps.billing",
     "apps.actuation",
     "apps.control",
     "apps.simulations",
