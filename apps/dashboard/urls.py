@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from apps.dashboard import control_views, observation_views, plan_views, views
+from apps.dashboard import (
+    control_views,
+    observation_views,
+    overview_views,
+    plan_views,
+    views,
+    what_if_views,
+)
 
 app_name = "dashboard"
 urlpatterns = [
@@ -19,8 +26,8 @@ urlpatterns = [
         plan_views.decide,
         name="plan-decide",
     ),
-    path("overview/", views.overview, name="overview"),
-    path("overview/savings/", views.refresh_savings, name="refresh-savings"),
+    path("overview/", overview_views.overview, name="overview"),
+    path("overview/savings/", overview_views.refresh_savings, name="refresh-savings"),
     path("workloads/<int:workload_id>/", views.workload_detail, name="workload"),
     path(
         "workloads/<int:workload_id>/control/",
@@ -32,8 +39,8 @@ urlpatterns = [
         observation_views.delete_observations,
         name="delete-observations",
     ),
-    path("what-if/", views.what_if, name="what-if"),
-    path("what-if/<int:run_id>/", views.what_if_run, name="what-if-run"),
-    path("what-if/<int:run_id>/progress/", views.what_if_progress, name="what-if-progress"),
+    path("what-if/", what_if_views.what_if, name="what-if"),
+    path("what-if/<int:run_id>/", what_if_views.what_if_run, name="what-if-run"),
+    path("what-if/<int:run_id>/progress/", what_if_views.what_if_progress, name="what-if-progress"),
     path("catalog/", views.catalog, name="catalog"),
 ]
