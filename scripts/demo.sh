@@ -22,6 +22,8 @@ chmod 600 "$VAR/demo.env" "$VAR/demo-seed.log" "$VAR/demo-logins.txt" 2>/dev/nul
 set -a; . "$VAR/demo.env"; set +a
 
 $BIN/python manage.py migrate --noinput -v0
+# Static files under hashed names with .br/.gz beside them, which WhiteNoise caches for a year.
+$BIN/python manage.py collectstatic --noinput -v0
 # The seed log says where the logins are; the passwords and the CI token go only to the 0600
 # $VAR/demo-logins.txt. /metrics gets a token of its own (kept in demo.env, printed below).
 $BIN/python manage.py seed_demo > "$VAR/demo-seed.log"

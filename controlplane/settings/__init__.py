@@ -8,10 +8,8 @@ settings live in `api.py` beside this file; the environment readers in `env.py`.
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import dj_database_url
-import plotly
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -87,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "controlplane.middleware.RequestSizeLimitMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "controlplane.staticfiles.StaticFilesMiddleware",  # WhiteNoise, hashed files cached a year
     "django.contrib.sessions.middleware.SessionMiddleware",
     "controlplane.refusals.RefusalAuditMiddleware",  # outside CSRF, auth and axes: sees theirs
     "django.middleware.common.CommonMiddleware",
@@ -170,13 +168,29 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     # plotly.min.js from the installed plotly package, at static/plotly/plotly.min.js (no CDN).
-    ("plotly", Path(plotly.__file__).resolve().parent / "package_data"),
+    "controlplane.staticfiles.PlotlyFinder",
 ]
 # Serve static files straight from the app folders, so a first run needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
+# `collectstatic` (make demo, the image) writes each file under a name with its content's hash,
+# beside its .br and .gz: WhiteNoise serves those compressed and cached for a year (immutable).
+# The tests serve files by their plain names (tests/static_storage.py sets this false), so they
+# need no collectstatic; apps/dashboard/tests/test_static_files.py checks the hashed storage.
+STATIC_HASHED = env_bool("BALLAST_STATIC_HASHED", default=True)
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True  # the plain names are still served from the finders
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # Celery: Redis in production; the demo default is a broker that needs no server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
