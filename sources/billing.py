@@ -373,9 +373,14 @@ def read_cur(
     return total.lines()
 
 
+def cur_tag_column(tag_key: str) -> str:
+    """The key AWS writes a cost allocation tag under in resource_tags: `user_ballast_workload`."""
+    return "user_" + re.sub(r"[^0-9A-Za-z]", "_", tag_key)
+
+
 def cur_tag_keys(tag_key: str) -> set[str]:
     """The keys a cost allocation tag may have in CUR 2.0's resource_tags map."""
-    return {"user_" + re.sub(r"[^0-9A-Za-z]", "_", tag_key), f"user:{tag_key}"}
+    return {cur_tag_column(tag_key), f"user:{tag_key}"}
 
 
 def _cur_batches(key: str, stream: IO[bytes], max_bytes: int) -> Iterator[pa.RecordBatch]:

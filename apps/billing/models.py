@@ -51,7 +51,7 @@ class BillingSource(models.Model):
 
 
 class BilledCost(models.Model):
-    """What one day of one usage type under one tag value cost, as the bill says."""
+    """What one day of one usage type under one tag value cost at one option, as billed."""
 
     class PurchaseOption(models.TextChoices):
         ON_DEMAND = "on_demand"
@@ -85,8 +85,11 @@ class BilledCost(models.Model):
     class Meta:
         ordering = ["day", "tag_value", "usage_type"]
         constraints = [
+            # One usage type can be bought two ways in a day (part of BoxUsage covered by a
+            # Savings Plan, the rest on demand): the bill keeps both, and so do we.
             models.UniqueConstraint(
-                fields=["source", "day", "tag_value", "usage_type"], name="billed_cost_unique_line"
+                fields=["source", "day", "tag_value", "usage_type", "purchase_option"],
+                name="billed_cost_unique_line",
             ),
         ]
         indexes = [models.Index(fields=["day", "team", "workload"])]

@@ -256,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Plans left in draft or applying by a lost task end failed (apps/plans/sweeper.py).
     "sweep-stuck-plans": {"task": "apps.plans.tasks.sweep_stuck_plans", "schedule": 300.0},
+    # The bill's last days, reread daily from every billing source (apps/billing/tasks.py).
+    "pull-billing": {"task": "apps.billing.tasks.pull_all_billing_sources", "schedule": 86400.0},
 }
 if DEMO_FEED:
     CELERY_BEAT_SCHEDULE["demo-feed"] = {
