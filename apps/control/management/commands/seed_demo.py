@@ -1,6 +1,8 @@
 """Load the demo: teams, users in each role, sample workloads, guardrails, a plan schedule, traces.
 
-Idempotent: running it again leaves what exists alone. New users get random passwords, written
+The bill is a CUR 2.0 sample for the last 30 days (apps/billing/demo.py), rewritten and pulled
+again on each run so its days stay recent. Otherwise idempotent: running it again leaves what
+exists alone. New users get random passwords, written
 with the CI token (which expires after BALLAST_TOKEN_TTL_DAYS, 30 by default) to
 var/demo-logins.txt, kept out of git and readable only by its owner (mode 0600). The command
 prints where they are, and the logins themselves only with --show-logins: its output is often
@@ -22,6 +24,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from apps.accounts.models import FINOPS_GROUP, Role, Team, TeamMembership
+from apps.billing.demo import seed_demo_billing
 from apps.catalog.models import InstanceType
 from apps.control.demo import shifted_to_now
 from apps.control.services import enable_controller
@@ -126,6 +129,9 @@ class Command(BaseCommand):
                 team=Team.objects.get(slug="ml-platform"),
                 defaults={"budget_per_day_usd": 400, "min_replicas": 1, "max_scale_step": 20},
             )
+        # The bill as a CUR 2.0 sample for the last 30 days, pulled like a real export.
+        bill = seed_demo_billing(today=timezone.now().date())
+        self.stdout.write(f"Billing source {bill.name}: {bill.last_error or 'pulled'}.")
         if lines:
             write_private(logins_file, "".join(f"{line}\n" for line in lines))
         if not logins_file.exists():
