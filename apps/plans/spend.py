@@ -7,13 +7,22 @@ Spend is estimated from plans, not read from a bill (the overview page says so t
   spend is the sum of each plan's cost per day times the share of that day it was in force.
 - The split by purchase option follows the candidate's schedule: each offer's replica-hours
   times its hourly price, the rest (serverless) as "serverless".
-- Next week's spend is 7 x the cost per day of each workload's newest plan that is proposed,
-  approved or applied (`newest_plans`): a plan's horizon is a day, and the newest plan is the
-  best guess of what will run; workloads with none are left out and listed.
+- The overview reads spend per workload and day (`planned_days`), with each plan's cost per
+  day read inside the database (`ChosenCostPerDay`), so that months of hourly plans cost one
+  narrow query. Its forecast is what is in force now, carried forward (`in_force_now`): a
+  plan's schedule covers a day and the controller repeats it until another plan is applied.
+  Plans nobody approved are never spend; `pending_plans` names them for "if applied" figures.
+- `newest_plans` (the newest proposed, approved or applied plan) is what the latency model
+  reads; it is not spend.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import DateTimeField, F, FloatField, Func, Value, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lead
 
 from apps.plans.models import ScalingPlan
 
@@ -113,3 +122,168 @@ def newest_plans(workloads) -> dict[int, ScalingPlan]:
     ).select_related("workload__team"):
         newest.setdefault(plan.workload_id, plan)  # ordered newest first
     return newest
+
+
+class ChosenCostPerDay(Func):
+    """A plan's chosen candidate's `cost_per_day_usd`, read from `front` inside the database.
+
+    Reading it there spares loading each plan's front (every candidate's schedule and
+    envelope, tens of kilobytes) to take one number out of it. NULL when none is chosen.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self) -> None:
+        super().__init__(F("front"), F("chosen_index"))
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        """`front -> chosen_index ->> 'cost_per_day_usd'` on jsonb."""
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST((%(expressions)s) ->> 'cost_per_day_usd' AS double precision)",
+            arg_joiner=" -> ",
+            **extra_context,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        """`json_extract(front, '$[<chosen_index>].cost_per_day_usd')` (the demo's database)."""
+        return super().as_sql(
+            compiler,
+            connection,
+            template="json_extract(%(expressions)s || '].cost_per_day_usd')",
+            arg_joiner=", '$[' || ",
+            **extra_context,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CostPeriod:
+    """An applied plan's cost per day from `start` until `end` (the next applied plan or now)."""
+
+    workload_id: int
+    plan_id: int
+    start: datetime
+    end: datetime
+    cost_per_day_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The plan in force on a workload now, and how its schedule was sized."""
+
+    workload_id: int
+    plan_id: int
+    applied_at: datetime
+    cost_per_day_usd: float
+    basis: str  # "forecast run 12 (ets)", "the SLA's peak (onboarding, no forecast)", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A workload's newest plan awaiting its decision or its apply (proposed or approved)."""
+
+    workload_id: int
+    plan_id: int
+    status: str
+    cost_per_day_usd: float
+
+
+def _applied(workload_ids: Iterable[int], now: datetime):
+    """Applied plans of the workloads, each with the time the next one replaced it (or now)."""
+    return ScalingPlan.objects.filter(
+        workload_id__in=list(workload_ids),
+        status__in=IN_FORCE_STATUSES,
+        applied_at__isnull=False,
+        applied_at__lt=now,
+    ).annotate(
+        cost=ChosenCostPerDay(),
+        ends_at=Window(
+            Lead("applied_at", default=Value(now, output_field=DateTimeField())),
+            partition_by=[F("workload_id")],
+            order_by=[F("applied_at").asc(), F("pk").asc()],
+        ),
+    )
+
+
+def cost_periods(
+    workload_ids: Iterable[int], start: datetime, end: datetime, now: datetime
+) -> list[CostPeriod]:
+    """The in-force periods of applied plans that overlap [start, min(end, now)), clipped."""
+    stop = min(end, now)
+    if stop <= start:
+        return []
+    rows = (
+        _applied(workload_ids, stop)
+        .filter(ends_at__gt=start)
+        .values_list("workload_id", "pk", "applied_at", "ends_at", "cost")
+    )
+    return [
+        CostPeriod(workload_id, pk, max(applied_at, start), min(ends_at, stop), cost or 0.0)
+        for workload_id, pk, applied_at, ends_at, cost in rows
+    ]
+
+
+def day_start(day: date) -> datetime:
+    """The UTC instant a day starts."""
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def spread_over_days(periods: Iterable[CostPeriod]) -> dict[tuple[int, date], float]:
+    """USD per (workload id, UTC day): each period's cost per day times its share of each day."""
+    out: dict[tuple[int, date], float] = {}
+    for period in periods:
+        day = period.start.astimezone(UTC).date()
+        while (start := day_start(day)) < period.end:
+            overlap_s = _overlap_s(period.start, period.end, start, start + timedelta(days=1))
+            key = (period.workload_id, day)
+            out[key] = out.get(key, 0.0) + period.cost_per_day_usd * overlap_s / DAY_S
+            day += timedelta(days=1)
+    return out
+
+
+def planned_days(
+    workload_ids: Iterable[int], first: date, last: date, now: datetime
+) -> dict[tuple[int, date], float]:
+    """Spend estimated from applied plans per (workload id, day), days `first`..`last`, to now."""
+    periods = cost_periods(workload_ids, day_start(first), day_start(last + timedelta(days=1)), now)
+    return spread_over_days(periods)
+
+
+def in_force_now(workload_ids: Iterable[int], now: datetime) -> dict[int, InForce]:
+    """Each workload's plan in force now (its newest applied plan), by workload id."""
+    rows = (
+        _applied(workload_ids, now)
+        .annotate(kind=KT("problem__kind"), model=F("forecast_run__model_used"))
+        .filter(ends_at=now)
+        .values_list("workload_id", "pk", "applied_at", "cost", "kind", "forecast_run_id", "model")
+    )
+    return {
+        workload_id: InForce(workload_id, pk, applied_at, cost or 0.0, _basis(kind, run, model))
+        for workload_id, pk, applied_at, cost, kind, run, model in rows
+    }
+
+
+def _basis(kind: str | None, run_id: int | None, model: str | None) -> str:
+    if kind == "batch":
+        return "a batch plan: one run a day at its chosen schedule"
+    if run_id is None:
+        return "an onboarding plan: every hour at the SLA's peak (no forecast yet)"
+    return f"forecast run {run_id} ({model or 'model not recorded'}), hour by hour"
+
+
+def pending_plans(workload_ids: Iterable[int], now: datetime) -> dict[int, Pending]:
+    """Each workload's newest proposed or approved plan that has not expired, by workload id."""
+    rows = (
+        ScalingPlan.objects.filter(
+            workload_id__in=list(workload_ids),
+            status__in=[ScalingPlan.Status.PROPOSED, ScalingPlan.Status.APPROVED],
+            expires_at__gt=now,
+        )
+        .annotate(cost=ChosenCostPerDay())
+        .values_list("workload_id", "pk", "status", "cost")
+    )
+    pending: dict[int, Pending] = {}
+    for workload_id, pk, status, cost in rows:  # newest first
+        pending.setdefault(workload_id, Pending(workload_id, pk, status, cost or 0.0))
+    return pending

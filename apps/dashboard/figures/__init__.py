@@ -12,7 +12,12 @@ from apps.dashboard.figures.catalog import (
     interruption_figure,
     price_history_figure,
 )
-from apps.dashboard.figures.overview import savings_figure, sla_figure, spend_figure
+from apps.dashboard.figures.overview import (
+    savings_figure,
+    sla_figure,
+    spend_figure,
+    spend_kinds_figure,
+)
 from apps.dashboard.figures.plan import pareto_figure, schedule_figure, solver_name
 from apps.dashboard.figures.style import GREY, OKABE_ITO, Figure, colour
 from apps.dashboard.figures.what_if import policy_cost_figure, policy_sla_figure
@@ -36,5 +41,6 @@ __all__ = [
     "sla_figure",
     "solver_name",
     "spend_figure",
+    "spend_kinds_figure",
     "traffic_figure",
 ]

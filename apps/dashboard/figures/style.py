@@ -106,3 +106,21 @@ def json_list(values) -> list:
 def finite(value) -> float | None:
     """The value as a float, or None when it is None, NaN or infinite."""
     return float(value) if value is not None and math.isfinite(value) else None
+
+
+def no_data(layout: dict[str, Any], message: str) -> dict[str, Any]:
+    """The layout of a figure with nothing to draw: the message in place of bare axes."""
+    layout["xaxis"]["visible"] = False
+    layout["yaxis"]["visible"] = False
+    layout["annotations"] = [
+        {
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.5,
+            "y": 0.5,
+            "text": message,
+            "showarrow": False,
+            "font": {"size": 16, "color": "#333333"},  # GREY is too faint for text
+        }
+    ]
+    return layout
