@@ -1,21 +1,24 @@
 """Plan pages: a workload's plans with a request button, and one plan with its decision forms.
 
 The forms post to these views (CSRF-protected) and go through the same services as the API, so
-the rules (four eyes, roles, states, guardrails) are the same; a refusal is shown as a message
-(the page answers a redirect, not a 403 or 409, so the refusal is audited here, not by the edge).
+the rules (four eyes, roles, states, guardrails) are the same; each action ends in a message, a
+refusal too (the page answers a redirect, not a 403 or 409, so the refusal is audited here, not
+by the edge). While a plan may still move (draft to applying) both pages poll a fragment of
+themselves every few seconds (htmx): the answer is 204, nothing to swap, until the plan changes.
 """
 
+import hashlib
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts import roles
 from apps.dashboard import figures
-from apps.plans import planner, services
+from apps.plans import planner, review, services
 from apps.plans.models import AuditEvent, ScalingPlan
 from apps.plans.refusals import record_refusal
 from apps.workloads.models import Workload
@@ -25,13 +28,23 @@ from apps.workloads.models import Workload
 def workload_plans(request, workload_id: int):
     """The workload's plans, newest first, and a button to request one."""
     workload = get_object_or_404(Workload.objects.visible_to(request.user), pk=workload_id)
-    plans = ScalingPlan.objects.filter(workload=workload).select_related("requested_by")[:50]
+    plans = list(ScalingPlan.objects.filter(workload=workload).select_related("requested_by")[:50])
+    replaced = review.replaced_by(workload.pk)
+    for plan in plans:
+        plan.replaced_by = replaced.get(plan.pk)  # type: ignore[attr-defined]
+    shown = ",".join(f"{p.pk}:{p.status}:{p.updated_at.timestamp()}:{p.replaced_by}" for p in plans)
+    version = hashlib.sha256(shown.encode()).hexdigest()[:16]  # what the rows show
+    part = request.GET.get("part") == "rows" and request.htmx
+    if part and request.GET.get("version") == version:
+        return HttpResponse(status=204)  # htmx swaps nothing
     return render(
         request,
-        "dashboard/workload_plans.html",
+        "dashboard/_plan_rows.html" if part else "dashboard/workload_plans.html",
         {
             "workload": workload,
             "plans": plans,
+            "version": version,
+            "moving": any(p.status in review.MOVING for p in plans),
             "can_request": roles.can_write_team(request.user, workload.team),
         },
     )
@@ -49,7 +62,10 @@ def request_plan(request, workload_id: int):
     except services.PlanError as exc:
         _refused(request, exc)
         return redirect("dashboard:workload-plans", workload_id=workload.pk)
-    messages.info(request, f"Plan {plan.pk} requested: it is built in the background.")
+    messages.success(
+        request,
+        f"Plan {plan.pk} requested: it is built in the background, and this page follows it.",
+    )
     return redirect("dashboard:plan", plan_id=plan.pk)
 
 
@@ -84,13 +100,30 @@ def _insurance(plan: ScalingPlan) -> dict | None:
 
 @login_required
 def plan_detail(request, plan_id: int):
-    """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms."""
+    """One plan: cost, risk, schedule, guardrails, the audit trail, and the decision forms.
+
+    Polled by htmx with `part=live`, it answers the status and actions alone (with the
+    candidates, out of band), 204 while nothing changed, or a full refresh once a draft that
+    the page was drawn without figures has been built.
+    """
     plan = _visible_plan(request, plan_id)
-    refusal = services.decision_refusal(plan, request.user, None, approving=True)
+    live = _live_context(request, plan)
+    if request.htmx and request.GET.get("part") == "live":
+        drawn = request.GET.get("drawn", "")
+        if drawn == ScalingPlan.Status.DRAFT and plan.status != drawn:
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        if request.GET.get("version") == live["version"] and live["progress"] is None:
+            return HttpResponse(status=204)  # htmx swaps nothing
+        return render(
+            request,
+            "dashboard/_plan_live.html",
+            {**live, "oob": True, "drawn": drawn, "drawn_choice": request.GET.get("choice", "")},
+        )
     charts = {}
     chosen = plan.chosen
     if chosen:
         budget = planner.guardrails_for(plan.workload).budget_per_day_usd
+        rows = _envelope_rows(plan)
         charts = {
             "pareto_figure": figures.pareto_figure(
                 plan.candidates(),
@@ -101,51 +134,106 @@ def plan_detail(request, plan_id: int):
                 allowed_late=_allowed_late(plan),
                 batch=plan.is_batch,
             ),
-            "schedule_figure": figures.schedule_figure(chosen.schedule),
-            "envelope_rows": _envelope_rows(plan),
+            "schedule_figure": figures.schedule_figure(
+                chosen.schedule,
+                [f"{r['start']:%a %H:%M}" for r in rows] if plan.start_at else None,
+            ),
+            "envelope_rows": rows,
             "envelope_variant": chosen.envelope.variant,
             "insurance": _insurance(plan),
+            "diff": review.diff_from_in_force(plan),
         }
     return render(
         request,
         "dashboard/plan.html",
         {
-            "plan": plan,
-            "candidates": list(enumerate(plan.candidates())),
-            "can_decide": refusal is None and plan.status == ScalingPlan.Status.PROPOSED,
-            "decision_refusal": refusal,
-            "can_apply": services.apply_refusal(plan, request.user, None) is None
-            and plan.status == ScalingPlan.Status.APPROVED,
+            **live,
+            "drawn": plan.status,
+            "drawn_choice": str(plan.chosen_index),
             "events": AuditEvent.objects.filter(plan_id=plan.pk).order_by("at", "pk"),
             **charts,
         },
     )
 
 
+def _live_context(request, plan: ScalingPlan) -> dict:
+    """What the polled part of the plan page shows: status, progress, who may do what."""
+    S = ScalingPlan.Status
+    user = request.user
+    refusal = services.decision_refusal(plan, user, None, approving=True)
+    in_force = review.in_force(plan.workload_id)
+    replaced = review.replaced_by(plan.workload_id).get(plan.pk)
+    version = f"{plan.status}:{plan.updated_at.timestamp()}:{plan.chosen_index}:{replaced}"
+    return {
+        "plan": plan,
+        "version": version,
+        "moving": plan.status in review.MOVING,
+        "progress": review.progress(plan),
+        "in_force": in_force is not None and in_force.pk == plan.pk,
+        "replaced_by": replaced,
+        "candidates": list(enumerate(plan.candidates())),
+        "can_decide": refusal is None and plan.status == S.PROPOSED,
+        "can_choose": plan.status == S.PROPOSED
+        and user.pk != plan.requested_by_id
+        and services.decision_refusal(plan, user, None, approving=False) is None,
+        "can_withdraw": user.pk == plan.requested_by_id and plan.status in (S.PROPOSED, S.APPROVED),
+        "decision_refusal": refusal,
+        "approvers": review.possible_approvers(plan),
+        "team_sres": review.team_sres(plan),
+        "can_apply": services.apply_refusal(plan, user, None) is None and plan.status == S.APPROVED,
+        "apply_targets": review.apply_targets(plan) if plan.status == S.APPROVED else [],
+    }
+
+
 @login_required
 @require_POST
 def decide(request, plan_id: int, decision: str):
-    """Approve, reject, choose a candidate or start the apply, from the plan page."""
+    """Approve, reject, withdraw, choose a candidate or start the apply, from the plan page."""
     plan = _visible_plan(request, plan_id)
     comment = request.POST.get("comment", "")[:2000]
     try:
         if decision == "approve":
             services.approve_plan(plan.pk, user=request.user, via="page", comment=comment)
+            done = f"Plan {plan.pk} approved: anyone with the sre role in the team may apply it."
         elif decision == "reject":
             services.reject_plan(plan.pk, user=request.user, via="page", comment=comment)
+            done = f"Plan {plan.pk} rejected: it will not be applied."
+        elif decision == "withdraw":
+            if request.user.pk != plan.requested_by_id:
+                raise services.PlanForbidden(
+                    "only whoever requested a plan withdraws it; an SRE of the team may reject it"
+                )
+            services.reject_plan(plan.pk, user=request.user, via="page", comment=comment)
+            done = f"Plan {plan.pk} withdrawn: it will not be applied."
         elif decision == "choose":
             index = request.POST.get("candidate", "")
             if not index.isdigit():
                 raise services.PlanError("candidate: choose one of the front's points")
-            services.choose_candidate(
+            plan = services.choose_candidate(
                 plan.pk, int(index), user=request.user, via="page", reason=comment
             )
+            done = (
+                f"Candidate {index} chosen for plan {plan.pk} "
+                f"(${plan.expected_cost_per_day_usd:.2f}/day): another SRE of the team approves it."
+            )
         elif decision == "apply":
+            if request.POST.get("confirm") != "yes":
+                raise services.PlanError(
+                    "apply: confirm it under Apply, after reading the targets it touches"
+                )
+            targets = review.apply_targets(plan)
+            live = sum(not t["dry_run"] for t in targets)
             services.start_apply(plan.pk, user=request.user, via="page")
+            done = (
+                f"Plan {plan.pk} is being applied to {len(targets)} target(s) "
+                f"({live} live, {len(targets) - live} dry run); this page follows it."
+            )
         else:
             raise Http404(decision)
     except services.PlanError as exc:
         _refused(request, exc)
+    else:
+        messages.success(request, done)
     return redirect("dashboard:plan", plan_id=plan.pk)
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from actuators.base import TransientError
-from actuators.targets import desired_state
+from actuators.targets import TARGET_KIND, desired_state
 from apps.actuation.models import ApplyStep
 from apps.actuation.services import converge
 from apps.plans import audit
@@ -126,9 +126,32 @@ def execute_apply(plan_id: int, claim: str = "local") -> None:
     transition(
         plan_id,
         PlanStatus.APPLIED,
-        reason=f"{len(targets)} target(s) set and read back",
+        reason=applied_reason(targets),
         applied_at=timezone.now(),
     )
+
+
+def how_applied(target: dict) -> str:
+    """Whether an apply changes `target` (as a plan freezes it) outside Ballast, in words."""
+    kind = TARGET_KIND.get(target["kind"])
+    where = "Kubernetes" if kind is not None and kind.platform == "kubernetes" else "AWS"
+    if target["dry_run"]:
+        return f"dry run: recorded by Ballast, nothing changed in {where}"
+    return f"live: changed in {where} and read back"
+
+
+def applied_reason(targets: list[DeploymentTarget]) -> str:
+    """The applied event's reason: each target, and whether it was a dry run or live."""
+    live = sum(not t.dry_run for t in targets)
+    count = (
+        f"{len(targets)} target{'s' if len(targets) != 1 else ''} "
+        f"({live} live, {len(targets) - live} dry run)"
+    )
+    each = "; ".join(
+        f"{t.kind}:{t.reference}{f' [{t.pool}]' if t.pool else ''}: {how_applied(frozen_target(t))}"
+        for t in targets
+    )
+    return f"{count} set: {each}"
 
 
 def execute_rollback(plan_id: int) -> None:

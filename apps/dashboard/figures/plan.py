@@ -177,8 +177,13 @@ def vlabel(x: float, text: str, col: str) -> dict[str, Any]:
     }
 
 
-def schedule_figure(schedule: Schedule) -> Figure:
-    """Replicas per interval of a candidate's schedule, stacked by offer and variant."""
+def schedule_figure(schedule: Schedule, starts: Sequence[str] | None = None) -> Figure:
+    """Replicas per interval of a candidate's schedule, stacked by offer and variant.
+
+    `starts` names each interval by its clock time ("14:00-15:00 UTC"); without it they are
+    numbered from 0.
+    """
+    x = list(starts) if starts is not None else list(range(len(schedule)))
     keys = sorted({(p.offer, p.variant) for row in schedule for p in row})
     data = []
     for i, (offer, variant) in enumerate(keys):
@@ -190,11 +195,15 @@ def schedule_figure(schedule: Schedule) -> Figure:
             {
                 "type": "bar",
                 "name": f"{variant} on {offer}",
-                "x": list(range(len(schedule))),
+                "x": x,
                 "y": counts,
                 "marker": {"color": colour(i)},
             }
         )
-    layout = base_layout("Replicas per interval", "interval", "replicas")
+    layout = base_layout(
+        "Replicas per interval", "hour (UTC)" if starts is not None else "interval", "replicas"
+    )
     layout["barmode"] = "stack"
+    if starts is not None:
+        layout["xaxis"]["type"] = "category"
     return {"data": data, "layout": layout}
