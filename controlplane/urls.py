@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.plans.api.urls")),
     path("", include("apps.control.api.urls")),
     path("", include("apps.webhooks.api.urls")),
+    path("", include("apps.billing.api.urls")),
 ]
 
 urlpatterns = [

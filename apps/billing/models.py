@@ -50,6 +50,19 @@ class BillingSource(models.Model):
         return f"{self.name} ({self.kind})"
 
 
+class BilledCostQuerySet(TeamOwnedQuerySet):
+    """Billed lines as each user may read them."""
+
+    def visible_to(self, user):
+        """Every line for FinOps; a team's members read its lines allocated to a workload."""
+        from apps.accounts import roles  # roles imports the accounts models
+
+        visible = super().visible_to(user)
+        if user.is_authenticated and not roles.reads_all_teams(user):
+            visible = visible.filter(workload__isnull=False)
+        return visible
+
+
 class BilledCost(models.Model):
     """What one day of one usage type under one tag value cost at one option, as billed."""
 
@@ -80,7 +93,7 @@ class BilledCost(models.Model):
     purchase_option = models.CharField(max_length=16, choices=PurchaseOption)
     amount_usd = models.DecimalField(max_digits=14, decimal_places=6)
 
-    objects = TeamOwnedQuerySet.as_manager()
+    objects = BilledCostQuerySet.as_manager()
 
     class Meta:
         ordering = ["day", "tag_value", "usage_type"]

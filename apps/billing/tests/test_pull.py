@@ -132,7 +132,9 @@ def test_a_local_export_cannot_name_a_folder_outside_its_own(export):
     assert "is outside" in pulled.last_error
 
 
-def test_members_see_their_team_and_finops_sees_the_untagged(export, make_user, team_a, team_b):
+def test_members_see_their_workloads_lines_and_only_finops_the_unallocated(
+    export, make_user, ranker, team_a, team_b
+):
     Workload.objects.create(team=team_b, name="scorer", kind="online")
     box = "USE1-BoxUsage:m5.large"
     export(
@@ -141,6 +143,7 @@ def test_members_see_their_team_and_finops_sees_the_untagged(export, make_user, 
             CurRow(NOV2, 1.0, box, tag_value="team-a/ranker"),
             CurRow(NOV2, 2.0, box, tag_value="team-b/scorer"),
             CurRow(NOV2, 3.0, box),
+            CurRow(NOV2, 4.0, box, tag_value="team-a/retired"),  # the team's, but no workload's
         ],
     )
     services.pull(source=export.source, start=NOV2, end=NOV3)
@@ -155,7 +158,7 @@ def test_members_see_their_team_and_finops_sees_the_untagged(export, make_user, 
     assert visible == {
         "sre-a": {"team-a/ranker"},
         "viewer-b": {"team-b/scorer"},
-        "finops": {"team-a/ranker", "team-b/scorer", ""},
+        "finops": {"team-a/ranker", "team-b/scorer", "", "team-a/retired"},
     }
 
 

@@ -1,0 +1,1 @@
+"""The billing API: billed cost lines, read-only."""
