@@ -225,3 +225,15 @@ def test_the_demo_sample_is_pulled_through_the_cur_reader(settings, tmp_path, te
     again = seed_demo_billing(today=date(2026, 12, 7))
     assert again.pk == source.pk
     assert BilledCost.objects.filter(source=source).count() == 30 * 8
+
+
+def test_an_aws_refusal_is_recorded_and_writes_nothing(db, fault_server):
+    source = BillingSource.objects.create(name="ce", kind=BillingSource.Kind.COST_EXPLORER)
+    fault_server.respond(
+        400,
+        '{"__type": "AccessDeniedException", "message": "not authorized: ce:GetCostAndUsage"}',
+        {"Content-Type": "application/x-amz-json-1.1"},
+    )
+    pulled = services.pull(source=source, start=NOV2, end=NOV3, clients=fault_server.client)
+    assert "AccessDeniedException" in pulled.last_error and pulled.last_pulled_at is None
+    assert not BilledCost.objects.filter(source=source).exists()
