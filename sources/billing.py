@@ -37,6 +37,7 @@ from typing import IO, Any, Protocol
 
 # pyarrow ships no type information.
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -424,33 +425,90 @@ def _csv_batches(stream: IO[bytes]) -> Iterator[pa.RecordBatch]:
 def _add_cur_batch(
     total: _Sum, batch: pa.RecordBatch, key: str, period: str, tag_keys: set[str]
 ) -> None:
+    """Add a batch's lines of the window, summed inside Arrow first (a file has millions).
+
+    Day and tag are worked out once per distinct value (a month has at most 744 hours and few
+    distinct tag sets), then the rows are grouped by day, tag, usage type, line item type and
+    term, so Python sees one row per group, not per line item.
+    """
     names = set(batch.schema.names)
     missing = [c for c in CUR_COLUMNS if c not in names]
     if missing:
         raise ValueError(f"{key}: missing CUR 2.0 column(s) {', '.join(missing)}")
-    columns = {name: batch.column(name).to_pylist() for name in names}
-    terms = columns.get("pricing_term") or [""] * batch.num_rows
-    rows = zip(
-        columns["line_item_usage_start_date"],
-        columns["line_item_unblended_cost"],
-        columns["line_item_usage_type"],
-        columns["line_item_line_item_type"],
-        columns["resource_tags"],
-        terms,
-        strict=True,
+    days = _per_distinct(
+        batch.column("line_item_usage_start_date"),
+        lambda value: _utc_day(value, f"{key}: line_item_usage_start_date"),
+        pa.date32(),
     )
-    for started, cost, usage_type, line_type, tags, term in rows:
-        day = _utc_day(started, f"{key}: line_item_usage_start_date")
-        if f"{day:%Y-%m}" != period:
+    first, last = pc.min(days).as_py(), pc.max(days).as_py()
+    for day in (first, last):
+        if day is not None and f"{day:%Y-%m}" != period:
             raise ValueError(f"{key}: a line of {day} in billing period {period}")
-        if not total.start <= day < total.end:
-            continue
-        usage_type = str(usage_type or line_type or "")
+    cost = _checked_costs(batch.column("line_item_unblended_cost"), key)
+    text = {
+        name: pc.fill_null(batch.column(name).cast(pa.string()), "")
+        if name in names
+        else pa.array([""] * batch.num_rows, pa.string())
+        for name in ("line_item_usage_type", "line_item_line_item_type", "pricing_term")
+    }
+    table = pa.table(
+        {
+            "day": days,
+            "tag": _tag_values(batch.column("resource_tags"), tag_keys, key),
+            "usage": text["line_item_usage_type"],
+            "line": text["line_item_line_item_type"],
+            "term": text["pricing_term"],
+            "cost": cost,
+        }
+    )
+    in_window = pc.and_(
+        pc.greater_equal(days, pa.scalar(total.start, pa.date32())),
+        pc.less(days, pa.scalar(total.end, pa.date32())),
+    )
+    groups = table.filter(in_window).group_by(["day", "tag", "usage", "line", "term"])
+    for row in groups.aggregate([("cost", "sum")]).to_pylist():
+        usage_type = row["usage"] or row["line"]
         option = purchase_option_of(
-            usage_type, line_item_type=str(line_type or ""), pricing_term=str(term or "")
+            usage_type, line_item_type=row["line"], pricing_term=row["term"]
         )
-        tag = _cur_tag(tags, tag_keys, key)
-        total.add(f"{key}: line_item_unblended_cost", day, tag, usage_type, option, cost)
+        where = f"{key}: line_item_unblended_cost"
+        total.add(where, row["day"], row["tag"], usage_type, option, row["cost_sum"])
+
+
+def _per_distinct(column: pa.Array, convert: Callable[[Any], Any], kind: pa.DataType) -> pa.Array:
+    """`convert` applied to each distinct value of `column` once, spread back over its rows."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    distinct = pc.unique(column)
+    converted = pa.array([convert(value) for value in distinct.to_pylist()], kind)
+    return converted.take(pc.index_in(column, value_set=distinct))
+
+
+def _checked_costs(column: pa.Array, key: str) -> pa.Array:
+    """The costs as float64, refused whole if one is missing, not finite or over 1e8 USD."""
+    where = f"{key}: line_item_unblended_cost"
+    try:
+        cost = column.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ValueError(f"{where}: a cost is not a number") from None
+    if cost.null_count:
+        raise ValueError(f"{where}: cost None is not a number")
+    if len(cost) and not pc.all(pc.is_finite(cost)).as_py():
+        raise ValueError(f"{where}: a cost is not finite (NaN or infinite)")
+    if len(cost) and pc.max(pc.abs(cost)).as_py() > float(MAX_AMOUNT_USD):
+        raise ValueError(f"{where}: a cost is over 1e8 USD")
+    return cost
+
+
+def _tag_values(column: pa.Array, tag_keys: set[str], key: str) -> pa.Array:
+    """The allocation tag's value per row ("" untagged): from a map, or from JSON text."""
+    if pa.types.is_map(column.type):
+        found = [pc.map_lookup(column, name, "first") for name in sorted(tag_keys)]
+        value = found[0] if len(found) == 1 else pc.coalesce(*found)
+        return pc.utf8_trim_whitespace(pc.fill_null(value.cast(pa.string()), ""))
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return _per_distinct(column, lambda tags: _cur_tag(tags, tag_keys, key), pa.string())
+    raise ValueError(f"{key}: resource_tags is a {column.type}, not a map or JSON text")
 
 
 def _cur_tag(tags: Any, tag_keys: set[str], key: str) -> str:
