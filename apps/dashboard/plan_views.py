@@ -107,18 +107,20 @@ def plan_detail(request, plan_id: int):
     the page was drawn without figures has been built.
     """
     plan = _visible_plan(request, plan_id)
-    live = _live_context(request, plan)
     if request.htmx and request.GET.get("part") == "live":
         drawn = request.GET.get("drawn", "")
         if drawn == ScalingPlan.Status.DRAFT and plan.status != drawn:
             return HttpResponse(headers={"HX-Refresh": "true"})
-        if request.GET.get("version") == live["version"] and live["progress"] is None:
-            return HttpResponse(status=204)  # htmx swaps nothing
+        following = plan.status in (ScalingPlan.Status.DRAFT, ScalingPlan.Status.APPLYING)
+        if request.GET.get("version") == version_of(plan) and not following:
+            return HttpResponse(status=204)  # htmx swaps nothing; progress always changes
+        live = _live_context(request, plan)
         return render(
             request,
             "dashboard/_plan_live.html",
             {**live, "oob": True, "drawn": drawn, "drawn_choice": request.GET.get("choice", "")},
         )
+    live = _live_context(request, plan)
     charts = {}
     chosen = plan.chosen
     if chosen:
@@ -156,21 +158,25 @@ def plan_detail(request, plan_id: int):
     )
 
 
+def version_of(plan: ScalingPlan) -> str:
+    """What the live part shows of the plan, changed or not: its state, choice, successor."""
+    replaced = review.replaced_by(plan.workload_id).get(plan.pk)
+    return f"{plan.status}:{plan.updated_at.timestamp()}:{plan.chosen_index}:{replaced}"
+
+
 def _live_context(request, plan: ScalingPlan) -> dict:
     """What the polled part of the plan page shows: status, progress, who may do what."""
     S = ScalingPlan.Status
     user = request.user
     refusal = services.decision_refusal(plan, user, None, approving=True)
     in_force = review.in_force(plan.workload_id)
-    replaced = review.replaced_by(plan.workload_id).get(plan.pk)
-    version = f"{plan.status}:{plan.updated_at.timestamp()}:{plan.chosen_index}:{replaced}"
     return {
         "plan": plan,
-        "version": version,
+        "version": version_of(plan),
         "moving": plan.status in review.MOVING,
         "progress": review.progress(plan),
         "in_force": in_force is not None and in_force.pk == plan.pk,
-        "replaced_by": replaced,
+        "replaced_by": review.replaced_by(plan.workload_id).get(plan.pk),
         "candidates": list(enumerate(plan.candidates())),
         "can_decide": refusal is None and plan.status == S.PROPOSED,
         "can_choose": plan.status == S.PROPOSED

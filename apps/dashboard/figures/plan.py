@@ -154,7 +154,15 @@ def off_scale_label(
             "ax": 0,
             "ay": 30 if beyond else -30,
         }
-    return {**label, "yref": "paper", "y": 0.9, "x": edge, "ax": -40 if beyond else 40, "ay": 0}
+    return {
+        **label,
+        "yref": "paper",
+        "y": 0.9,
+        "x": edge,
+        "xanchor": "right" if beyond else "left",  # the text inside the plot, beside the arrow
+        "ax": -40 if beyond else 40,
+        "ay": 0,
+    }
 
 
 def vline(x: float, col: str) -> dict[str, Any]:

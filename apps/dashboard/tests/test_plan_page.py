@@ -10,6 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
+from apps.dashboard import plan_views as plan_view
 from apps.plans import applying, review, services
 from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
 
@@ -176,22 +177,16 @@ def test_a_proposed_page_polls_and_hears_nothing_until_the_plan_changes(proposed
     assert 'hx-trigger="every 3s"' in page
     version = client.get(f"/plans/{proposed.pk}/", {"part": "live"}, **HTMX)
     assert version.status_code == 200 and 'hx-swap-oob="true"' in version.content.decode()
-    plan = ScalingPlan.objects.get(pk=proposed.pk)
-    live = plan_view_version(plan)
+    live = plan_view.version_of(ScalingPlan.objects.get(pk=proposed.pk))
     unchanged = client.get(
         f"/plans/{proposed.pk}/", {"part": "live", "version": live, "drawn": "proposed"}, **HTMX
     )
     assert unchanged.status_code == 204
 
 
-def plan_view_version(plan: ScalingPlan) -> str:
-    replaced = review.replaced_by(plan.workload_id).get(plan.pk)
-    return f"{plan.status}:{plan.updated_at.timestamp()}:{plan.chosen_index}:{replaced}"
-
-
 def test_a_plan_superseded_meanwhile_loses_its_buttons_and_stops_polling(proposed, sre_a, page_as):
     client = page_as("sre-a")
-    before = plan_view_version(proposed)
+    before = plan_view.version_of(proposed)
     services.supersede_older(copy_of(proposed, status=PlanStatus.DRAFT))
     fragment = client.get(
         f"/plans/{proposed.pk}/",
