@@ -56,6 +56,17 @@ def test_choosing_and_approving_each_say_what_happened(proposed, sre_a, sre_c, p
     assert ScalingPlan.objects.get(pk=proposed.pk).status == PlanStatus.APPROVED
 
 
+def test_an_sre_chooses_in_the_candidate_table_and_a_viewer_only_reads_it(
+    proposed, sre_a, viewer_a, page_as
+):
+    page = page_as("sre-a").get(f"/plans/{proposed.pk}/").content.decode()
+    assert 'id="choose-form"' in page and 'id="candidate-0"' in page
+    assert 'id="choose-reason"' in page and 'nonce="' in page
+    viewer = page_as("viewer-a").get(f"/plans/{proposed.pk}/").content.decode()
+    assert 'id="candidate-table"' in viewer and 'id="choose-form"' not in viewer
+    assert 'id="decide-form"' not in viewer
+
+
 def test_rejecting_says_so(proposed, sre_a, page_as):
     response = page_as("sre-a").post(f"/plans/{proposed.pk}/reject/", {"comment": "not now"})
     assert said(response) == [f"Plan {proposed.pk} rejected: it will not be applied."]
@@ -219,6 +230,12 @@ def test_a_draft_shows_its_progress_with_the_time_earlier_builds_took(proposed, 
     page = page_as("sre-a").get(f"/plans/{draft.pk}/").content.decode()
     assert 'id="plan-progress"' in page and "Building the plan" in page
     assert "<progress" in page and 'hx-trigger="every 3s"' in page
+
+
+def test_an_apply_shows_its_steps_against_its_targets(proposed):
+    ScalingPlan.objects.filter(pk=proposed.pk).update(status=PlanStatus.APPLYING)
+    progress = review.progress(ScalingPlan.objects.get(pk=proposed.pk))
+    assert progress.done == 0 and progress.total == 1 and progress.typical_s is None
 
 
 def test_the_plan_list_polls_while_a_plan_may_move(proposed, sre_a, page_as):

@@ -6,6 +6,7 @@ import pytest
 
 from apps.dashboard import figures
 from apps.dashboard.figures.plan import fitted_range
+from optimization.solution import schedule_from_json
 from policies.candidate import PlanCandidate
 
 # Five candidates as make demo draws them: $19.74-21.59 a day, beside a $400 budget.
@@ -61,3 +62,11 @@ def test_each_point_carries_its_candidate_index_for_a_click():
 )
 def test_fitted_range_pads_the_spread_and_keeps_the_floor(values, floor, expected):
     assert fitted_range(values, floor=floor) == pytest.approx(expected)
+
+
+def test_the_schedule_is_drawn_against_clock_times():
+    schedule = schedule_from_json([[{"offer": "c6i.xlarge/spot", "variant": "v", "count": 2}]] * 2)
+    fig = figures.schedule_figure(schedule, ["Mon 00:00", "Mon 01:00"])
+    assert fig["data"][0]["x"] == ["Mon 00:00", "Mon 01:00"]
+    assert fig["layout"]["xaxis"]["type"] == "category"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "hour (UTC)"
