@@ -122,7 +122,8 @@ def purchase_option_of(usage_type: str, *, line_item_type: str = "", pricing_ter
     A CUR line item type settles it when it names a commitment (SavingsPlanCoveredUsage,
     DiscountedUsage: usage a Reserved Instance covered); otherwise the usage type's words do,
     as Cost Explorer gives no more: SpotUsage, HeavyUsage (a Reserved Instance's hours),
-    BoxUsage (on-demand), Lambda and Fargate (serverless), a Savings Plan's own fee.
+    BoxUsage and SageMaker's instance hours (on-demand), Lambda and Fargate (serverless), a
+    Savings Plan's own fee.
     """
     if line_item_type in SAVINGS_PLAN_LINE_TYPES:
         return "savings_plan"
@@ -133,6 +134,8 @@ def purchase_option_of(usage_type: str, *, line_item_type: str = "", pricing_ter
     if "HeavyUsage" in usage_type:
         return "reserved"
     if "BoxUsage" in usage_type or "DedicatedUsage" in usage_type:
+        return "on_demand"
+    if re.search(r"(Host|Train|Processing|Notebk)[\w-]*:ml\.", usage_type):  # SageMaker
         return "on_demand"
     if "Lambda" in usage_type or "Fargate" in usage_type:
         return "serverless"

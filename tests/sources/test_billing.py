@@ -166,6 +166,7 @@ def test_billing_periods_cover_the_window():
         ("USE1-HeavyUsage:m5.large", "RIFee", "", "reserved"),
         ("USE1-Lambda-GB-Second", "Usage", "", "serverless"),
         ("ComputeSP:1yrNoUpfront", "SavingsPlanRecurringFee", "", "savings_plan"),
+        ("USE1-Host:ml.g5.2xlarge", "Usage", "OnDemand", "on_demand"),
         ("USE1-NatGateway-Hours", "Usage", "", "other"),
     ],
 )
@@ -197,7 +198,7 @@ EXPECTED = [
     CostLine(date(2026, 11, 2), "", NAT, "other", Decimal("0.045")),
     CostLine(date(2026, 11, 2), "ml-platform/ranker", BOX, "savings_plan", Decimal("0.12")),
     CostLine(date(2026, 11, 2), "ml-platform/ranker", SPOT, "spot", Decimal("0.42")),
-    CostLine(date(2026, 11, 3), "creative/image-gen", HOST, "other", Decimal("1.515")),
+    CostLine(date(2026, 11, 3), "creative/image-gen", HOST, "on_demand", Decimal("1.515")),
 ]
 COLUMNS = (
     "identity_line_item_id",
