@@ -69,7 +69,7 @@ def pull(
     """
     try:
         lines = read_lines(source=source, start=start, end=end, clients=clients, urlopen=urlopen)
-    except (ValueError, BotoCoreError, ClientError) as exc:
+    except (ValueError, OSError, BotoCoreError, ClientError) as exc:  # OSError: a local file
         message = f"{start}..{end}: {exc}"[:2000]
         log.warning("billing source %s: %s", source.name, message)
         BillingSource.objects.filter(pk=source.pk).update(last_error=message)
