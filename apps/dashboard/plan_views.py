@@ -160,7 +160,7 @@ def plan_detail(request, plan_id: int):
 
 def version_of(plan: ScalingPlan) -> str:
     """What the live part shows of the plan, changed or not: its state, choice, successor."""
-    replaced = review.replaced_by(plan.workload_id).get(plan.pk)
+    replaced = review.successor(plan)
     return f"{plan.status}:{plan.updated_at.timestamp()}:{plan.chosen_index}:{replaced}"
 
 
@@ -176,7 +176,7 @@ def _live_context(request, plan: ScalingPlan) -> dict:
         "moving": plan.status in review.MOVING,
         "progress": review.progress(plan),
         "in_force": in_force is not None and in_force.pk == plan.pk,
-        "replaced_by": review.replaced_by(plan.workload_id).get(plan.pk),
+        "replaced_by": review.successor(plan),
         "candidates": list(enumerate(plan.candidates())),
         "can_decide": refusal is None and plan.status == S.PROPOSED,
         "can_choose": plan.status == S.PROPOSED

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Role
@@ -36,10 +36,26 @@ def in_force(workload_id: int) -> ScalingPlan | None:
     return applied_newest_first(workload_id).first()
 
 
-def replaced_by(workload_id: int) -> dict[int, int | None]:
-    """Applied plan id -> the applied plan that replaced it (None: the one in force)."""
-    ids = list(applied_newest_first(workload_id).values_list("pk", flat=True))
+def replaced_by(workload_id: int, newest: int = 200) -> dict[int, int | None]:
+    """Applied plan id -> the applied plan that replaced it (None: the one in force).
+
+    Of the `newest` applied plans, which are what a page lists.
+    """
+    ids = list(applied_newest_first(workload_id).values_list("pk", flat=True)[:newest])
     return {plan_id: (ids[i - 1] if i else None) for i, plan_id in enumerate(ids)}
+
+
+def successor(plan: ScalingPlan) -> int | None:
+    """The applied plan that replaced `plan` (applied after it), or None."""
+    if plan.status != S.APPLIED or plan.applied_at is None:
+        return None
+    later = Q(applied_at__gt=plan.applied_at) | Q(applied_at=plan.applied_at, pk__gt=plan.pk)
+    return (
+        ScalingPlan.objects.filter(later, workload_id=plan.workload_id, status=S.APPLIED)
+        .order_by("applied_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def pool_name(offer: str) -> str:
