@@ -4,6 +4,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.shortcuts import render
 
 from apps.kernel.problems import problem_response
 
@@ -41,9 +42,14 @@ class RequestSizeLimitMiddleware:
         """NUL in the query string or the body, raw or JSON-escaped.
 
         No field of Ballast holds one, and PostgreSQL cannot store one in text: without this
-        check a NUL in a lookup would reach the database and fail there (a 500).
+        check a NUL in a lookup would reach the database and fail there (a 500). A page's upload
+        is its form's to judge (a binary trace is answered on the page, naming the field), so
+        there only the form's text fields are checked, not the files.
         """
         query = unquote_to_bytes(request.META.get("QUERY_STRING", ""))
+        if not _is_api(request) and request.content_type == "multipart/form-data":
+            fields = request.POST.lists() if request.method == "POST" else []
+            return b"\x00" in query or any("\x00" in v for _, vs in fields for v in vs)
         body = request.body if request.method in ("POST", "PUT", "PATCH") else b""
         if request.content_type == "application/x-www-form-urlencoded":
             body = unquote_to_bytes(body)
@@ -57,5 +63,13 @@ class RequestSizeLimitMiddleware:
 
     @staticmethod
     def _refuse(request, message: str, status: int = 400) -> HttpResponse:
+        """A problem for the API; a page for a page, so that a browser stays in the app."""
+        if not _is_api(request):
+            context = {"status": status, "message": message, "back": request.path}
+            return render(request, "refused.html", context, status=status)
         code = "payload_too_large" if status == 413 else "parse_error"
         return problem_response(request, status=status, detail=message, code=code)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,10 @@ from policies.base import Context, Observation, Policy
 from policies.live import history_for
 from policies.routing import Router
 from simulation.cluster import BillingRules, Cluster, Market
+
+# Told the fraction of a replay done, 0 to 1, every PROGRESS_EVERY_STEPS steps.
+Progress = Callable[[float], None]
+PROGRESS_EVERY_STEPS = 240  # four hours of minute steps: a fortnight's replay reports 84 times
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,11 @@ def world_market(ctx: Context, n_steps: int, peaks: frozenset[int]) -> Market:
     return Market(types, sc.spot_market, ctx.step_s, n_steps, rng, peaks)
 
 
-def replay(policy: Policy, ctx: Context) -> ReplayRecord:
-    """Run `policy` over the whole load (`ctx.future_rps`) and record every step."""
+def replay(policy: Policy, ctx: Context, progress: Progress | None = None) -> ReplayRecord:
+    """Run `policy` over the whole load (`ctx.future_rps`) and record every step.
+
+    `progress`, when given, is told the fraction of the steps replayed as the replay goes.
+    """
     sc = ctx.scenario
     rps, step_s = ctx.clairvoyant_rps(), ctx.step_s
     T = len(rps)
@@ -113,6 +121,8 @@ def replay(policy: Policy, ctx: Context) -> ReplayRecord:
     backlog = np.zeros(U)
     last = {"served": rps[0], "capacity": 0.0, "util": 1.0}
     for t in range(T):
+        if progress is not None and t % PROGRESS_EVERY_STEPS == 0:
+            progress(t / T)
         cluster.begin_step(t)
         history = history_for(t, rps, 0)
         obs = Observation(

@@ -15,7 +15,7 @@ from policies.forecasts import ForecastFeed
 from policies.scenario import Scenario
 from simulation.batch import night_starts_s, run_nights, run_planned_nights
 from simulation.metrics import summarize_run
-from simulation.replay import ReplayRecord, policy_rng, replay
+from simulation.replay import Progress, ReplayRecord, policy_rng, replay
 from simulation.serverless import ServerlessUse, serve_serverless
 from simulation.trace import Load
 
@@ -45,9 +45,14 @@ def replay_context(load: Load, scenario: Scenario, seed: int) -> tuple[Context, 
     return ctx, starts
 
 
-def replay_online(policy: Policy, ctx: Context) -> tuple[ReplayRecord, ServerlessUse]:
-    """Replay `policy`'s online service: its VMs step by step, and the functions it spilled to."""
-    record = replay(policy, ctx)
+def replay_online(
+    policy: Policy, ctx: Context, progress: Progress | None = None
+) -> tuple[ReplayRecord, ServerlessUse]:
+    """Replay `policy`'s online service: its VMs step by step, and the functions it spilled to.
+
+    `progress` is told the fraction of the steps replayed as the replay goes (`replay`).
+    """
+    record = replay(policy, ctx, progress)
     functions = serve_serverless(
         record.serverless_rps,
         ctx.step_s,
@@ -58,13 +63,16 @@ def replay_online(policy: Policy, ctx: Context) -> tuple[ReplayRecord, Serverles
     return record, functions
 
 
-def run_policy(policy: Policy, ctx: Context, starts: Sequence[float]) -> tuple[dict[str, Any], str]:
+def run_policy(
+    policy: Policy, ctx: Context, starts: Sequence[float], progress: Progress | None = None
+) -> tuple[dict[str, Any], str]:
     """Replay one policy, its functions and its nightly batch: (its metrics, the batch note).
 
-    `starts` are the nights' window starts (`night_starts_s`).
+    `starts` are the nights' window starts (`night_starts_s`); `progress` is told the fraction
+    of the online replay done as it goes.
     """
     scenario = ctx.scenario
-    record, functions = replay_online(policy, ctx)
+    record, functions = replay_online(policy, ctx, progress)
     itype, rng = (
         scenario.instance(scenario.batch.instance_type),
         policy_rng(ctx.seed + 1, policy.name),

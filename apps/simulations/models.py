@@ -53,6 +53,9 @@ class WhatIfRun(Run):
     filename = models.CharField(max_length=255, blank=True, help_text="the uploaded trace")
     content = models.BinaryField(blank=True, help_text="the uploaded CSV, so any worker reads it")
     policies = models.JSONField(help_text="names from policies.POLICIES or REFERENCES")
+    baseline = models.CharField(
+        max_length=32, default="threshold", help_text="the policy the headline compares with"
+    )
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent done, 0-100")
     result = models.JSONField(null=True, blank=True)
     objects = WhatIfQuerySet.as_manager()

@@ -8,12 +8,15 @@ How the numbers are made (the pages say so too):
   requests/s), in the workload's own world (`apps.workloads.world.scenario_for`: its variants,
   profiles and in-force prices); an uploaded trace in a what-if uses the default scenario.
 - A what-if replays the chosen policies (`simulation.compare.POLICY_NAMES` and
-  `policies.REFERENCES`) one after the other on at most the last 14 days of a workload's
-  stored `requests` (`MAX_WHATIF_S`) or on an uploaded trace, reporting progress after each.
+  `policies.REFERENCES`), its baseline and `ballast` always among them, one after the other on
+  at most the last 14 days of a workload's stored `requests` (`MAX_WHATIF_S`) or on an uploaded
+  trace, writing its progress every few simulated hours of each replay (`ProgressWriter`).
 """
 
 import logging
 import math
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -40,8 +43,12 @@ DAY_S = 86_400
 REPLAY_S = 7 * DAY_S  # savings replay the last week: enough for a daily cycle, ~10 s per workload
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_WHATIF_S = 14 * DAY_S
+MIN_WHATIF_S = 3600  # an hour: less is no replay a policy's boot and cooldown can show in
 SIM_STEP_S = 60
 SAVINGS_POLICIES = ("threshold", "ballast")
+# What a what-if's headline compares ballast with: the policies a team may run today.
+BASELINES = tuple(n for n in POLICY_NAMES if n not in ("ballast", "ballast_controller", "oracle"))
+PROGRESS_EVERY_S = 1.0  # a page polls every 2 s; writing more often only loads the database
 
 
 class SimulationError(ValueError):
@@ -153,11 +160,17 @@ def _scenario(load: Load, workload=None):
         raise SimulationError("workload", str(exc)) from exc
 
 
-def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> WhatIfRun:
+def start_what_if(
+    *, by, workload=None, upload=None, policies: list[str], baseline: str = "threshold"
+) -> WhatIfRun:
     """Validate the inputs and queue a what-if run; nothing is written when anything is wrong.
 
+    The baseline and `ballast` are replayed whether chosen or not: the run's headline compares
+    them.
+
     Raises:
-        SimulationError: naming the field (`source`, `trace` or `policies`) and the problem.
+        SimulationError: naming the field (`source`, `trace`, `policies` or `baseline`) and the
+            problem.
     """
     from apps.simulations import tasks
 
@@ -167,6 +180,8 @@ def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> Wha
             "policies",
             f"unknown policy {unknown[0]!r}" if unknown else "choose at least one policy",
         )
+    if baseline not in BASELINES:
+        raise SimulationError("baseline", f"{baseline!r} is not one of {', '.join(BASELINES)}")
     if (workload is None) == (upload is None):
         raise SimulationError("source", "choose a workload or upload a trace, not both")
     content, filename = b"", ""
@@ -181,7 +196,8 @@ def start_what_if(*, by, workload=None, upload=None, policies: list[str]) -> Wha
             workload=workload,
             filename=filename,
             content=content,
-            policies=list(dict.fromkeys(policies)),
+            policies=list(dict.fromkeys([baseline, "ballast", *policies])),
+            baseline=baseline,
         )
         transaction.on_commit(lambda: tasks.run_what_if.delay(run.pk))
     return run
@@ -195,32 +211,61 @@ def _checked_upload(upload) -> tuple[bytes, str]:
     content = upload.read()
     try:
         trace = read_trace(content, name=upload.name)
-    except ValueError as exc:
+    except ValueError as exc:  # binary, wrong header, NaN, timestamps out of range, one row
         raise SimulationError("trace", str(exc)) from exc
     if trace.duration_h * 3600 > MAX_WHATIF_S:
         raise SimulationError(
             "trace", f"covers {trace.duration_h:g} h; at most {MAX_WHATIF_S // 3600} h are replayed"
         )
-    if trace.duration_h * 3600 < SIM_STEP_S or not trace.values.max() > 0:
+    if not trace.values.max() > 0:
         raise SimulationError("trace", "needs at least one minute of traffic above zero")
+    if trace.duration_h * 3600 < MIN_WHATIF_S:
+        raise SimulationError(
+            "trace",
+            f"covers {trace.duration_h * 60:g} min in {len(trace.values)} rows; "
+            f"at least {MIN_WHATIF_S // 60} min are needed for a replay",
+        )
     return content, upload.name[:255]
 
 
+class ProgressWriter:
+    """The simulator's progress callback for one what-if: its percent done, written as it goes.
+
+    Written at most every `every_s` seconds and only when it grew, and never 100 before the run
+    has finished: the page says 100 % when the result is there to show.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        *,
+        every_s: float = PROGRESS_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.run_id, self.every_s, self.clock = run_id, every_s, clock
+        self.written, self.written_at = 0, -math.inf
+
+    def __call__(self, fraction: float) -> None:
+        """Record `fraction` (0 to 1) of the replays done."""
+        percent = min(99, int(100 * fraction))
+        now = self.clock()
+        if percent > self.written and now - self.written_at >= self.every_s:
+            WhatIfRun.objects.filter(pk=self.run_id, status=WhatIfRun.Status.RUNNING).update(
+                progress=percent
+            )
+            self.written, self.written_at = percent, now
+
+
 def execute_what_if(run_id: int) -> None:
-    """Replay each chosen policy in turn, updating `progress` after each."""
+    """Replay the chosen policies, writing the progress the simulator reports as it goes."""
     if not claim_run(WhatIfRun, run_id):
         return
     run = WhatIfRun.objects.select_related("workload").get(pk=run_id)
     try:
         load = _what_if_load(run)
-        WhatIfRun.objects.filter(pk=run_id).update(progress=5)
         scenario = _scenario(load, run.workload)
-        result: dict = {}
-        for done, name in enumerate(run.policies, start=1):
-            one = compare_policies(load, scenario, [name])
-            result = {**one, "policies": {**result.get("policies", {}), **one["policies"]}}
-            progress = 5 + int(95 * done / len(run.policies))
-            WhatIfRun.objects.filter(pk=run_id).update(progress=min(progress, 99))
+        progress = ProgressWriter(run_id)
+        result = compare_policies(load, scenario, run.policies, progress=progress)
     except Exception as exc:  # bad data or a simulator bug: the page shows the message
         log.exception("what-if %s failed", run_id)
         finish_run(WhatIfRun, run_id, "failed", message=f"{type(exc).__name__}: {exc}")

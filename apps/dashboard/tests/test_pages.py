@@ -125,7 +125,7 @@ def test_a_what_if_upload_runs_with_progress_and_compares_the_policies(
     assert "<td>trailing_rate</td>" in page and "Compute / oracle</th>" in page
     bills = {name: m["compute_cost_usd"] for name, m in policies.items()}
     assert f"<td>oracle</td><td>${policies['oracle']['cost_usd']:.2f}</td>" in page
-    assert f"<td>{bills['threshold'] / bills['oracle']:.2f}</td>" in page
+    assert f"<td>{bills['threshold'] / bills['oracle']:.2f} ×</td>" in page
 
 
 def test_the_what_if_form_offers_the_references_beside_the_policies(sre_a, page_as):
