@@ -190,20 +190,33 @@ class Pending:
 
 
 def _applied(workload_ids: Iterable[int], now: datetime):
-    """Applied plans of the workloads, each with the time the next one replaced it (or now)."""
+    """Applied plans of the workloads, each with the time the next one replaced it (or now).
+
+    No JSON is read here: the window runs over every applied plan of the workloads' history,
+    and only the plans it keeps have their costs read (`_costs`).
+    """
     return ScalingPlan.objects.filter(
         workload_id__in=list(workload_ids),
         status__in=IN_FORCE_STATUSES,
         applied_at__isnull=False,
         applied_at__lt=now,
     ).annotate(
-        cost=ChosenCostPerDay(),
         ends_at=Window(
             Lead("applied_at", default=Value(now, output_field=DateTimeField())),
             partition_by=[F("workload_id")],
             order_by=[F("applied_at").asc(), F("pk").asc()],
         ),
     )
+
+
+def _costs(plans) -> dict[int, float]:
+    """Plan id -> its chosen candidate's cost per day (0 when none is chosen).
+
+    `plans` is a QuerySet, used as a subquery: a list of thousands of ids would cost more to
+    send than the costs do to read.
+    """
+    rows = ScalingPlan.objects.filter(pk__in=plans.values("pk")).annotate(cost=ChosenCostPerDay())
+    return {pk: cost or 0.0 for pk, cost in rows.values_list("pk", "cost")}
 
 
 def cost_periods(
@@ -213,14 +226,12 @@ def cost_periods(
     stop = min(end, now)
     if stop <= start:
         return []
-    rows = (
-        _applied(workload_ids, stop)
-        .filter(ends_at__gt=start)
-        .values_list("workload_id", "pk", "applied_at", "ends_at", "cost")
-    )
+    in_range = _applied(workload_ids, stop).filter(ends_at__gt=start)
+    rows = in_range.values_list("workload_id", "pk", "applied_at", "ends_at")
+    costs = _costs(in_range)
     return [
-        CostPeriod(workload_id, pk, max(applied_at, start), min(ends_at, stop), cost or 0.0)
-        for workload_id, pk, applied_at, ends_at, cost in rows
+        CostPeriod(workload_id, pk, max(applied_at, start), min(ends_at, stop), costs[pk])
+        for workload_id, pk, applied_at, ends_at in rows
     ]
 
 
@@ -252,10 +263,12 @@ def planned_days(
 
 def in_force_now(workload_ids: Iterable[int], now: datetime) -> dict[int, InForce]:
     """Each workload's plan in force now (its newest applied plan), by workload id."""
+    newest = list(_applied(workload_ids, now).filter(ends_at=now).values_list("pk", flat=True))
     rows = (
-        _applied(workload_ids, now)
-        .annotate(kind=KT("problem__kind"), model=F("forecast_run__model_used"))
-        .filter(ends_at=now)
+        ScalingPlan.objects.filter(pk__in=newest)
+        .annotate(
+            cost=ChosenCostPerDay(), kind=KT("problem__kind"), model=F("forecast_run__model_used")
+        )
         .values_list("workload_id", "pk", "applied_at", "cost", "kind", "forecast_run_id", "model")
     )
     return {
