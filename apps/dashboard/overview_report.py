@@ -75,6 +75,7 @@ class Overview:
     billed_by_option: dict[str, list[float]]
     shows_unallocated: bool
     pending_forecast_usd: float | None  # the forecast if the pending plans were applied
+    ahead_days: float  # how much of the range is still ahead of now, in days
     totals: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -187,6 +188,7 @@ def read_overview(
         billed_by_option=_on_days(billed_by_option(scope), days),
         shows_unallocated=reads_all_teams(user) and workload is None,
         pending_forecast_usd=_if_applied(in_force, pending, ahead) if pending and ahead else None,
+        ahead_days=ahead,
     )
     overview.totals = {k: sum(overview.per_day(k)) for k in ("billed", "planned", "forecast")}
     return overview

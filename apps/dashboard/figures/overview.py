@@ -41,24 +41,31 @@ def spend_kinds_figure(
     if not any(billed) and not any(planned) and not any(forecast):
         return {"data": [], "layout": no_data(layout, "No spend in this range")}
     data = [
-        bar(days, [round(v, 2) for v in billed], "billed (from the bill)", colour(0)),
+        bar(
+            days, [round(v, 2) for v in billed], _name("billed (from the bill)", billed), colour(0)
+        ),
         scatter(
             days,
             [_gap(v) for v in planned],
-            "planned (estimated from applied plans)",
+            _name("planned (estimated from applied plans)", planned),
             colour(1),
             mode="lines+markers",
         ),
         scatter(
             days,
             [_gap(v) for v in forecast],
-            "forecast (plans in force, carried forward)",
+            _name("forecast (plans in force, carried forward)", forecast),
             colour(2),
             mode="lines+markers",
             dash="dash",
         ),
     ]
     return {"data": data, "layout": layout}
+
+
+def _name(name: str, values: Sequence[float]) -> str:
+    """A trace's legend entry, saying so when it has nothing in the range (so it draws none)."""
+    return name if any(values) else f"{name}: none in this range"
 
 
 def _gap(usd: float) -> float | None:

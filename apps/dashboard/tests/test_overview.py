@@ -115,6 +115,8 @@ def test_filters_narrow_to_a_team_and_drill_down_to_a_workload(spend, page_as):
     client = page_as("finops")
     team_page = client.get(f"/overview/?team={spend['other'].team_id}").content.decode()
     assert 'id="billed-usd">$7.25<' in team_page and ">team-a/ranker</a>" not in team_page
+    assert "no plan is in force on these workloads" in team_page
+    assert "forecast (plans in force, carried forward): none in this range" in team_page
     page = client.get("/overview/").content.decode()
     ranker = spend["ranker"].pk
     assert f"&amp;workload={ranker}" in page  # the drill-down keeps the dates
