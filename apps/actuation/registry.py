@@ -62,6 +62,29 @@ def recorded_state(target: DeploymentTarget) -> dict[str, int]:
     return dict(ApplyStep.objects.filter(pk__in=newest).values_list("setting", "after"))
 
 
+def connection_gap(target: DeploymentTarget) -> str | None:
+    """What `actuator_for` would miss to reach `target`'s system, or None when it has a way.
+
+    Read from the settings and the team's credentials alone (no call to STS or a cluster), for
+    pages that say beforehand whether an apply reaches the system or is refused.
+    """
+    kind = TARGET_KIND.get(target.kind)
+    if kind is None:
+        return f"no actuator for target kind {target.kind!r}"
+    family = _family(target.kind)
+    if not (settings.KUBE_MODE if kind.platform == "kubernetes" else settings.AWS_ENABLED):
+        return f"no {family} connection is configured"
+    credentials = TeamCredentials.objects.filter(team=target.workload.team).first()
+    own = credentials is not None and (
+        (credentials.kube_context or credentials.kube_service_account)
+        if kind.platform == "kubernetes"
+        else credentials.aws_role_arn
+    )
+    if not own and not settings.ACTUATOR_DEFAULT_IDENTITY:
+        return f"team {target.workload.team.slug} has no {family} identity granted"
+    return None
+
+
 def _family(kind: str) -> str:
     return "Kubernetes" if TARGET_KIND[kind].platform == "kubernetes" else "AWS"
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.actuation.models import ApplyStep
+from apps.actuation.registry import connection_gap
 from apps.plans.applying import how_applied
-from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan
+from apps.plans.models import AuditEvent, PlanStatus, ScalingPlan, frozen_target
 from apps.workloads.models import Workload
 
 S = PlanStatus
@@ -181,13 +182,27 @@ def team_sres(plan: ScalingPlan) -> list[str]:
 def apply_targets(plan: ScalingPlan) -> list[dict]:
     """What an apply of `plan` touches: each frozen target, dry run or live, in words.
 
-    A plan from before targets were frozen applies to its workload's targets as they are.
+    `how` says what the apply does there, `gap` what is missing to reach its system (a live
+    target with a gap is refused when the apply reaches it). A plan from before targets were
+    frozen applies to its workload's targets as they are.
     """
-    frozen = plan.targets or [
-        {"kind": t.kind, "reference": t.reference, "dry_run": t.dry_run, "pool": t.pool}
-        for t in plan.workload.targets.order_by("pk")
-    ]
-    return [{**target, "how": how_applied(target)} for target in frozen]
+    rows = {t.pk: t for t in plan.workload.targets.select_related("workload__team").order_by("pk")}
+    frozen = plan.targets or [frozen_target(t) for t in rows.values()]
+    described = []
+    for target in frozen:
+        row = rows.get(target["id"])
+        if row is None or frozen_target(row) != target:
+            how = "removed or changed since the plan was proposed: the apply stops there"
+            described.append({**target, "how": how, "gap": how})
+            continue
+        gap = connection_gap(row)
+        how = how_applied(target)
+        if target["dry_run"] and gap is None:
+            how = "dry run: the system checks each step where its API can, nothing is changed"
+        elif not target["dry_run"] and gap is not None:
+            how = f"live, but {gap}: the apply will fail there"
+        described.append({**target, "how": how, "gap": gap})
+    return described
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,24 @@ def test_apply_lists_its_targets_and_needs_the_confirmation(proposed, sre_a, pag
     )
 
 
+def test_the_apply_preview_says_a_live_target_without_a_connection_will_fail(proposed, settings):
+    settings.KUBE_MODE = ""
+    target = proposed.workload.targets.get()
+    target.dry_run = False
+    target.save()
+    ScalingPlan.objects.filter(pk=proposed.pk).update(
+        targets=[{**proposed.targets[0], "dry_run": False}]
+    )
+    (preview,) = review.apply_targets(ScalingPlan.objects.get(pk=proposed.pk))
+    assert preview["how"] == (
+        "live, but no Kubernetes connection is configured: the apply will fail there"
+    )
+    target.pool = "spot"
+    target.save()
+    (changed,) = review.apply_targets(ScalingPlan.objects.get(pk=proposed.pk))
+    assert changed["how"].startswith("removed or changed since the plan was proposed")
+
+
 def test_one_applied_plan_is_in_force_and_older_ones_say_what_replaced_them(
     proposed, sre_a, page_as
 ):
