@@ -74,6 +74,7 @@ class Overview:
     billed_by_team: dict[str, list[float]]
     billed_by_option: dict[str, list[float]]
     shows_unallocated: bool
+    reads_all_teams: bool  # FinOps: sees unallocated lines and the sources' pull errors
     pending_forecast_usd: float | None  # the forecast if the pending plans were applied
     ahead_days: float  # how much of the range is still ahead of now, in days
     totals: dict[str, float] = field(default_factory=dict)
@@ -187,6 +188,7 @@ def read_overview(
         billed_by_team=_by_team(rows, days),
         billed_by_option=_on_days(billed_by_option(scope), days),
         shows_unallocated=reads_all_teams(user) and workload is None,
+        reads_all_teams=reads_all_teams(user),
         pending_forecast_usd=_if_applied(in_force, pending, ahead) if pending and ahead else None,
         ahead_days=ahead,
     )

@@ -77,9 +77,11 @@ def test_billed_planned_and_forecast_are_three_labelled_figures(spend, page_as):
 
 
 def test_a_team_member_sees_neither_another_teams_bill_nor_untagged_lines(spend, page_as):
+    BillingSource.objects.update(last_error="AccessDenied on s3://finops-only-bucket")
     client = page_as("sre-a")
     page = client.get("/overview/").content.decode()
     assert 'id="billed-usd">$10.50<' in page
+    assert "last pull failed (FinOps sees why)" in page and "finops-only-bucket" not in page
     assert "other-model" not in page and "Unallocated" not in page
     rows = csv_rows(client.get("/overview/?format=csv"))
     assert {r["workload"] for r in rows} == {"ranker"}
