@@ -1,6 +1,7 @@
 """Spend estimated from plans: which plans were in force when, and what each cost per day.
 
-Spend is estimated from plans, not read from a bill (the overview page says so too):
+An estimate, never the bill: the overview shows it beside what the bill says
+(`apps.billing.billed`) and labels each.
 
 - An applied plan is in force from its `applied_at` until the next applied plan of the same
   workload (or now); while in force it costs its chosen candidate's `cost_per_day_usd`. A day's
@@ -8,9 +9,10 @@ Spend is estimated from plans, not read from a bill (the overview page says so t
 - The split by purchase option follows the candidate's schedule: each offer's replica-hours
   times its hourly price, the rest (serverless) as "serverless".
 - The overview reads spend per workload and day (`planned_days`), with each plan's cost per
-  day read inside the database (`ChosenCostPerDay`), so that months of hourly plans cost one
-  narrow query. Its forecast is what is in force now, carried forward (`in_force_now`): a
-  plan's schedule covers a day and the controller repeats it until another plan is applied.
+  day read inside the database (`ChosenCostPerDay`) for only the plans in force in the range,
+  so no plan's front is loaded. Its forecast is what is in force now, carried forward
+  (`in_force_now`): a plan's schedule covers a day and the controller repeats it until
+  another plan is applied.
   Plans nobody approved are never spend; `pending_plans` names them for "if applied" figures.
 - `newest_plans` (the newest proposed, approved or applied plan) is what the latency model
   reads; it is not spend.
