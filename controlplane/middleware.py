@@ -4,6 +4,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from apps.kernel.problems import problem_response
@@ -48,7 +49,10 @@ class RequestSizeLimitMiddleware:
         """
         query = unquote_to_bytes(request.META.get("QUERY_STRING", ""))
         if not _is_api(request) and request.content_type == "multipart/form-data":
-            fields = request.POST.lists() if request.method == "POST" else []
+            try:
+                fields = list(request.POST.lists()) if request.method == "POST" else []
+            except MultiPartParserError:
+                return False  # the form finds no fields in it and says which it needs
             return b"\x00" in query or any("\x00" in v for _, vs in fields for v in vs)
         body = request.body if request.method in ("POST", "PUT", "PATCH") else b""
         if request.content_type == "application/x-www-form-urlencoded":

@@ -16,6 +16,7 @@ from apps.accounts import roles
 from apps.catalog.models import Offer, PurchaseOption
 from apps.dashboard import figures
 from apps.dashboard.control_views import control_context
+from apps.dashboard.forecast_runs import forecast_runs_context
 from apps.dashboard.observation_views import may_delete
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
@@ -51,6 +52,9 @@ def workload_detail(request, workload_id: int):
     workload = get_object_or_404(
         Workload.objects.visible_to(request.user).select_related("team"), pk=workload_id
     )
+    if request.htmx and request.GET.get("part") == "forecast-runs":  # the part that polls
+        context = {"workload": workload, "polled": True, **forecast_runs_context(workload)}
+        return render(request, "dashboard/_forecast_runs.html", context)
     newest_ts = (
         workload.observations.filter(series="requests").order_by("-ts").values_list("ts", flat=True)
     ).first()
@@ -74,6 +78,7 @@ def workload_detail(request, workload_id: int):
     if history is not None:
         context.update(_traffic_figures(workload, history, forecast, sla))
     context.update(control_context(workload))
+    context.update(forecast_runs_context(workload))
     return render(request, "dashboard/workload.html", context)
 
 
