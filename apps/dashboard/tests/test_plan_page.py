@@ -104,8 +104,11 @@ def test_with_one_sre_who_requested_the_page_says_nobody_can_approve_and_how_to_
     proposed, sre_user, page_as
 ):
     ScalingPlan.objects.filter(pk=proposed.pk).update(requested_by=sre_user)
+    sre_user.is_staff = True  # an operator too: the page links the team in the admin
+    sre_user.save()
     page = page_as("sre-a").get(f"/plans/{proposed.pk}/").content.decode()
     assert "Nobody can approve this plan yet." in page
+    assert f'href="/admin/accounts/team/{proposed.workload.team_id}/change/"' in page
     assert "The team's SREs: sre-a." in page
     assert "gives a person the sre role in team team-a in the admin" in page
     assert "--scope plans:approve" in page
