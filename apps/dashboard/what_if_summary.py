@@ -99,8 +99,15 @@ def policy_rows(policies: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str
             "within_sla": share_pct(1 - m["sla_violation_rate"]),
             "p95": ms(m["p95_ms"]),
             "p99": ms(m["p99_ms"]),
-            "utilisation": share_pct(m["utilization_efficiency"]),
+            "utilisation": _utilisation(m),
             "actions": f"{m['scaling_actions']:,}",
         }
         for name, m in policies.items()
     ]
+
+
+def _utilisation(m: Mapping[str, Any]) -> str:
+    """The VMs' utilisation; a policy that served everything from functions ran no VM."""
+    if m["utilization_efficiency"] == 0 and m.get("serverless_share", 0) > 0:
+        return "no VMs"
+    return share_pct(m["utilization_efficiency"])

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from apps.dashboard.what_if_summary import savings_headline, share_pct
+from apps.dashboard.what_if_summary import policy_rows, savings_headline, share_pct
 from apps.simulations import services
 from apps.simulations.models import WhatIfRun
 
@@ -117,6 +117,11 @@ def test_the_result_page_opens_on_the_headline_with_one_unit_per_quantity(sre, p
     assert "<td>71.23 %</td><td>1,234</td>" in table and "<td>1.32 ×</td>" in table
     assert not re.search(r">0\.\d{3,}<", table)  # no bare fraction beside the percents
     assert "hx-trigger" not in page  # a finished run's page does not poll
+
+
+def test_a_policy_that_ran_no_vm_has_no_utilisation_rather_than_zero():
+    served_by_functions = metrics(5.0, 0.0, utilization_efficiency=0.0, serverless_share=1.0)
+    assert policy_rows({"ballast": served_by_functions})[0]["utilisation"] == "no VMs"
 
 
 # Every kind of bad upload, with what the page says about it.
