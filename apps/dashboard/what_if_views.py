@@ -126,6 +126,6 @@ def what_if_run(request, run_id: int):
 
 @login_required
 def what_if_progress(request, run_id: int):
-    """The run's status and progress (0-100), for the page to poll."""
+    """The run's status and progress (0-100) as JSON, for scripts; the page polls its own part."""
     run = get_object_or_404(WhatIfRun.objects.visible_to(request.user), pk=run_id)
     return JsonResponse({"status": run.status, "progress": run.progress, "message": run.message})
