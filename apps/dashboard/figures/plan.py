@@ -157,7 +157,7 @@ def off_scale_label(
     return {
         **label,
         "yref": "paper",
-        "y": 0.9,
+        "y": 0.65,  # below a cost label at the top edge, above the cheap (risky) points
         "x": edge,
         "xanchor": "right" if beyond else "left",  # the text inside the plot, beside the arrow
         "ax": -40 if beyond else 40,
