@@ -175,12 +175,13 @@ STATICFILES_FINDERS = [
     # plotly.min.js from the installed plotly package, at static/plotly/plotly.min.js (no CDN).
     "controlplane.staticfiles.PlotlyFinder",
 ]
-# Serve static files straight from the app folders, so a first run needs no collectstatic.
+# Serve static files by their plain names straight from the app folders too (cached briefly).
 WHITENOISE_USE_FINDERS = True
 # `collectstatic` (make demo, the image) writes each file under a name with its content's hash,
 # beside its .br and .gz: WhiteNoise serves those compressed and cached for a year (immutable).
-# The tests serve files by their plain names (tests/static_storage.py sets this false), so they
-# need no collectstatic; apps/dashboard/tests/test_static_files.py checks the hashed storage.
+# Pages then name the hashed files, which needs collectstatic first unless DEBUG is on. The tests
+# serve plain names (tests/static_storage.py sets this false), so they need no collectstatic;
+# apps/dashboard/tests/test_static_files.py checks the hashed storage.
 STATIC_HASHED = env_bool("BALLAST_STATIC_HASHED", default=True)
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True  # the plain names are still served from the finders
 STORAGES = {
