@@ -94,9 +94,10 @@ class Timing:
 
 def main() -> int:
     """Fill the database, measure every page on the server and in Chromium, write the doc."""
+    reuse = "--reuse" in sys.argv[1:]
+    data = prepare(reuse=reuse)
     started = datetime.now(UTC)
-    load_before = os.getloadavg()
-    data = prepare(reuse="--reuse" in sys.argv[1:])
+    load_before = os.getloadavg()  # after the fill, whose own load the 1-min figure still holds
     pages = page_paths(data)
     timings = measure_server(pages)
     slowest = max(timings, key=lambda t: statistics.median(t.server_ms))
@@ -107,7 +108,10 @@ def main() -> int:
         Timing(t.page, t.path, t.server_ms, t.queries, *charts.get(t.page, (None,) * 4))
         for t in timings
     ]
-    OUTPUT.write_text(document(timings, (slowest.page, hot), started, load_before, os.getloadavg()))
+    command = COMMAND + (" --reuse" if reuse else "")
+    OUTPUT.write_text(
+        document(timings, (slowest.page, hot), command, started, load_before, os.getloadavg())
+    )
     print(f"wrote {OUTPUT.relative_to(ROOT)}")
     return 0 if all(met(t) for t in timings) else 1
 
@@ -407,16 +411,16 @@ def row(page: str, measure: str, values: list[float], target_ms: float, extra: s
     )
 
 
-def document(timings: list[Timing], hot, started: datetime, before, after) -> str:
+def document(timings: list[Timing], hot, command: str, started: datetime, before, after) -> str:
     """The Markdown results: one row per page and measure, how they were taken, where time goes."""
     lines = [
         "# Page speed: server time and first chart drawn",
         "",
-        f"Command: `{COMMAND}` (writes this file). Run {started:%Y-%m-%d %H:%M} UTC on "
+        f"Command: `{command}` (writes this file). Measured from {started:%Y-%m-%d %H:%M} UTC on "
         f"{platform.machine()}, {os.cpu_count()} cores shared with other work, Python "
         f"{platform.python_version()}; load average (1, 5, 15 min) "
-        f"{' / '.join(f'{v:.2f}' for v in before)} before, "
-        f"{' / '.join(f'{v:.2f}' for v in after)} after.",
+        f"{' / '.join(f'{v:.2f}' for v in before)} when measuring began, "
+        f"{' / '.join(f'{v:.2f}' for v in after)} when it ended.",
         "",
         "Data (benchmarks/page_data.py): a fresh SQLite database with the demo's rows plus 20 "
         "online workloads, each with 30 days of per-minute `requests` (43,200 points; 864,000 "
