@@ -25,20 +25,14 @@ from django.conf import settings
 
 from apps.billing import services
 from apps.billing.models import DEFAULT_TAG_KEY, BillingSource
+from sources import billing
 from sources.billing import cur_tag_column
 
 DEMO_SOURCE = "demo-cur-sample"
 DEMO_FOLDER = "demo-cur"
 DEMO_DAYS = 30
-CUR_COLUMNS = (
-    "identity_line_item_id",
-    "line_item_usage_start_date",
-    "line_item_unblended_cost",
-    "line_item_usage_type",
-    "line_item_line_item_type",
-    "resource_tags",
-    "pricing_term",
-)
+# The columns the reader needs, after a line item id as an export has one.
+CUR_COLUMNS = ("identity_line_item_id", *billing.CUR_COLUMNS, *billing.CUR_OPTIONAL_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
