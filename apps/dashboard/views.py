@@ -18,6 +18,7 @@ from apps.dashboard import figures
 from apps.dashboard.control_views import control_context
 from apps.dashboard.forecast_runs import forecast_runs_context
 from apps.dashboard.observation_views import may_delete
+from apps.dashboard.overview_report import read_overview
 from apps.forecasts.models import ForecastRun
 from apps.plans.models import ScalingPlan
 from apps.simulations import latency
@@ -25,6 +26,7 @@ from apps.workloads.models import Workload
 from apps.workloads.world import requests_history
 
 TRAFFIC_WINDOW = timedelta(days=30)
+SPEND_DAYS = 30  # the workload page's spend summary, as the overview's default range
 
 
 @login_required
@@ -79,7 +81,25 @@ def workload_detail(request, workload_id: int):
         context.update(_traffic_figures(workload, history, forecast, sla))
     context.update(control_context(workload))
     context.update(forecast_runs_context(workload))
+    context["spend"] = _spend_summary(request.user, workload)
     return render(request, "dashboard/workload.html", context)
+
+
+def _spend_summary(user, workload) -> dict:
+    """The last SPEND_DAYS of the workload's spend as the overview reads it: billed and planned."""
+    today = timezone.now().date()
+    first = today - timedelta(days=SPEND_DAYS - 1)
+    report = read_overview(user, first=first, last=today, workload=workload, now=timezone.now())
+    totals = next((w for w in report.workloads if w.workload_id == workload.pk), None)
+    return {
+        "days": SPEND_DAYS,
+        "first": first,
+        "last": today,
+        "billed_usd": report.totals["billed"],
+        "planned_usd": report.totals["planned"],
+        "sources": [s for s in report.sources if s.amount_usd],
+        "in_force": totals.in_force if totals else None,
+    }
 
 
 def _traffic_figures(workload, history, forecast, sla) -> dict:

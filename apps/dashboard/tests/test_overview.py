@@ -164,3 +164,33 @@ def test_an_empty_range_says_so_in_every_chart(spend, page_as):
     page = page_as("finops").get("/overview/?from=2025-01-01&to=2025-01-31").content.decode()
     assert "No spend in this range" in page and "No billed spend in this range" in page
     assert 'id="forecast-usd">$0.00<' in page and "Nothing ahead" in page
+
+
+def test_the_workload_page_shows_its_bill_beside_the_planned_estimate(spend, page_as):
+    ranker = spend["ranker"]
+    page = page_as("sre-a").get(f"/workloads/{ranker.pk}/").content.decode()
+    summary = page.split('id="workload-spend"')[1].split("</p>")[0]
+    assert "<strong>billed $10.50</strong> (from the bill: aws-cur)" in summary
+    assert "planned $72.00 (an estimate from the plans applied" in summary
+    assert f"In force now: plan <a href=\"/plans/{spend['applied'].pk}/\">" in summary
+    assert f"workload={ranker.pk}" in summary  # drills down to the overview's days
+    assert "7.25" not in summary  # another team's line is not this workload's
+    # Shares read as percents, the plans' costs as planned estimates.
+    assert "Planned cost per day (estimate)" in page and "SLA risk (model)" in page
+
+
+def test_a_workload_with_no_tagged_lines_says_so(spend, page_as):
+    BilledCost.objects.filter(workload=spend["ranker"]).delete()
+    page = page_as("sre-a").get(f"/workloads/{spend['ranker'].pk}/").content.decode()
+    assert "billed $0.00</strong> (no billed lines carry this workload's tag)" in page
+
+
+@pytest.mark.parametrize(
+    ("fraction", "text"),
+    [(None, ""), (0.0, "0.00 %"), (0.00004, "&lt; 0.01 %"), (0.0123, "1.23 %"), (1.0, "100.00 %")],
+)
+def test_shares_render_as_percents(fraction, text):
+    from django.template import Context, Template
+
+    rendered = Template("{% load units %}{{ x|share_pct }}").render(Context({"x": fraction}))
+    assert rendered == text

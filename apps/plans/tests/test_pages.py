@@ -54,7 +54,9 @@ def test_an_sre_approves_on_the_plan_page_and_finops_sees_no_button(
     assert {ceilings for _, ceilings in found} == {"x1", "x2", "x3"}
     assert {solver for solver, _ in found} <= {"MILP", "GA-PSO"}
     assert any(solver == "MILP" for solver, _ in found)
-    assert "Planned $/day" in page and re.search(r"<td>\$\d+\.\d\d/day, [\d.]+ late</td>", page)
+    assert "Planned $/day" in page and re.search(
+        r"<td>\$\d+\.\d\d/day, (&lt; )?[\d.]+ % late</td>", page
+    )
     finops_page = signed_in(django_user_model.objects.get(username="finops")).get(
         f"/plans/{proposed.pk}/"
     )
