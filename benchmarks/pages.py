@@ -43,7 +43,7 @@ REQUESTS = 7
 LOADS = 5
 SERVER_TARGET_MS = 300.0
 CHART_TARGET_MS = 1500.0
-# Wraps window.Plotly.newPlot as plotly.min.js defines it: the first promise resolved, then the
+# Wraps window.Plotly.newPlot as plotly.js defines it: the first promise resolved, then the
 # next frame, stamps the time since navigation start (performance.now()'s origin).
 FIRST_CHART = """
 (() => {
@@ -293,7 +293,7 @@ def measure_charts(
     """Each chart page's ms from navigation to the first chart: cold, warm, after signing in.
 
     Cold: LOADS loads, each in a fresh context (nothing cached: a first visit). Warm: LOADS
-    reloads in one context after a first load (plotly.min.js from the browser's cache, as on
+    reloads in one context after a first load (plotly.js from the browser's cache, as on
     every page after the first). After signing in: LOADS fresh contexts open the sign-in page
     on its way to the page, wait a second (the password typed), sign in, and time the page.
     """
@@ -384,12 +384,20 @@ def first_chart_ms(page, url: str) -> float:
 def load(page, url: str) -> dict[str, float]:
     """Load `url` in a watched page: ms from navigation start to each milestone.
 
-    `html`: the page's HTML has come; `plotly`: plotly.min.js has come; `chart`: the first
+    `html`: the page's HTML has come; `plotly`: plotly.js has come; `chart`: the first
     chart is drawn.
     """
     page.goto(url)
     page.wait_for_function("window.__firstChartMs !== undefined", timeout=30_000)
     return page.evaluate(MILESTONES)
+
+
+def bundle_mb() -> str:
+    """The pages' plotly.js bundle as fetched (Brotli) and as parsed, in MB."""
+    import brotli
+
+    data = (ROOT / "static" / "plotly" / "plotly-basic.min.js").read_bytes()
+    return f"{len(brotli.compress(data)) / 1e6:.1f} MB Brotli, {len(data) / 1e6:.1f} MB to parse"
 
 
 def met(timing: Timing) -> bool:
@@ -430,11 +438,11 @@ def document(timings: list[Timing], hot, command: str, started: datetime, before
         f"Server time: Django's test client through the whole stack, {REQUESTS} requests after "
         f"a warm-up. First chart: gunicorn (2 workers) on the same database, headless Chromium, "
         "from navigation start to the first figure's `Plotly.newPlot` resolved and the next "
-        f"frame; cold cache: {LOADS} loads each in a fresh context (a first visit, plotly.min.js "
-        f"fetched: 1.1 MB Brotli, 4.8 MB to parse), warm cache: {LOADS} reloads after a first "
-        "load (plotly.min.js from the browser's cache, as on every page after the first), after "
+        f"frame; cold cache: {LOADS} loads each in a fresh context (a first visit, plotly.js "
+        f"fetched: {bundle_mb()}), warm cache: {LOADS} reloads after a first "
+        "load (plotly.js from the browser's cache, as on every page after the first), after "
         f"signing in: {LOADS} fresh contexts sign in on the way to the page (the sign-in page "
-        "prefetches plotly.min.js), timed from the page's own request. Times in ms.",
+        "prefetches plotly.js), timed from the page's own request. Times in ms.",
         "",
         "| Page | Measure | Median | Min | Max | Target | Met |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
@@ -457,11 +465,11 @@ def document(timings: list[Timing], hot, command: str, started: datetime, before
         "",
         "## Where the time goes",
         "",
-        "A cold load, median ms from navigation start: the page's HTML in, plotly.min.js in, "
-        "the first chart drawn; what follows plotly.min.js's arrival is the browser parsing and "
+        "A cold load, median ms from navigation start: the page's HTML in, plotly.js in, "
+        "the first chart drawn; what follows plotly.js's arrival is the browser parsing and "
         "running it, then drawing.",
         "",
-        "| Page | HTML in | plotly.min.js in | First chart | After plotly.min.js |",
+        "| Page | HTML in | plotly.js in | First chart | After plotly.js |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for t in timings:

@@ -19,7 +19,9 @@
   function fit(root) {
     root.querySelectorAll("main table:not(.stack)").forEach(function (table) {
       table.classList.remove("stacked-rows");
-      var box = table.parentElement.clientWidth;
+      var parent = table.parentElement, style = window.getComputedStyle(parent);
+      // The parent's content box: clientWidth counts its padding, which the table cannot use.
+      var box = parent.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
       if (table.scrollWidth > box + 1 && table.querySelector("thead th")) {
         label(table);
         table.classList.add("stacked-rows");

@@ -169,12 +169,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # plotly.min.js from the installed plotly package, at static/plotly/plotly.min.js (no CDN).
-    "controlplane.staticfiles.PlotlyFinder",
-]
 # Serve static files by their plain names straight from the app folders too (cached briefly).
 WHITENOISE_USE_FINDERS = True
 # `collectstatic` (make demo, the image) writes each file under a name with its content's hash,

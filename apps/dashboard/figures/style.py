@@ -23,6 +23,26 @@ OKABE_ITO = (
 )
 GREY = "#999999"
 Figure = dict[str, Any]
+# The trace types the pages' plotly.js bundle draws (static/plotly: plotly.js's basic bundle).
+BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
+
+
+def drawable(figure: Figure) -> Figure:
+    """`figure` itself, once each trace is checked to be a type the pages' plotly.js draws.
+
+    Every figure a page shows passes here (templates/dashboard/_figure.html), so a figure built
+    with a trace the basic bundle lacks fails the page's tests rather than drawing nothing.
+    """
+    if not isinstance(figure, dict):
+        return figure  # no figure (a page without the data): json_script writes it as it is
+    for trace in figure.get("data") or []:
+        kind = trace.get("type", "scatter")
+        if kind not in BASIC_TRACE_TYPES:
+            raise ValueError(
+                f"trace type {kind!r} is not in the pages' plotly.js bundle "
+                f"({', '.join(sorted(BASIC_TRACE_TYPES))}): see static/plotly/README.md"
+            )
+    return figure
 
 
 def colour(i: int) -> str:

@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from apps.dashboard import figures
 from optimization.solution import schedule_from_json
@@ -118,3 +119,13 @@ def test_control_figure_steps_each_pool_and_draws_the_load_on_its_own_axis():
     assert figure["data"][1]["y"] == [0, 1] and figure["data"][0]["line"]["shape"] == "hv"
     assert figure["data"][2]["yaxis"] == "y2"
     assert figure["layout"]["yaxis2"]["title"]["text"] == "requests/s"
+
+
+def test_a_trace_the_pages_plotly_bundle_cannot_draw_is_refused():
+    from django.template import Context, Template
+
+    page = Template("{% load units %}{{ fig|drawable|json_script }}")
+    drawn = page.render(Context({"fig": figures.pareto_figure(FRONT, 0, 1, 5.0, 30.0)}))
+    assert drawn.startswith('<script type="application/json">')
+    with pytest.raises(ValueError, match="'heatmap' is not in the pages' plotly.js bundle"):
+        page.render(Context({"fig": {"data": [{"type": "heatmap", "z": [[1]]}], "layout": {}}}))

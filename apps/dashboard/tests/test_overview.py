@@ -172,7 +172,7 @@ def test_the_workload_page_shows_its_bill_beside_the_planned_estimate(spend, pag
     summary = page.split('id="workload-spend"')[1].split("</p>")[0]
     assert "<strong>billed $10.50</strong> (from the bill: aws-cur)" in summary
     assert "planned $72.00 (an estimate from the plans applied" in summary
-    assert f"In force now: plan <a href=\"/plans/{spend['applied'].pk}/\">" in summary
+    assert f'In force now: plan <a href="/plans/{spend["applied"].pk}/">' in summary
     assert f"workload={ranker.pk}" in summary  # drills down to the overview's days
     assert "7.25" not in summary  # another team's line is not this workload's
     # Shares read as percents, the plans' costs as planned estimates.
