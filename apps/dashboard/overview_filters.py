@@ -44,6 +44,12 @@ class OverviewFilterForm(forms.Form):
         self.fields["workload"].empty_label = "every workload"
         self.fields["workload"].label_from_instance = lambda w: f"{w.team.slug}/{w.name}"
 
+    def show_range(self) -> None:
+        """Put the range in use, defaults included, in the date inputs the page shows again."""
+        self.data = self.data.copy()
+        for name in ("from", "to"):
+            self.data[name] = self.cleaned_data[name].isoformat()
+
     def clean(self):
         """Defaults for a missing end of the range; the range's order, length and horizon."""
         data = super().clean() or {}

@@ -32,6 +32,7 @@ def overview(request):
     if not form.is_valid():
         return render(request, "dashboard/overview.html", {"form": form}, status=400)
     filters = form.cleaned_data
+    form.show_range()
     report = read_overview(
         request.user,
         first=filters["from"],

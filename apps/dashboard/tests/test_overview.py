@@ -194,3 +194,11 @@ def test_shares_render_as_percents(fraction, text):
 
     rendered = Template("{% load units %}{{ x|share_pct }}").render(Context({"x": fraction}))
     assert rendered == text
+
+
+def test_the_date_inputs_show_the_range_in_use_when_none_was_asked_for(spend, page_as):
+    today = timezone.now().date()
+    page = page_as("finops").get("/overview/").content.decode()
+    first, last = today - timedelta(days=29), today + timedelta(days=7)
+    assert re.search(rf'name="from" value="{first.isoformat()}"', page)
+    assert re.search(rf'name="to" value="{last.isoformat()}"', page)
