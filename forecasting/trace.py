@@ -5,13 +5,19 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from forecasting.base import SeriesError
 from forecasting.bounds import EARLIEST_S, LATEST_S, MAX_VALUE
 from forecasting.history import grid_slots, regularize, whole_seconds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas (100 MB with pyarrow) loads when a file is first read, not with this module: the web
+# process imports it for `TraceError` and serves most pages without reading a trace.
 
 HEADER = ("timestamp", "value")
 
@@ -78,6 +84,8 @@ def read_trace(
     Raises:
         TraceError: naming the first offending row (1-based, counting the header as row 1).
     """
+    import pandas as pd
+
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     if isinstance(source, Path | str):
@@ -120,6 +128,8 @@ def _filled_trace(timestamps: np.ndarray, values: np.ndarray, name: str) -> Trac
 
 
 def _parse_timestamps(column: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     parsed = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
     bad = parsed.isna()
     if bad.any():
@@ -150,6 +160,8 @@ def _parse_timestamps(column: pd.Series) -> np.ndarray:
 
 
 def _parse_values(column: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     values: np.ndarray = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values >= MAX_VALUE)
     if bad.any():

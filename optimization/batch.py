@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from optimization.layout import InfeasibleProblem
 from optimization.problem import Offer, check_finite
@@ -92,6 +91,9 @@ def plan_batch(job: BatchJob, offers: Sequence[Offer]) -> BatchPlan:
     Raises:
         InfeasibleProblem: naming "deadline_s" when even all allowed capacity is too slow.
     """
+    # scipy (70 MB, 0.6 s) loads here, not with the module, which the web process imports.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     usable = [o for o in offers if o.instance_type in job.items_per_s and not o.is_committed]
     if not usable:
         raise InfeasibleProblem("offers", "no spot or on-demand offer for the job's instance types")

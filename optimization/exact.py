@@ -6,15 +6,21 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
-from scipy.sparse import csr_array, lil_array
 
 from optimization.layout import InfeasibleProblem, Layout, layout_problem
 from optimization.objective import evaluate_population
 from optimization.problem import AllocationProblem
 from optimization.solution import Solution, make_solution
+
+if TYPE_CHECKING:
+    from scipy.optimize import Bounds, OptimizeResult
+    from scipy.sparse import csr_array
+
+# scipy (70 MB, 0.6 s) loads when a model is first built, not with this module: the web process
+# imports the optimizer's types but solves nothing.
 
 # Constraint groups, in the order an infeasibility is blamed on them; names are the fields of
 # Constraints (or Offer) a user would change.
@@ -51,6 +57,9 @@ class LinearModel:
 
 def build_model(layout: Layout, drop: frozenset[str] = frozenset()) -> LinearModel:
     """The MILP of `layout`, leaving out the constraint groups in `drop`."""
+    from scipy.optimize import Bounds
+    from scipy.sparse import csr_array, lil_array
+
     T, K = layout.n_intervals, layout.n_options
     has_serverless = layout.serverless_capacity_rps > 0
     n = T * K + (T if has_serverless else 0)
@@ -131,6 +140,8 @@ def change_rows(layout: Layout, K: int) -> list[Row]:
 
 def run_highs(model: LinearModel, *, integral: bool, time_limit_s: float | None) -> OptimizeResult:
     """scipy.optimize.milp (HiGHS) on `model`, relaxed when not `integral`."""
+    from scipy.optimize import LinearConstraint, milp
+
     options: dict[str, bool | float] = {"disp": False}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
