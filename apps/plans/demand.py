@@ -22,15 +22,33 @@ S = PlanStatus
 
 
 def prepare_forecast(plan_id: int) -> bool:
-    """Give a draft plan its forecast: a fresh enough stored one, else compute one now.
+    """Give a draft plan its forecast, computing one in this process if it needs one.
 
-    Returns False (and fails the plan with the forecast's message) when there is none.
+    Returns False (and fails the plan with the forecast's message) when there is none. The
+    worker splits the same steps over queues: `forecast_to_compute` on cpu, the run on the
+    queue its model needs (`apps.forecasts.services.queue_for`), `forecast_ready` on cpu.
     """
-    plan = ScalingPlan.objects.select_related("workload__sla").get(pk=plan_id)
-    if plan.status != S.DRAFT:
-        return False
-    if plan.forecast_run_id is not None or plan.workload.kind == Workload.Kind.BATCH:
-        return True  # a batch plan is made for the SLA's items per run, not a forecast
+    run_id = forecast_to_compute(plan_id)
+    if run_id is not None:
+        forecast_services.execute_forecast_run(run_id)
+    return forecast_ready(plan_id)
+
+
+def forecast_to_compute(plan_id: int) -> int | None:
+    """The ForecastRun a draft plan still needs computed, attached to it; None if it needs none.
+
+    None when the draft has its forecast (a fresh enough stored one is attached here), needs
+    none (a batch plan, made for the SLA's items per run; an onboarding plan, made for the
+    SLA's peak), or was failed here (too little history and no peak to plan for). Otherwise a
+    new queued run, attached to the plan before it is computed, so that `forecast_ready` finds
+    it however the run ends; a run attached earlier and still unfinished is returned again.
+    """
+    plan = ScalingPlan.objects.select_related("workload__sla", "forecast_run").get(pk=plan_id)
+    if plan.status != S.DRAFT or plan.workload.kind == Workload.Kind.BATCH:
+        return None
+    if plan.forecast_run is not None:
+        unfinished = plan.forecast_run.status in UNFINISHED
+        return plan.forecast_run_id if unfinished else None
     points = history_points(plan)
     if points < MIN_POINTS:  # a new workload: its onboarding plan needs no forecast
         if sla_peak(plan) is None:
@@ -40,26 +58,41 @@ def prepare_forecast(plan_id: int) -> bool:
                 f"({MIN_POINTS} needed): set the SLA's peak_rps to plan a new workload for "
                 "the load it is promised at",
             )
-            return False
-        return True
+        return None
     run = find_forecast(plan)
-    if run is None:
-        run = ForecastRun.objects.create(
-            workload=plan.workload,
-            series=plan.series,
-            horizon=forecast_steps(plan),
-            quantiles=list(PLAN_QUANTILES),
-            requested_by=plan.requested_by,
-        )
-        forecast_services.execute_forecast_run(run.pk)
-        run.refresh_from_db()
-    if run.status != ForecastRun.Status.SUCCEEDED:
-        fail_plan(plan_id, f"forecast {run.pk} failed: {run.message}")
-        return False
+    if run is not None:
+        ScalingPlan.objects.filter(pk=plan_id, forecast_run__isnull=True).update(forecast_run=run)
+        return None
+    run = ForecastRun.objects.create(
+        workload=plan.workload,
+        series=plan.series,
+        horizon=forecast_steps(plan),
+        quantiles=list(PLAN_QUANTILES),
+        requested_by=plan.requested_by,
+    )
     ScalingPlan.objects.filter(pk=plan_id, forecast_run__isnull=True).update(forecast_run=run)
-    return True
+    return run.pk
 
 
+def forecast_ready(plan_id: int) -> bool:
+    """Whether a draft plan may be posed: its forecast succeeded, or it needs none.
+
+    A draft whose forecast failed, or never finished, fails with the forecast's message.
+    """
+    plan = ScalingPlan.objects.select_related("forecast_run").get(pk=plan_id)
+    if plan.status != S.DRAFT:
+        return False
+    run = plan.forecast_run
+    if run is None or run.status == ForecastRun.Status.SUCCEEDED:
+        return True
+    if run.status in UNFINISHED:
+        fail_plan(plan_id, f"forecast {run.pk} did not finish (still {run.status})")
+    else:
+        fail_plan(plan_id, f"forecast {run.pk} failed: {run.message}")
+    return False
+
+
+UNFINISHED = (ForecastRun.Status.QUEUED, ForecastRun.Status.RUNNING)
 PLAN_QUANTILES = (0.5, 0.9, 0.99)
 
 

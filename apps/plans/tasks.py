@@ -1,9 +1,11 @@
 """Celery entry points for planning, and for applies and rollbacks (acks_late, retried).
 
-Planning runs on the cpu queue (GA-PSO optimization runs on gpu); applies, rollbacks and batch
-schedules on the actuation queue, so that a change to live capacity never waits behind plan
-building. Each task's time limits (seconds) are on its decorator; a task stopped by one fails its
-plan (`_fail_draft`, `_fail_apply`) or its run. `apps.plans.sweeper` relies on these limits.
+Planning runs on the cpu queue, but for a plan's new forecast, which runs on the queue its model
+needs (`compute_plan_forecast`: gpu for auto and lstm, which train the LSTM), and GA-PSO
+optimization runs (gpu); applies, rollbacks and batch schedules on the actuation queue, so that a
+change to live capacity never waits behind plan building. Each task's time limits (seconds) are on
+its decorator; a task stopped by one fails its plan (`_fail_draft`, `_fail_apply`) or its run.
+`apps.plans.sweeper` relies on these limits.
 """
 
 import logging
@@ -13,6 +15,8 @@ from celery import chain, chord, group
 from django.db import OperationalError, transaction
 
 from actuators.base import TransientError
+from apps.forecasts import services as forecast_services
+from apps.forecasts.models import ForecastRun
 from apps.kernel.runs import fail_unfinished
 from apps.kernel.tasks import Queue, limited_task, row_task
 from apps.plans import applying, audit, guardrail_changes, services, sweeper
@@ -69,17 +73,40 @@ def run_optimization(run_id: int) -> None:
     services.execute_optimization_run(run_id)
 
 
-# The plan's chain: together at most 600 + 300 + 300 + 90 s, under sweeper.DRAFT_STUCK_AFTER.
-@row_task(soft_time_limit=540, time_limit=600, on_time_limit=_fail_draft)
+# The plan's chain: together at most 90 + 600 + 300 + 300 + 90 s, under
+# sweeper.DRAFT_STUCK_AFTER (forecast_for_plan replaces itself with compute_plan_forecast).
+@row_task(soft_time_limit=60, time_limit=90, on_time_limit=_fail_draft)
 def forecast_for_plan(plan_id: int) -> None:
-    """First link of a plan's chain: a fresh stored forecast, or a new one computed here."""
-    services.prepare_forecast(plan_id)
+    """First link of a plan's chain: a fresh stored forecast, or a new one on its model's queue.
+
+    A new run is computed by `compute_plan_forecast`, which replaces this link in the chain,
+    on the queue its model needs: `gpu` for those that train the LSTM (auto, the plans'
+    model, and lstm), `cpu` for the others. The chain goes on to `build_plan` after it.
+    """
+    run_id = services.forecast_to_compute(plan_id)
+    if run_id is not None:
+        model = ForecastRun.objects.values_list("model", flat=True).get(pk=run_id)
+        queue = forecast_services.queue_for(model).value
+        # Ends this task (Ignore) and sends the run, then the rest of the chain; eager: runs it.
+        forecast_for_plan.replace(compute_plan_forecast.si(plan_id, run_id).set(queue=queue))
+
+
+def _fail_plan_forecast(plan_id: int, run_id: int, *, reason: str) -> None:
+    fail_unfinished(ForecastRun, run_id, reason)
+    _fail_draft(plan_id, reason=reason)
+
+
+# The forecast a plan computed inline before: the same limits; the cpu queue is its default.
+@row_task(soft_time_limit=540, time_limit=600, on_time_limit=_fail_plan_forecast)
+def compute_plan_forecast(plan_id: int, run_id: int) -> None:
+    """A plan's new forecast run, sent by `forecast_for_plan` to the queue its model needs."""
+    forecast_services.execute_forecast_run(run_id)
 
 
 @row_task(soft_time_limit=240, time_limit=300, on_time_limit=_fail_draft)
 def build_plan(plan_id: int) -> None:
     """Second link: problem, Pareto front, candidates; their replays fan out as a chord."""
-    parts = services.pose_plan(plan_id)
+    parts = services.pose_plan(plan_id) if services.forecast_ready(plan_id) else []
     if parts:
         measuring = group(measure_candidates.s(plan_id, indices) for indices in parts)
         chord(measuring, propose_plan.s(plan_id)).apply_async()
@@ -98,8 +125,16 @@ def propose_plan(parts: list[list[list]], plan_id: int) -> None:
 
 
 def plan_chain(plan_id: int):
-    """The chain a requested plan runs through; `.apply_async()` sends it."""
-    return chain(forecast_for_plan.si(plan_id), build_plan.si(plan_id))
+    """The chain a requested plan runs through; `.apply_async()` sends it.
+
+    Its first link expires when the sweeper would fail the draft (`sweeper.DRAFT_STUCK_AFTER`):
+    a backlog never builds a plan that is already failed.
+    """
+    first = forecast_for_plan.si(plan_id).set(expires=FIRST_LINK_EXPIRES_S)
+    return chain(first, build_plan.si(plan_id))
+
+
+FIRST_LINK_EXPIRES_S = sweeper.DRAFT_STUCK_AFTER.total_seconds()
 
 
 @limited_task(Queue.CPU)

@@ -83,7 +83,8 @@ def test_an_apply_that_finished_meanwhile_is_not_failed(proposed, sre_a, monkeyp
 
 def test_the_thresholds_outlast_every_task_that_may_still_move_the_plan():
     # A draft: its chain, every link at its hard time limit, ends before the sweeper acts.
-    chain = [tasks.forecast_for_plan, tasks.build_plan, tasks.measure_candidates]
+    chain = [tasks.forecast_for_plan, tasks.compute_plan_forecast, tasks.build_plan]
+    chain += [tasks.measure_candidates]
     chain_s = sum(task.time_limit for task in chain) + tasks.propose_plan.time_limit
     assert timedelta(seconds=chain_s) < sweeper.DRAFT_STUCK_AFTER
     # An apply: every attempt at its hard limit, and the longest backoff between them.
