@@ -8,6 +8,7 @@ from kombu import Queue as KombuQueue
 
 from apps.kernel.tasks import Queue
 from controlplane import broker
+from controlplane.liveness import HeartbeatStep
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,9 @@ app = Celery("ballast")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(queue.value) for queue in Queue]
 app.conf.task_default_queue = Queue.CPU.value
+# Liveness for probes: workers and beat touch $BALLAST_HEARTBEAT_FILE (controlplane/heartbeat.py).
+app.steps["consumer"].add(HeartbeatStep)
+app.conf.beat_scheduler = "controlplane.liveness:HeartbeatScheduler"
 app.autodiscover_tasks()
 
 

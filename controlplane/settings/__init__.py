@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "controlplane",  # loads the Celery app at start (controlplane/apps.py)
     "apps.accounts",
     "apps.catalog",
     "apps.workloads",
