@@ -19,12 +19,20 @@ log = logging.getLogger(__name__)
 def control_tick(now: str | None = None) -> int:
     """Every minute (beat): one step task per enabled controller, fanned out as a group.
 
+    Each step expires before the next tick (`step_expires_s`), when that tick's steps are due.
+
     `now` (ISO-8601) replaces the wall clock, for replays and benchmarks.
     """
     ids = list(Controller.objects.filter(enabled=True).values_list("workload_id", flat=True))
     if ids:
-        group(control_step.s(workload_id, now) for workload_id in ids).apply_async()
+        steps = group(control_step.s(workload_id, now) for workload_id in ids)
+        steps.apply_async(expires=step_expires_s())
     return len(ids)
+
+
+def step_expires_s() -> float:
+    """A tick's steps expire before the next tick: a backlog holds no step a later one repeats."""
+    return settings.CONTROL_STEP_S * 0.9
 
 
 @row_task(Queue.CONTROL, soft_time_limit=45, time_limit=55)

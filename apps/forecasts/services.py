@@ -9,7 +9,7 @@ from django.db import transaction
 from apps.forecasts.models import ForecastRun
 from apps.kernel.runs import claim_run, finish_run
 from apps.kernel.tasks import Queue
-from apps.workloads.models import MetricObservation
+from apps.workloads.history import series_points
 from forecasting.base import SeriesError
 from forecasting.forecast import forecast_series
 from forecasting.history import regularize, whole_seconds
@@ -103,15 +103,12 @@ def execute_forecast_run(run_id: int) -> None:
 def load_history(run: ForecastRun):
     """The run's series as a regular grid (short gaps filled), most recent points only.
 
+    Raw points and, past retention's raw window, the rolled-up hours (`apps.workloads.history`).
+
     Stray points (a few cut off from the rest by a gap no forecast fills, e.g. posted at a test
     timestamp) are left out, and the run's message counts them.
     """
-    rows = (
-        MetricObservation.objects.filter(workload_id=run.workload_id, series=run.series)
-        .order_by("-ts")
-        .values_list("ts", "value")[:MAX_HISTORY_POINTS]
-    )
-    pairs = list(rows)[::-1]
+    pairs = series_points(run.workload_id, run.series, newest=MAX_HISTORY_POINTS)
     if not pairs:
         raise SeriesError(
             f"workload has no observations in series {run.series!r}: push metrics or import a "

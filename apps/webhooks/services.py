@@ -108,11 +108,17 @@ def emit(event: str, *, team_id: int, payload: dict) -> list[WebhookDelivery]:
 
 
 def queue_deliveries(delivery_ids: list[int]) -> None:
-    """Queue one delivery task per id on the webhooks queue."""
+    """Queue one delivery task per id on the webhooks queue.
+
+    Each expires once the sweeper (`requeue_overdue_deliveries`) would queue it again anyway.
+    """
     from apps.webhooks import tasks  # tasks imports this module
 
+    expires = OVERDUE_AFTER.total_seconds()
     for delivery_id in delivery_ids:
-        tasks.deliver_webhook.apply_async((delivery_id,), queue=Queue.WEBHOOKS.value)
+        tasks.deliver_webhook.apply_async(
+            (delivery_id,), queue=Queue.WEBHOOKS.value, expires=expires
+        )
 
 
 def requeue_overdue_deliveries(*, now=None) -> int:

@@ -33,7 +33,9 @@ from apps.webhooks import services
 def deliver_webhook(self, delivery_id: int) -> None:
     """Send the next attempt of one WebhookDelivery; schedule a retry when it may heal."""
     if (retry_in_s := services.attempt_delivery(delivery_id)) is not None:
-        raise self.retry(countdown=retry_in_s)
+        # A retry expires as a first attempt does: once the sweeper would queue it again.
+        expires = retry_in_s + services.OVERDUE_AFTER.total_seconds()
+        raise self.retry(countdown=retry_in_s, expires=expires)
 
 
 @limited_task(Queue.WEBHOOKS, acks_late=True)

@@ -185,19 +185,30 @@ def _finish(trace_import: TraceImport, status: str, **fields) -> None:
 PULL_SETTLE_S = 60
 PROMETHEUS_TIMEOUT_S = 10.0
 MAX_PULL_ERROR_CHARS = 2000
+MAX_UNREACHABLE_CHARS = 500
 
 
 class PullConfigError(Exception):
     """A source that cannot be pulled as configured (e.g. its token variable is unset)."""
 
 
-def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource | None:
+class PullSkipped(Exception):
+    """A source not pulled: its Prometheus did not answer another source's pull just before."""
+
+
+def pull_metrics(
+    source_id: int, *, now: datetime | None = None, unreachable: dict[str, str] | None = None
+) -> MetricSource | None:
     """Pull a source's new points from Prometheus and upsert them; record the outcome on it.
 
     The range starts at the first multiple of `step_s` after the newest stored point of the
     series (or `lookback_h` before `now`, whichever is later) and ends `PULL_SETTLE_S` before
     `now`. Every failure is recorded in `last_error`, with nothing stored; only database errors
     propagate (the task retries them). Returns the updated source, or None if it is gone.
+
+    `unreachable` (a batch's pulls share it) maps each base URL that timed out or refused the
+    connection to its error: a source at such a URL is not asked again, its error says why,
+    so one dead server costs a batch one timeout, not one per source.
     """
     source = MetricSource.objects.select_related("workload__team").filter(pk=source_id).first()
     if source is None:
@@ -209,6 +220,11 @@ def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource
     try:
         if refusal := prometheus_host_refusal(source.base_url):  # or the list changed since
             raise PullConfigError(refusal)
+        if unreachable is not None and source.base_url in unreachable:
+            raise PullSkipped(
+                f"not pulled: {source.base_url} failed another source's pull in this batch "
+                f"({unreachable[source.base_url]})"
+            )
         series = prometheus.query_one_series(
             source.base_url,
             source.promql.replace("{workload}", source.workload.name),
@@ -218,7 +234,11 @@ def pull_metrics(source_id: int, *, now: datetime | None = None) -> MetricSource
             timeout_s=PROMETHEUS_TIMEOUT_S,
             headers=_auth_headers(source),
         )
-    except (prometheus.PrometheusError, PullConfigError) as exc:
+    except (prometheus.PrometheusTimeout, prometheus.PrometheusUnreachable) as exc:
+        if unreachable is not None:
+            unreachable[source.base_url] = str(exc)[:MAX_UNREACHABLE_CHARS]
+        return _record_pull(source, now=now, error=str(exc))
+    except (prometheus.PrometheusError, PullConfigError, PullSkipped) as exc:
         return _record_pull(source, now=now, error=str(exc))
     points = [
         (datetime.fromtimestamp(t, UTC), v)

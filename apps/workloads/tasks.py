@@ -1,11 +1,13 @@
 """Celery entry points for workloads."""
 
-from celery import shared_task
+from dataclasses import asdict
+
+from celery import group
 from django.utils import timezone
 
-from apps.kernel.tasks import Queue, row_task
-from apps.workloads import services
-from apps.workloads.models import MetricSource, TraceImport
+from apps.kernel.tasks import Queue, limited_task, row_task
+from apps.workloads import pulls, retention, services
+from apps.workloads.models import TraceImport
 
 
 def _fail_import(trace_import_id: int, *, reason: str) -> None:
@@ -22,19 +24,32 @@ def import_trace(trace_import_id: int) -> None:
     services.execute_trace_import(trace_import_id)
 
 
-@row_task(soft_time_limit=50, time_limit=60)
-def pull_prometheus_metrics(source_id: int) -> None:
-    """Pull one enabled metric source. Redelivery is harmless: points are upserted."""
-    if MetricSource.objects.filter(pk=source_id, enabled=True).exists():
-        services.pull_metrics(source_id)
+# A chunk's pulls fit under the soft limit (apps.workloads.pulls); a chunk not started within
+# TICK_EXPIRES_S is dropped, as the next tick queues the same sources again.
+PULL_SOFT_LIMIT_S = 50
+TICK_EXPIRES_S = 55
 
 
-@shared_task(queue=Queue.CPU)
-def pull_all_metric_sources() -> None:
-    """Queue a pull of every enabled source; Celery beat runs it as this module's path.
+@limited_task(Queue.CPU, soft_time_limit=PULL_SOFT_LIMIT_S, time_limit=60, acks_late=True)
+def pull_metric_sources(source_ids: list[int]) -> dict[str, int]:
+    """Pull one chunk of enabled sources in turn. Redelivery is harmless: points are upserted."""
+    return asdict(pulls.pull_batch(source_ids))
 
-    Beat entry: `apps.workloads.tasks.pull_all_metric_sources`, every 60 s. A source whose next
-    point is not due yet costs one database read and no request to Prometheus.
+
+@limited_task(Queue.CPU)
+def pull_all_metric_sources() -> int:
+    """Queue the pulls of every enabled source, one task per chunk; how many tasks.
+
+    Beat entry: `apps.workloads.tasks.pull_all_metric_sources`, every 60 s. Chunks of
+    BALLAST_METRIC_PULL_BATCH sources (`apps.workloads.pulls`); each expires before the next tick.
     """
-    for source_id in MetricSource.objects.filter(enabled=True).values_list("pk", flat=True):
-        pull_prometheus_metrics.delay(source_id)
+    batches = pulls.source_batches()
+    if batches:
+        group(pull_metric_sources.s(ids) for ids in batches).apply_async(expires=TICK_EXPIRES_S)
+    return len(batches)
+
+
+@limited_task(Queue.CPU)
+def apply_observation_retention() -> dict[str, int]:
+    """Hourly (beat): roll up raw points past their window, delete old rollups (retention)."""
+    return asdict(retention.apply_retention())

@@ -23,7 +23,8 @@ from datetime import datetime
 import numpy as np
 
 from apps.catalog.models import InterruptionBand, Offer, PurchaseOption, ServerlessOffer
-from apps.workloads.models import MetricObservation, Workload
+from apps.workloads.history import series_points
+from apps.workloads.models import Workload
 from forecasting.base import SeriesError
 from forecasting.history import RegularSeries, regularize
 from optimization.problem import CPU_BOOT_S, GPU_BOOT_S, SPOT_HAZARD_PER_HOUR
@@ -94,12 +95,10 @@ def requests_history(
 ) -> RegularSeries | None:
     """The workload's stored series on its regular grid (short gaps filled), or None.
 
-    Stray points far from the rest (`forecasting.history.stray_points`) are left out.
+    Stray points far from the rest (`forecasting.history.stray_points`) are left out. Hours
+    past retention's raw window come from their rollups (`apps.workloads.history`).
     """
-    rows = MetricObservation.objects.filter(workload_id=workload_id, series=series)
-    if since is not None:
-        rows = rows.filter(ts__gte=since)
-    pairs = list(rows.order_by("ts").values_list("ts", "value"))
+    pairs = series_points(workload_id, series, since=since)
     if len(pairs) < 2:
         return None
     epoch_s = np.fromiter((ts.timestamp() for ts, _ in pairs), dtype=np.int64, count=len(pairs))

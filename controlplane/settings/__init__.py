@@ -235,31 +235,37 @@ CONTROL_STEP_S = env_int("BALLAST_CONTROL_STEP_S", 60)
 CONTROL_KEEP_DAYS = env_int("BALLAST_CONTROL_KEEP_DAYS", 14)  # decisions kept (hourly audit: all)
 # `make demo` only: replay the sample traces as live metrics (apps/control/demo.py).
 DEMO_FEED = env_bool("BALLAST_DEMO_FEED", default=False)
-# Celery beat (run by `celery beat`, or `worker -B` in the demo).
+# Prometheus pulls: one task per this many enabled sources each minute (apps/workloads/pulls.py).
+METRIC_PULL_BATCH = env_int("BALLAST_METRIC_PULL_BATCH", 200)
+# Raw observations are kept this many days, then rolled up into hourly rows kept this many days
+# (apps/workloads/retention.py; readers see both, apps/workloads/history.py).
+OBSERVATIONS_RAW_DAYS = env_int("BALLAST_OBSERVATIONS_RAW_DAYS", 14)
+OBSERVATIONS_ROLLUP_DAYS = env_int("BALLAST_OBSERVATIONS_ROLLUP_DAYS", 400)
+
+
+def _every(task: str, seconds: float) -> dict:
+    """A beat entry whose message expires before the next one is sent (an hour at most)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": min(seconds * 0.9, 3600)}}
+
+
+# Celery beat (run by `celery beat`, or `worker -B` in the demo). A backlog holds no stale tick:
+# each entry expires before the next, and so do the per-item tasks the fan-outs queue.
 CELERY_BEAT_SCHEDULE = {
-    "expire-plans": {"task": "apps.plans.tasks.expire_plans", "schedule": 60.0},
-    "control": {"task": "apps.control.tasks.control_tick", "schedule": CONTROL_STEP_S},
-    "batch-schedules": {"task": "apps.plans.tasks.enact_batch_schedules", "schedule": 60.0},
-    "control-prune": {"task": "apps.control.tasks.prune_control_history", "schedule": 86400.0},
-    "scheduled-plans": {"task": "apps.plans.tasks.request_scheduled_plans", "schedule": 60.0},
-    "pull-metric-sources": {
-        "task": "apps.workloads.tasks.pull_all_metric_sources",
-        "schedule": 60.0,
-    },
-    "webhook-requeue": {
-        "task": "apps.webhooks.tasks.requeue_overdue_webhook_deliveries",
-        "schedule": 300.0,
-    },
+    "expire-plans": _every("apps.plans.tasks.expire_plans", 60.0),
+    "control": _every("apps.control.tasks.control_tick", CONTROL_STEP_S),
+    "batch-schedules": _every("apps.plans.tasks.enact_batch_schedules", 60.0),
+    "control-prune": _every("apps.control.tasks.prune_control_history", 86400.0),
+    "scheduled-plans": _every("apps.plans.tasks.request_scheduled_plans", 60.0),
+    "pull-metric-sources": _every("apps.workloads.tasks.pull_all_metric_sources", 60.0),
+    "observation-retention": _every("apps.workloads.tasks.apply_observation_retention", 3600.0),
+    "webhook-requeue": _every("apps.webhooks.tasks.requeue_overdue_webhook_deliveries", 300.0),
     # Plans left in draft or applying by a lost task end failed (apps/plans/sweeper.py).
-    "sweep-stuck-plans": {"task": "apps.plans.tasks.sweep_stuck_plans", "schedule": 300.0},
+    "sweep-stuck-plans": _every("apps.plans.tasks.sweep_stuck_plans", 300.0),
     # The bill's last days, reread daily from every billing source (apps/billing/tasks.py).
-    "pull-billing": {"task": "apps.billing.tasks.pull_all_billing_sources", "schedule": 86400.0},
+    "pull-billing": _every("apps.billing.tasks.pull_all_billing_sources", 86400.0),
 }
 if DEMO_FEED:
-    CELERY_BEAT_SCHEDULE["demo-feed"] = {
-        "task": "apps.control.tasks.feed_demo_metrics",
-        "schedule": 60.0,
-    }
+    CELERY_BEAT_SCHEDULE["demo-feed"] = _every("apps.control.tasks.feed_demo_metrics", 60.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Actuators: connections from configuration; each team acts as the identity an operator granted

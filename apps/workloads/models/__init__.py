@@ -7,6 +7,7 @@ public names are importable from here, where callers (and migrations) import the
 from apps.workloads.models.metrics import (
     SERIES_NAME,
     MetricObservation,
+    MetricRollup,
     MetricSource,
     TraceImport,
     prometheus_host_refusal,
@@ -33,6 +34,7 @@ __all__ = [
     "CapacityProfile",
     "DeploymentTarget",
     "MetricObservation",
+    "MetricRollup",
     "MetricSource",
     "ModelVariant",
     "TraceImport",

@@ -44,6 +44,36 @@ class MetricObservation(models.Model):
         return f"{self.workload_id}/{self.series}@{self.ts:%Y-%m-%dT%H:%M:%SZ}={self.value}"
 
 
+class MetricRollup(models.Model):
+    """An hour of a workload's series whose raw points retention deleted (workloads.retention).
+
+    `hour` is the hour's start (UTC); `count` the raw points it summarises, `mean`, `min` and
+    `max` their values. Readers of history (`apps.workloads.history`) read these hours on.
+    """
+
+    workload = models.ForeignKey(Workload, models.CASCADE, related_name="rollups")
+    series = models.CharField(max_length=64, validators=[SERIES_NAME])
+    hour = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    mean = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    objects = WorkloadChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workload", "series", "hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "series", "hour"], name="rollup_unique_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.workload_id}/{self.series}@{self.hour:%Y-%m-%dT%H}h={self.mean} x{self.count}"
+        )
+
+
 class TraceImport(models.Model):
     """An uploaded trace CSV, imported as observations by a worker."""
 

@@ -255,28 +255,15 @@ def test_operators_grant_only_well_named_distinct_variables(team_a):
             team_a.full_clean()
 
 
-def test_beat_task_queues_a_pull_of_each_enabled_source(workload, prom, monkeypatch):
-    enabled = make_source(workload, prom)
-    make_source(workload, prom, series="cpu_utilization", enabled=False)
-    queued = []
-    monkeypatch.setattr(tasks.pull_prometheus_metrics, "delay", queued.append)
-
-    tasks.pull_all_metric_sources()
-
-    assert queued == [enabled.pk]
-    assert tasks.pull_all_metric_sources.name == "apps.workloads.tasks.pull_all_metric_sources"
-
-
 def test_pull_task_skips_disabled_and_deleted_sources(workload, prom):
     prom.add_series(QUERY, grid_points(datetime.now(UTC), hours=2))
     disabled = make_source(workload, prom, enabled=False)
 
-    tasks.pull_prometheus_metrics(disabled.pk)
-    tasks.pull_prometheus_metrics(disabled.pk + 1000)
+    assert tasks.pull_metric_sources([disabled.pk, disabled.pk + 1000])["pulled"] == 0
 
     assert prom.requests == []
     MetricSource.objects.filter(pk=disabled.pk).update(enabled=True)
-    tasks.pull_prometheus_metrics(disabled.pk)
+    assert tasks.pull_metric_sources([disabled.pk])["pulled"] == 1
     assert len(prom.requests) == 1 and len(stored(workload)) >= 59
 
 
