@@ -6,13 +6,11 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane import health
-from controlplane.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,14 +65,13 @@ def test_json_logs_are_one_object_per_line():
     )
 
 
-def test_probes_answer_any_host_and_readiness_names_what_is_down(client, db, monkeypatch):
+def test_probes_answer_any_host_and_readiness_names_what_is_down(client, db, monkeypatch, settings):
     assert client.get("/healthz", HTTP_HOST="10.1.2.3").json() == {"status": "ok"}
     ready = client.get("/readyz", HTTP_HOST="10.1.2.3")
     assert ready.status_code == 200, ready.content
-    unreachable = SimpleNamespace(
-        connection_for_write=lambda: celery_app.connection_for_write("redis://127.0.0.1:1/0")
-    )
-    monkeypatch.setattr(health, "celery_app", unreachable)
+    unreachable = health.BrokerWatch(lambda: health.check_broker("redis://127.0.0.1:1/0"))
+    monkeypatch.setattr(health, "broker_watch", unreachable)
+    settings.READY_BROKER_GRACE_S = 0  # tests/test_readiness.py: the grace
     down = client.get("/readyz")
     assert down.status_code == 503 and down.json()["problems"][0].startswith("broker:")
 
