@@ -7,7 +7,8 @@ from celery import Celery, signals
 from kombu import Queue as KombuQueue
 
 from apps.kernel.tasks import Queue
-from controlplane import broker
+from controlplane import broker, logging_celery, tracing
+from controlplane.celery_state import PresenceStep
 from controlplane.liveness import HeartbeatStep
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ app.conf.task_default_queue = Queue.CPU.value
 # Liveness for probes: workers and beat touch $BALLAST_HEARTBEAT_FILE (controlplane/heartbeat.py).
 app.steps["consumer"].add(HeartbeatStep)
 app.conf.beat_scheduler = "controlplane.liveness:HeartbeatScheduler"
+# ballast_celery_workers on /metrics: each worker keeps its presence per queue in Redis.
+app.steps["consumer"].add(PresenceStep)
+# Worker and beat log through Django's LOGGING, tasks' records with their ids.
+logging_celery.install(app)
+tracing.connect_celery()  # OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
 app.autodiscover_tasks()
 
 

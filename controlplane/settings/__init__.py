@@ -13,6 +13,8 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from controlplane.logging_setup import config as logging_config
+from controlplane.logging_setup import log_format
 from controlplane.settings.api import (  # noqa: F401 (Django reads them here)
     DATA_UPLOAD_MAX_MEMORY_SIZE,
     DRF_STANDARDIZED_ERRORS,
@@ -81,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "controlplane.logging_setup.RequestIdMiddleware",  # X-Request-ID, on every record it logs
     "controlplane.health.HealthMiddleware",  # probes first: no host check, no session
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -306,25 +309,14 @@ METRICS_PUBLIC = env_bool("BALLAST_METRICS_PUBLIC", default=False)
 # /readyz fails once the broker has been unreachable this long, not at once (controlplane/health.py).
 READY_BROKER_GRACE_S = env_int("BALLAST_READY_BROKER_GRACE_S", 120)
 
-# Logs: plain lines for people, one JSON object per line for log pipelines (production default).
-LOG_FORMAT = os.environ.get("BALLAST_LOG_FORMAT", "json" if PRODUCTION else "plain")
-if LOG_FORMAT not in ("json", "plain"):
-    raise ImproperlyConfigured(f"BALLAST_LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": os.environ.get("BALLAST_LOG_LEVEL", "INFO")},
-    "loggers": {"cmdstanpy": {"level": "WARNING"}},
-}
+# Logs: plain lines for people, one JSON object per line for log pipelines (production default);
+# the same config for gunicorn (gunicorn.conf.py) and Celery (controlplane/logging_celery.py).
+try:
+    LOG_FORMAT = log_format()
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("BALLAST_LOG_LEVEL", "INFO"))
+LOGGING_CONFIG = "controlplane.logging_setup.apply"  # dictConfig, and warnings as records
 
 # Content-Security-Policy (django-csp): the pages' own scripts carry the request's nonce
 # (`<script nonce="{{ request.csp_nonce }}">`), every other script comes from this origin
