@@ -7,7 +7,9 @@ scopes and the session's CSRF check apply to all), 400 on every paginated list (
 or `offset` is refused), 413 on every operation with a body. Every error is documented as
 `application/problem+json` with the `Problem` schema, whatever a view's `extend_schema` gave it.
 Request bodies that refuse unknown fields say so (`additionalProperties: false`); one of
-several bodies (`oneOf`) is required when each of them has a required field.
+several bodies (`oneOf`) is required when each of them has a required field. Each operation has
+one tag, the group of the resource its path names (`RESOURCE_TAGS`); the tags' descriptions are
+SPECTACULAR_SETTINGS["TAGS"] (controlplane/settings/api.py).
 """
 
 from http import HTTPStatus
@@ -35,10 +37,46 @@ DESCRIPTIONS = {
     500: "A fault of Ballast; nothing was changed.",
 }
 BODY_METHODS = ("POST", "PUT", "PATCH")
+API_PREFIX = "/api/v1/"
+# The first segment of each operation's path under /api/v1/, and the tag it is listed under.
+RESOURCE_TAGS = {
+    "workloads": "workloads",
+    "slas": "workloads",
+    "model-variants": "workloads",
+    "deployment-targets": "workloads",
+    "metric-sources": "metrics",
+    "metric-observations": "metrics",
+    "trace-imports": "metrics",
+    "forecast-runs": "forecasts",
+    "plans": "plans",
+    "optimization-runs": "plans",
+    "plan-schedules": "plans",
+    "guardrails": "guardrails",
+    "guardrail-changes": "guardrails",
+    "controllers": "control",
+    "control-decisions": "control",
+    "providers": "catalog",
+    "regions": "catalog",
+    "instance-types": "catalog",
+    "offers": "catalog",
+    "serverless-offers": "catalog",
+    "billed-costs": "billing",
+    "webhooks": "webhooks",
+    "webhook-deliveries": "webhooks",
+    "auth": "tokens",
+    "audit-events": "audit",
+}
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
     """drf-standardized-errors' AutoSchema, with Ballast's errors and the problem media type."""
+
+    def get_tags(self) -> list[str]:
+        """The tag of the resource its path names first: /api/v1/plans/{id}/apply/ is `plans`."""
+        resource = self.path.removeprefix(API_PREFIX).split("/")[0]
+        if resource not in RESOURCE_TAGS:
+            raise KeyError(f"{self.path}: give {resource!r} a tag in RESOURCE_TAGS")
+        return [RESOURCE_TAGS[resource]]
 
     def _should_add_error_response(self, responses: dict[str, Any], status_code: str) -> bool:
         if status_code == "413":

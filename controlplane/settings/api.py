@@ -60,6 +60,21 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(days=TOKEN_TTL_DAYS) if TOKEN_TTL_DAYS else None,
     "AUTH_HEADER_PREFIX": "Token",
 }
+# The schema's tags, one per group of resources, in the order the docs list them; each operation
+# gets one from its path (apps.kernel.openapi.RESOURCE_TAGS).
+API_TAGS = {
+    "workloads": "Inference workloads: their SLAs, model variants, deployment targets, metrics.",
+    "metrics": "Prometheus metric sources, trace uploads, and the observations they record.",
+    "forecasts": "Forecast runs of a workload's demand, and their points.",
+    "plans": "Scaling plans (propose, choose, approve, apply, roll back), runs and schedules.",
+    "guardrails": "Limits on plans, and the loosening changes that wait for a second person.",
+    "control": "The live controller: controllers and the decisions they took.",
+    "catalog": "The pricing catalog: providers, regions, instance types and offers.",
+    "billing": "Billed costs, read from the cloud bill.",
+    "webhooks": "Webhook subscriptions and their deliveries.",
+    "tokens": "API tokens: create, list and revoke them; sign out.",
+    "audit": "The audit trail, and its CSV export.",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ballast API",
     "DESCRIPTION": (
@@ -74,6 +89,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": [{"name": name, "description": text} for name, text in API_TAGS.items()],
     "ENUM_NAME_OVERRIDES": {
         "WorkloadKindEnum": "apps.workloads.models.Workload.Kind",
         "PurchaseOptionEnum": "apps.catalog.models.PurchaseOption",
