@@ -64,5 +64,18 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.request_bounds
 	$(BIN)/python -m benchmarks.fidelity
 
+# checkov on the Helm chart as tests/deploy renders it with default and with production values,
+# one rendering at a time, from a venv of its own: its pins clash with ours. Not in `make test`.
+CHECKOV := checkov==3.3.30
+.PHONY: chart-check
+chart-check: $(VENV)/.dev
+	@test -x var/checkov-venv/bin/checkov || { $(PYTHON) -m venv var/checkov-venv \
+	  && var/checkov-venv/bin/pip install --quiet $(CHECKOV); }
+	rm -rf var/chart-check
+	$(BIN)/python -m tests.deploy.chart var/chart-check default production
+	for rendering in default production; do \
+	  var/checkov-venv/bin/checkov -f var/chart-check/$$rendering.yaml --framework kubernetes \
+	    --compact --quiet --skip-download || exit 1; done
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

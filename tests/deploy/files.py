@@ -1,8 +1,9 @@
-"""Readers for docker/: the Dockerfiles, compose, the Kubernetes manifests and what they start.
+"""Readers for docker/ and the Helm chart: the Dockerfiles, compose, and what they all start.
 
 Every process a deploy file starts is collected as a `Started` (where it comes from, its argv),
 so the tests can check each one against the project: celery's own CLI parser, gunicorn's option
-parser and Django's management commands.
+parser, Django's management commands and the heartbeat probe. The chart's processes are read
+from its rendering with default values (tests/deploy/chart.py).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Any
 
 import yaml
 
+from tests.deploy import chart
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
-K8S = DOCKER / "k8s"
 COMPOSE = DOCKER / "compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
 ENTRYPOINT_SCRIPT = DOCKER / "entrypoint.sh"
 DOCKERFILES = (DOCKER / "Dockerfile", DOCKER / "Dockerfile.cuda")
-WORKLOAD_KINDS = {"Deployment", "Job"}
 SHELL_SEPARATORS = {"&&", "||", ";", "|", "&"}
 
 
@@ -38,51 +39,15 @@ class Started:
 
 
 def yaml_files() -> list[Path]:
-    """Every YAML file under docker/."""
-    return sorted(p for p in DOCKER.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+    """Every YAML file under docker/ and the chart's YAML files that are not templates."""
+    found = [*DOCKER.rglob("*"), *chart.CHART.glob("*"), *(chart.CHART / "ci").glob("*")]
+    return sorted(p for p in found if p.suffix in {".yaml", ".yml"} and p.is_file())
 
 
 @cache
 def load_documents(path: Path) -> tuple[Any, ...]:
     """The YAML documents of one file, empty ones dropped."""
     return tuple(doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None)
-
-
-def k8s_documents() -> list[tuple[Path, dict]]:
-    """(file, object) for every Kubernetes object in docker/k8s, kustomization excluded."""
-    return [
-        (path, doc)
-        for path in sorted(K8S.glob("*.yaml"))
-        if path.name != "kustomization.yaml"
-        for doc in load_documents(path)
-    ]
-
-
-def k8s_objects(kind: str) -> list[dict]:
-    """Every object of one kind."""
-    return [doc for _, doc in k8s_documents() if doc["kind"] == kind]
-
-
-def k8s_object(kind: str, name: str) -> dict:
-    """The one object of `kind` named `name`."""
-    found = [doc for doc in k8s_objects(kind) if doc["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
-    return found[0]
-
-
-def pod_spec(workload: dict) -> dict:
-    """The pod spec of a Deployment or Job."""
-    return workload["spec"]["template"]["spec"]
-
-
-def workload_containers() -> list[tuple[str, dict]]:
-    """("Deployment/ballast-web", container) for every container of every workload."""
-    return [
-        (f"{doc['kind']}/{doc['metadata']['name']}", container)
-        for _, doc in k8s_documents()
-        if doc["kind"] in WORKLOAD_KINDS
-        for container in pod_spec(doc).get("initContainers", []) + pod_spec(doc)["containers"]
-    ]
 
 
 def compose() -> dict:
@@ -222,10 +187,10 @@ def _compose_started() -> list[Started]:
     return started
 
 
-def _k8s_started() -> list[Started]:
+def _chart_started() -> list[Started]:
     started = []
-    for workload, container in workload_containers():
-        where = f"k8s {workload} container {container['name']}"
+    for workload, container in chart.containers(chart.render()):
+        where = f"chart {workload} container {container['name']}"
         argv = tuple(str(word) for word in container.get("command", []) + container.get("args", []))
         if argv:
             started.append(Started(where, argv))
@@ -246,6 +211,6 @@ def _entrypoint_started() -> list[Started]:
 
 
 def started_commands() -> list[Started]:
-    """Every command the Dockerfiles, compose, the manifests and the entrypoint run."""
+    """Every command the Dockerfiles, compose, the chart and the entrypoint run."""
     started = [s for path in DOCKERFILES for s in _dockerfile_started(path)]
-    return started + _compose_started() + _k8s_started() + _entrypoint_started()
+    return started + _compose_started() + _chart_started() + _entrypoint_started()

@@ -1,12 +1,14 @@
-"""docker/ against the project: YAML style, real commands, probes, resources, RBAC and secrets.
+"""docker/ and the chart against the project: YAML style, real commands, queues, secrets, settings.
 
-No database, broker or Docker is needed. The commands that the images, compose and the manifests
+No database, broker or Docker is needed. The commands that the images, compose and the chart
 start are parsed by celery's and gunicorn's own option parsers and checked against
-`apps.kernel.tasks.Queue` and Django's management commands.
+`apps.kernel.tasks.Queue`, Django's management commands and the heartbeat module. The chart's
+objects themselves are checked in test_chart.py.
 """
 
 import fnmatch
 import importlib
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -17,12 +19,12 @@ import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from tests.deploy import chart
 from tests.deploy.files import (
     COMPOSE,
     DOCKER,
     DOCKERFILES,
     ENTRYPOINT_SCRIPT,
-    K8S,
     REPO,
     Started,
     compose,
@@ -31,14 +33,8 @@ from tests.deploy.files import (
     dockerfile_env,
     dockerfile_instructions,
     env_example,
-    k8s_documents,
-    k8s_object,
-    k8s_objects,
-    load_documents,
-    pod_spec,
     started_commands,
     unwrap_shell,
-    workload_containers,
     yaml_files,
 )
 
@@ -46,19 +42,10 @@ PYTHONS = {"python", "python3", "python3.11", "/opt/venv/bin/python"}
 # Programs of the third-party images (postgres, redis) that compose runs for them.
 SERVICE_PROGRAMS = {"pg_isready", "redis-server", "redis-cli"}
 SETTINGS_NAMES = re.compile(r"^(BALLAST_\w+|DATABASE_URL|CELERY_BROKER_URL)$")
+# The exec probe of workers and beat (controlplane/heartbeat.py): heartbeat younger than 90 s.
+HEARTBEAT_PROBE = ("python", "-m", "controlplane.heartbeat", "--max-age", "90")
 SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|CREDENTIAL")
 URL_PASSWORD = re.compile(r"://[^/@\s:]*:([^@/\s]+)@")
-PLACEHOLDER = re.compile(r"^(|<[^>]*>|CHANGE[-_]?ME\w*|REPLACE[-_]?ME\w*)$")
-ACTUATOR_RULES = {
-    (group, resource, verb)
-    for group, resources in {
-        "apps": ("deployments", "deployments/scale"),
-        "autoscaling": ("horizontalpodautoscalers",),
-        "keda.sh": ("scaledobjects",),
-    }.items()
-    for resource in resources
-    for verb in ("get", "patch")
-}
 
 
 # --- what a command must be to exist in the project ---------------------------------------
@@ -118,6 +105,12 @@ def check_manage_py(args: tuple[str, ...]) -> None:
     assert args[1] in get_commands(), f"manage.py has no command {args[1]!r}"
 
 
+def check_heartbeat(started: Started, argv: tuple[str, ...]) -> None:
+    """The heartbeat probe, exactly as agreed, of a module the project has."""
+    assert argv == HEARTBEAT_PROBE, f"{started.where}: {argv} is not {HEARTBEAT_PROBE}"
+    assert importlib.util.find_spec("controlplane.heartbeat"), "no module controlplane.heartbeat"
+
+
 def check_command(started: Started) -> None:
     """Raise AssertionError unless each simple command of `started` is a program of the project."""
     try:
@@ -135,6 +128,8 @@ def _check_simple_commands(started: Started) -> None:
             check_gunicorn(argv[1:])
         elif argv[0] in PYTHONS and argv[1:2] == ("manage.py",):
             check_manage_py(argv[1:])
+        elif argv[0] in PYTHONS and argv[1:3] == ("-m", "controlplane.heartbeat"):
+            check_heartbeat(started, argv)
         elif argv[0] in PYTHONS and argv[1:2] == ("-c",):
             assert "http://127.0.0.1:8000/healthz" in argv[2], f"{started.where}: not /healthz"
         elif program in SERVICE_PROGRAMS and started.where.startswith("compose "):
@@ -158,33 +153,17 @@ def worker_queues(started: Started) -> set[str] | None:
 # --- YAML ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(DOCKER)))
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_yaml_passes_yamllint_without_warnings(path):
     config = YamlLintConfig(file=str(DOCKER / ".yamllint"))
     problems = list(linter.run(path.read_text(), config, str(path)))
     assert not problems, "\n".join(f"{path.name}:{p.line}:{p.column} {p.desc}" for p in problems)
 
 
-@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(DOCKER)))
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_yaml_parses_into_mappings(path):
     documents = list(yaml.safe_load_all(path.read_text()))
     assert documents and all(isinstance(doc, dict) for doc in documents)
-
-
-def test_kustomization_lists_every_manifest_and_nothing_else():
-    kustomization = load_documents(K8S / "kustomization.yaml")[0]
-    manifests = {p.name for p in K8S.glob("*.y*ml")} - {"kustomization.yaml"}
-    assert sorted(kustomization["resources"]) == sorted(manifests)
-
-
-def test_every_object_names_its_namespace_and_every_image_is_set_by_kustomize():
-    kustomization = load_documents(K8S / "kustomization.yaml")[0]
-    images = {image["name"] for image in kustomization["images"]}
-    for path, doc in k8s_documents():
-        assert doc.get("apiVersion") and doc.get("kind"), path.name
-        if doc["kind"] != "Namespace":
-            assert doc["metadata"].get("namespace"), f"{path.name}: {doc['kind']} has no namespace"
-    assert {container["image"] for _, container in workload_containers()} <= images
 
 
 # --- commands, files --------------------------------------------------------------------------
@@ -194,7 +173,9 @@ def test_deploy_files_start_processes():
     where = {started.where for started in runtime_commands()}
     assert {"Dockerfile CMD", "Dockerfile HEALTHCHECK", "Dockerfile.cuda CMD"} <= where
     assert {"compose web.command", "compose worker-cpu.command", "compose beat.command"} <= where
-    assert any(w.startswith("k8s Job/ballast-migrate") for w in where)
+    assert any(w.startswith("chart Job/ballast-migrate") for w in where)
+    probes = [s.argv for s in runtime_commands() if s.where.endswith("Probe")]
+    assert HEARTBEAT_PROBE in probes
 
 
 @pytest.mark.parametrize("started", runtime_commands(), ids=lambda s: s.where)
@@ -215,6 +196,8 @@ def test_every_started_command_exists_in_the_project(started):
         ("python", "manage.py", "no_such_command"),
         ("/bin/sh", "-c", "python manage.py migrate && uwsgi --http :8000"),
         ("redis-server",),
+        ("python", "-m", "controlplane.heartbeat", "--max-age", "900"),
+        ("python", "-m", "controlplane.no_such_probe"),
     ],
     ids=lambda argv: " ".join(argv),
 )
@@ -291,23 +274,11 @@ def test_gpu_worker_listens_only_to_gpu_and_the_others_never_do():
     assert gpu_places == {
         "Dockerfile.cuda CMD",
         "compose worker-gpu.command",
-        "k8s Deployment/ballast-worker-gpu container worker-gpu",
+        "chart Deployment/ballast-worker-gpu container worker-gpu",
     }
     assert all(queues_by_place[where] == {"gpu"} for where in gpu_places)
-    served_in_k8s = set().union(*(q for w, q in queues_by_place.items() if w.startswith("k8s")))
+    served_in_k8s = set().union(*(q for w, q in queues_by_place.items() if w.startswith("chart")))
     assert served_in_k8s == queue_names(), "every queue needs a worker in Kubernetes"
-
-
-def test_gpu_worker_gets_a_gpu_in_kubernetes_and_compose():
-    spec = pod_spec(k8s_object("Deployment", "ballast-worker-gpu"))
-    (container,) = spec["containers"]
-    assert int(container["resources"]["limits"]["nvidia.com/gpu"]) == 1
-    assert container["image"] == "ballast-cuda"
-    assert spec.get("nodeSelector") and spec.get("tolerations")
-    service = compose()["services"]["worker-gpu"]
-    devices = service["deploy"]["resources"]["reservations"]["devices"]
-    assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
-    assert service["build"]["dockerfile"] == "docker/Dockerfile.cuda"
 
 
 @pytest.mark.parametrize("queue", ["actuation", "webhooks", "control"])
@@ -322,7 +293,7 @@ def test_actuation_webhooks_and_control_have_workers_of_their_own(queue):
     places = {where for where, queues in queues_by_place.items() if queue in queues}
     assert places == {
         f"compose worker-{queue}.command",
-        f"k8s Deployment/ballast-worker-{queue} container worker-{queue}",
+        f"chart Deployment/ballast-worker-{queue} container worker-{queue}",
     }
     assert all(queues_by_place[where] == {queue} for where in places)
 
@@ -339,26 +310,19 @@ def test_compose_serves_every_queue_but_gpu_without_its_profile():
     assert served == queue_names()
 
 
-def test_exactly_one_beat_and_it_is_recreated_not_rolled():
-    beat = k8s_object("Deployment", "ballast-beat")
-    assert beat["spec"]["replicas"] == 1
-    assert beat["spec"]["strategy"]["type"] == "Recreate"
+def test_compose_gpu_worker_gets_a_gpu():
+    service = compose()["services"]["worker-gpu"]
+    devices = service["deploy"]["resources"]["reservations"]["devices"]
+    assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
+    assert service["build"]["dockerfile"] == "docker/Dockerfile.cuda"
+
+
+def test_exactly_one_beat_in_compose_and_the_chart():
     beats = [s.where for s in runtime_commands() if "beat" in s.argv and "celery" in s.argv[0]]
-    assert sorted(beats) == ["compose beat.command", "k8s Deployment/ballast-beat container beat"]
+    assert sorted(beats) == ["chart Deployment/ballast-beat container beat", "compose beat.command"]
 
 
-# --- Kubernetes: probes, resources, RBAC, metrics --------------------------------------------
-
-
-def test_web_probes_use_healthz_and_readyz_on_the_served_port():
-    (container,) = pod_spec(k8s_object("Deployment", "ballast-web"))["containers"]
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
-    for probe in ("livenessProbe", "readinessProbe"):
-        port = container[probe]["httpGet"]["port"]
-        assert ports.get(port, port) == 8000
+# --- the probe and metrics paths the chart uses --------------------------------------------
 
 
 # Kubelets and Prometheus reach a pod by its IP over plain HTTP: a Host header that
@@ -387,100 +351,6 @@ def test_metrics_path_reaches_its_view_for_prometheus(client, behind_https):
     behind_https.METRICS_TOKEN = "token-of-this-test"
     response = client.get("/metrics", HTTP_HOST=POD_IP_HOST)
     assert response.status_code == 401, f"{response.status_code}: {response.content[:200]}"
-
-
-@pytest.mark.parametrize(
-    "workload, container",
-    workload_containers(),
-    ids=[f"{workload} {container['name']}" for workload, container in workload_containers()],
-)
-def test_every_container_has_requests_and_limits(workload, container):
-    resources = container.get("resources") or {}
-    for kind in ("requests", "limits"):
-        assert {"cpu", "memory"} <= set(resources.get(kind) or {}), f"{workload}: no {kind}"
-
-
-def test_role_grants_exactly_what_the_actuators_call():
-    roles = {role["metadata"]["name"]: role for role in k8s_objects("Role")}
-    assert set(roles) == {"ballast-actuator", "ballast-impersonate-teams"}
-    granted = {
-        (group, resource, verb)
-        for rule in roles["ballast-actuator"]["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
-    assert granted == ACTUATOR_RULES
-    assert not k8s_objects("ClusterRole") and not k8s_objects("ClusterRoleBinding")
-    # Impersonation of the teams' accounts only, each by name; never of any account.
-    (impersonate,) = roles["ballast-impersonate-teams"]["rules"]
-    assert impersonate["verbs"] == ["impersonate"] and impersonate["resources"] == [
-        "serviceaccounts"
-    ]
-    assert impersonate["resourceNames"]
-    accounts = {
-        a["metadata"]["name"]: a["metadata"]["namespace"] for a in k8s_objects("ServiceAccount")
-    }
-    assert accounts.pop("ballast") == "ballast"
-    assert set(impersonate["resourceNames"]) == set(accounts)
-    bound = {
-        (b["roleRef"]["name"], s["name"], s["namespace"])
-        for b in k8s_objects("RoleBinding")
-        for s in b["subjects"]
-        if b["roleRef"]["kind"] == "Role" and b["metadata"]["namespace"] == "inference"
-    }
-    team_bindings = {("ballast-actuator", name, ns) for name, ns in accounts.items()}
-    assert bound == {
-        ("ballast-actuator", "ballast", "ballast"),
-        ("ballast-impersonate-teams", "ballast", "ballast"),
-        *team_bindings,
-    }
-    assert all(r["metadata"]["namespace"] == "inference" for r in roles.values())
-
-
-def test_only_the_pods_that_actuate_carry_the_service_account():
-    config = k8s_object("ConfigMap", "ballast-config")["data"]
-    assert config["BALLAST_KUBE_MODE"] == "in-cluster"
-    accounts = {}
-    for _, doc in k8s_documents():
-        if doc["kind"] in {"Deployment", "Job"}:
-            spec = pod_spec(doc)
-            token = spec.get("automountServiceAccountToken", True)
-            accounts[doc["metadata"]["name"]] = spec.get("serviceAccountName") if token else None
-    assert accounts == {
-        "ballast-web": "ballast",
-        "ballast-worker-cpu": "ballast",
-        "ballast-worker-control": "ballast",
-        "ballast-worker-actuation": "ballast",
-        "ballast-worker-webhooks": None,
-        "ballast-worker-gpu": None,
-        "ballast-beat": None,
-        "ballast-migrate": None,
-    }
-
-
-@pytest.mark.parametrize(
-    "name, port",
-    [
-        ("ballast-web", 8000),
-        ("ballast-worker-cpu", 9808),
-        ("ballast-worker-control", 9808),
-        ("ballast-worker-actuation", 9808),
-        ("ballast-worker-webhooks", 9808),
-        ("ballast-worker-gpu", 9808),
-    ],
-)
-def test_prometheus_scrapes_web_and_workers_on_their_metrics_port(name, port):
-    template = k8s_object("Deployment", name)["spec"]["template"]
-    annotations = template["metadata"]["annotations"]
-    assert annotations["prometheus.io/scrape"] == "true"
-    assert annotations["prometheus.io/path"] == "/metrics"
-    assert int(annotations["prometheus.io/port"]) == port
-    (container,) = template["spec"]["containers"]
-    assert port in {p["containerPort"] for p in container["ports"]}
-    env = {item["name"]: item.get("value") for item in container.get("env", [])}
-    if name != "ballast-web":
-        assert env["BALLAST_WORKER_METRICS_PORT"] == str(port)
 
 
 # --- compose -----------------------------------------------------------------------------------
@@ -529,25 +399,35 @@ def literal_settings() -> list[tuple[str, str, str]]:
         found += [(f"compose {name}", n, v) for n, v in compose_environment(service).items()]
     for path in DOCKERFILES:
         found += [(path.name, n, v) for n, v in dockerfile_env(path).items()]
-    for config in k8s_objects("ConfigMap"):
-        found += [("ConfigMap", n, str(v)) for n, v in (config.get("data") or {}).items()]
-    for workload, container in workload_containers():
-        for item in container.get("env", []):
-            found.append((workload, item["name"], str(item.get("value", ""))))
+    for values in ({}, chart.production_values()):
+        rendered = chart.render(values)
+        for config in chart.objects(rendered, "ConfigMap"):
+            if config["metadata"]["name"] == "ballast-config":
+                found += [("ConfigMap", n, str(v)) for n, v in config["data"].items()]
+        for workload, container in chart.containers(rendered):
+            for item in container.get("env", []):
+                found.append((workload, item["name"], str(item.get("value", ""))))
     return found
 
 
+def chart_containers() -> list[tuple[str, dict]]:
+    """Every container of the chart, rendered with default and with production values."""
+    return [
+        pair
+        for values in ({}, chart.production_values())
+        for pair in chart.containers(chart.render(values))
+    ]
+
+
 def test_no_deploy_file_holds_a_secret_value():
-    for secret in k8s_objects("Secret"):
-        for field in ("data", "stringData"):
-            for key, value in (secret.get(field) or {}).items():
-                assert PLACEHOLDER.match(str(value or "")), f"Secret {key} has a value"
+    for values in ({}, chart.production_values()):
+        assert not chart.objects(chart.render(values), "Secret"), "the chart creates no Secret"
     for where, name, value in literal_settings():
         if SECRET_NAMES.search(name) and not value.startswith("${"):
             assert value == "", f"{where}: {name} is written down"
         password = URL_PASSWORD.search(value)
         assert not password or password.group(1).startswith("${"), f"{where}: {name} password"
-    for workload, container in workload_containers():
+    for workload, container in chart_containers():
         for item in container.get("env", []):
             if SECRET_NAMES.search(item["name"]) or item["name"].endswith("_URL"):
                 assert "secretKeyRef" in item.get("valueFrom", {}), f"{workload}: {item['name']}"
@@ -573,7 +453,7 @@ def test_every_setting_the_deploy_files_set_is_read_by_the_project():
     python, shell = code_reading_settings()
     settings_py = (REPO / "controlplane" / "settings" / "__init__.py").read_text()
     names = {name for _, name, _ in literal_settings() if SETTINGS_NAMES.match(name)}
-    names |= {item["name"] for _, c in workload_containers() for item in c.get("env", [])}
+    names |= {item["name"] for _, c in chart_containers() for item in c.get("env", [])}
     names = {name for name in names if SETTINGS_NAMES.match(name)}
     unread = set()
     for name in sorted(names):
