@@ -24,6 +24,7 @@ import plotly
 
 from apps.dashboard.downsample import DISPLAY_POINTS, lttb
 from apps.dashboard.figures import traffic_figure
+from tests.programs import chromium
 
 POINTS = 43_200  # 30 days of minutes
 RUNS = 15
@@ -60,7 +61,6 @@ def time_ms(fn, runs: int = RUNS) -> list[float]:
 
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-CHROMIUM = "/usr/bin/chromium"
 RENDER = """async (figure) => {
     const div = document.createElement("div");
     div.style.width = "1100px";
@@ -81,7 +81,7 @@ def browser_render_ms(figures: dict[str, dict], runs: int = RUNS) -> dict[str, l
 
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         page.set_content("<!doctype html><html><body></body></html>")
         page.add_script_tag(path=str(PLOTLY_JS))
@@ -117,7 +117,7 @@ def main() -> int:
         "",
         f"A 30-day per-minute series ({POINTS:,} points) with a day's forecast (1,440 points, "
         "p50/p90/p99) and a capacity step line, built server-side into the workload page's "
-        f"traffic figure, then drawn by plotly.js in headless Chromium ({CHROMIUM}); the last "
+        f"traffic figure, then drawn by plotly.js in headless Chromium ({chromium()}); the last "
         "row draws the same figure without downsampling, for comparison. Median of "
         f"{RUNS} runs after one warm-up, wall time. Drawing with the page's downsampled figure "
         "plus building it is what a user waits for beyond the page load.",

@@ -1,6 +1,6 @@
 """Every dashboard page's server time and first chart drawn, on a month of per-minute history.
 
-Run from the repository root (Chromium from Debian, as for the browser tests):
+Run from the repository root (Chromium found as for the browser tests, tests/programs.py):
 
     .venv/bin/python -m benchmarks.pages            # --reuse: measure the last run's database
 
@@ -34,11 +34,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.programs import chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var" / "bench-pages"
 OUTPUT = ROOT / "docs" / "benchmarks" / "pages.md"
 COMMAND = ".venv/bin/python -m benchmarks.pages"
-CHROMIUM = "/usr/bin/chromium"
 REQUESTS = 7
 LOADS = 5
 SERVER_TARGET_MS = 300.0
@@ -301,7 +302,7 @@ def measure_charts(
 
     found = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         state = signed_in_state(browser, url)
         for timing in timings:
             cold, steps = [], []

@@ -1,6 +1,6 @@
 """The README's screenshots: the main pages on the page benchmark's data, in headless Chromium.
 
-Run from the repository root (Chromium from Debian, as for the browser tests):
+Run from the repository root (Chromium found as for the browser tests, tests/programs.py):
 
     .venv/bin/python -m benchmarks.screenshots      # --reuse: the last page benchmark's database
 
@@ -18,6 +18,7 @@ import sys
 from PIL import Image
 
 from benchmarks.pages import ROOT, gunicorn, page_paths, prepare
+from tests.programs import chromium
 
 FOLDER = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -37,12 +38,11 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from benchmarks.page_data import PASSWORD, USERNAME
-    from benchmarks.pages import CHROMIUM
 
     pages = page_paths(prepare(reuse="--reuse" in sys.argv[1:]))
     FOLDER.mkdir(parents=True, exist_ok=True)
     with gunicorn() as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         for filename, name, viewport in SHOTS:
             context = browser.new_context(viewport=viewport)
             page = context.new_page()

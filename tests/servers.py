@@ -3,7 +3,9 @@
 Loaded with `-p tests.servers` (see pyproject.toml) so that it runs before pytest-django reads
 the settings: the servers live in a temporary directory on free loopback ports, and
 DATABASE_URL / CELERY_BROKER_URL point at them. Set BALLAST_TEST_USE_ENV=true to test against
-servers you started yourself (DATABASE_URL and CELERY_BROKER_URL taken as they are).
+servers you started yourself (DATABASE_URL and CELERY_BROKER_URL taken as they are). The programs
+are found by tests/programs.py (PG_BIN, PG_CONFIG and REDIS_SERVER name them; else PATH and the
+usual places).
 
 PostgreSQL refuses to run as root, so as root the data directory belongs to the `postgres` user
 that Debian's package creates, and initdb / pg_ctl run through runuser.
@@ -11,7 +13,6 @@ that Debian's package creates, and initdb / pg_ctl run through runuser.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -23,25 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.programs import NotFound, pg_bin, redis_server
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _pg_bin(name: str) -> str:
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key)
-    found = candidates[-1] if candidates else shutil.which(name)
-    if not found:
-        raise pytest.UsageError(f"{name} not found: install PostgreSQL (`make test` does, as root)")
-    return found
-
-
-def _version_key(path: str) -> int:
-    version = path.split("/")[4]
-    return int(version) if version.isdigit() else 0
 
 
 @dataclass
@@ -73,7 +63,7 @@ class Servers:
         subprocess.run(
             [
                 *self.as_postgres,
-                _pg_bin("pg_ctl"),
+                pg_bin("pg_ctl"),
                 "-D",
                 str(self.pg_data),
                 "-m",
@@ -109,7 +99,7 @@ def _start_postgres(servers: Servers) -> None:
     subprocess.run(
         [
             *run,
-            _pg_bin("initdb"),
+            pg_bin("initdb"),
             "-D",
             str(servers.pg_data),
             "-U",
@@ -128,7 +118,7 @@ def _start_postgres(servers: Servers) -> None:
     subprocess.run(
         [
             *run,
-            _pg_bin("pg_ctl"),
+            pg_bin("pg_ctl"),
             "-D",
             str(servers.pg_data),
             "-o",
@@ -144,9 +134,7 @@ def _start_postgres(servers: Servers) -> None:
 
 
 def _start_redis(servers: Servers) -> None:
-    binary = shutil.which("redis-server")
-    if not binary:
-        raise pytest.UsageError("redis-server not found: install it (`make test` does, as root)")
+    binary = redis_server()
     servers.redis = subprocess.Popen(
         [
             binary,
@@ -185,7 +173,12 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.setdefault("BALLAST_PLAN_REPLAY_HOURS", "3")
     if os.environ.get("BALLAST_TEST_USE_ENV") == "true":
         return
-    servers = start_servers()
+    try:
+        servers = start_servers()
+    except NotFound as error:
+        raise pytest.UsageError(
+            f"{error}; `python -m tests.programs` says how to install it"
+        ) from None
     early_config.stash[SERVERS] = servers
     os.environ["DATABASE_URL"] = servers.database_url
     os.environ["CELERY_BROKER_URL"] = servers.broker_url

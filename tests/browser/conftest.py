@@ -2,7 +2,8 @@
 
 Select these tests with `-m browser` (or leave them out with `-m "not browser"`). Playwright's sync
 API runs an event loop, which Django refuses ORM calls under unless DJANGO_ALLOW_ASYNC_UNSAFE is
-set. Screenshots go to $BALLAST_ARTIFACTS when set, else to the test's tmp dir.
+set. Screenshots go to $BALLAST_ARTIFACTS when set, else to the test's tmp dir. The browser is the
+one tests/programs.py finds (CHROMIUM names it; else PATH and the usual places).
 """
 
 import os
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests import programs
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -28,11 +30,15 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Chromium for the session (the system's, never a download)."""
+    """One headless Chromium for the session (an installed one: the tests download nothing)."""
     from playwright.sync_api import sync_playwright
 
+    try:
+        executable = programs.chromium()
+    except programs.NotFound as error:
+        pytest.fail(f"{error}; `python -m tests.programs` says how to install it")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield browser
         browser.close()
 
