@@ -31,38 +31,55 @@ def wait_until_finished(model, *, seconds: int) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture
-def worker(transactional_db, tmp_path):
-    """Start `celery worker` as a separate process and wait until it answers a ping."""
+def start_worker(queues: list[Queue], log_path: Path) -> subprocess.Popen:
+    """Start `celery worker` on `queues` as a separate process; wait until it answers a ping.
+
+    Its output goes to `log_path`. A worker already running answers the ping too, so a second
+    one waits until the ping has one more answer.
+    """
     # The flow test's webhook receiver listens on 127.0.0.1.
     env = os.environ | {"DATABASE_URL": database_url(), "BALLAST_WEBHOOK_ALLOW_PRIVATE": "true"}
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "controlplane",
-            "worker",
-            "-Q",
-            ",".join(queue.value for queue in Queue),  # every queue, actuation and webhooks too
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    before = len(celery_app.control.ping(timeout=0.5))
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "controlplane",
+                "worker",
+                "-n",
+                f"{'+'.join(queue.value for queue in queues)}@%h",
+                "-Q",
+                ",".join(queue.value for queue in queues),
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
+    while len(celery_app.control.ping(timeout=0.5)) <= before:
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError((tmp_path / "worker.log").read_text())
-    yield process
+            raise RuntimeError(log_path.read_text())
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Stop a worker `start_worker` started, warm (it finishes its task)."""
     process.terminate()
     process.wait(timeout=30)
-    log.close()
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    """A worker on every queue, actuation and webhooks too."""
+    process = start_worker(list(Queue), tmp_path / "worker.log")
+    yield process
+    stop_worker(process)
