@@ -112,7 +112,8 @@ def _helm_template(values: dict[str, Any], release: str, namespace: str) -> str:
     if binary:
         with _values_file(values) as path:
             command = [binary, "template", release, str(CHART), "--namespace", namespace]
-            result = subprocess.run([*command, "-f", path], capture_output=True, text=True)
+            command += ["--kube-version", KUBERNETES_VERSIONS[-1], "-f", path]
+            result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             raise HelmRefused(result.stderr)
         return result.stdout
