@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from forecasting.backtest import (
 )
 from forecasting.base import MIN_POINTS, SeriesError
 from forecasting.models import MODEL_NAMES, make_forecaster
+from forecasting.progress import progress_bar
 from forecasting.seasonality import plan_seasons
 from forecasting.selection import score_auto_folds, selection_folds
 from forecasting.trace import TraceError, read_trace
@@ -56,13 +57,21 @@ def parse_models(raw: str) -> tuple[list[str], bool]:
 
 
 def backtest_trace(
-    path: Path, *, horizon: int, models: Sequence[str], auto: bool, folds: int, seed: int
+    path: Path,
+    *,
+    horizon: int,
+    models: Sequence[str],
+    auto: bool,
+    folds: int,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Backtest `models` (and auto over them) on the trace at `path`; the JSON report.
 
     The ensemble is reported too whenever its members (ets, sarima, prophet) are backtested;
     it costs no extra fits. With auto, `selection_folds(horizon)` extra folds run before the scored
     ones, so that auto's choice at every scored fold rests on backtests it could have run then.
+    `progress` is told the fraction of the model fits done (`run_backtest`).
     """
     if folds < 1:
         raise ValueError(f"--folds must be >= 1, got {folds}")
@@ -82,6 +91,7 @@ def backtest_trace(
         interval_s=trace.interval_s,
         horizon=horizon,
         folds=folds + warmup,
+        progress=progress,
     )
     result = add_ensemble(result, trace.values)
     plan = plan_seasons(trace.interval_s, trace.values)
@@ -143,14 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         models, auto = parse_models(args.models)
-        report = backtest_trace(
-            args.trace,
-            horizon=args.horizon,
-            models=models,
-            auto=auto,
-            folds=args.folds,
-            seed=args.seed,
-        )
+        with progress_bar("backtest") as progress:  # on a terminal only
+            report = backtest_trace(
+                args.trace,
+                horizon=args.horizon,
+                models=models,
+                auto=auto,
+                folds=args.folds,
+                seed=args.seed,
+                progress=progress,
+            )
         write_report(report, args.json)
     except (TraceError, SeriesError, ValueError, OSError) as exc:
         print(f"python -m forecasting: error: {exc}", file=sys.stderr)

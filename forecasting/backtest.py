@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,12 +121,14 @@ def run_backtest(
     horizon: int,
     folds: int,
     quantiles: Sequence[float] = BACKTEST_QUANTILES,
+    progress: Callable[[float], None] | None = None,
 ) -> Backtest:
     """Score each forecaster on `folds` rolling origins over the end of `y` (n,).
 
     MASE and the scaled pinball loss are scaled by the in-sample seasonal naive error of the
     history before each origin, with the plan's native season (daily where there is one).
     A model that raises `SeriesError` on a fold gets NaN scores and the message for it.
+    `progress`, when given, is told the fraction of the fits done (0 to 1) after each one.
     """
     y = check_series(y)
     horizon = check_horizon(horizon)
@@ -135,6 +137,7 @@ def run_backtest(
     scores: dict[str, list[FoldScore]] = {f.name: [] for f in forecasters}
     forecasts: dict[str, list[Forecast | None]] = {f.name: [] for f in forecasters}
     scales = []
+    fits, done = len(origins) * len(forecasters), 0
     for origin in origins:
         history, actual = y[:origin], y[origin : origin + horizon]
         scale = fold_scale(history, interval_s)
@@ -143,6 +146,9 @@ def run_backtest(
             score, forecast = score_fold(forecaster, history, actual, scale, levels)
             scores[forecaster.name].append(score)
             forecasts[forecaster.name].append(forecast)
+            done += 1
+            if progress is not None:
+                progress(done / fits)
     return Backtest(horizon, origins, tuple(scales), scores, forecasts)
 
 

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from optimization.exact import solve_milp
 from optimization.gapso import solve_gapso
 from optimization.layout import InfeasibleProblem
@@ -44,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Solve every bench instance exactly and with GA-PSO; gaps are relative to the MILP."""
     rows: list[dict[str, Any]] = []
-    for problem in bench_suite():
+    # A bar of the instances solved on stderr, drawn only when stderr is a terminal.
+    for problem in tqdm(bench_suite(), desc="bench", unit="problem", file=sys.stderr, disable=None):
         exact = solve_milp(problem, time_limit_s=args.time_limit)
         heuristic = solve_gapso(problem, seed=args.seed, backend=args.backend)
         rows.append(

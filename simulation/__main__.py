@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from forecasting.progress import progress_bar
 from policies.scenario import load_scenario
 from simulation.compare import POLICY_NAMES, compare_policies
 from simulation.trace import load_trace
@@ -33,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_compare(args: argparse.Namespace) -> dict[str, Any]:
-    """Load the inputs, replay, return the JSON document."""
+def run_compare(
+    args: argparse.Namespace, progress: Callable[[float], None] | None = None
+) -> dict[str, Any]:
+    """Load the inputs, replay, return the JSON document; `progress` as `compare_policies`'."""
     overrides = {}
     if args.peak_rps is not None:
         overrides["peak_rps"] = args.peak_rps
@@ -47,14 +51,15 @@ def run_compare(args: argparse.Namespace) -> dict[str, Any]:
     names = [p.strip() for p in args.policies.split(",") if p.strip()]
     if not names:
         raise ValueError("--policies: name at least one policy")
-    return compare_policies(load, scenario, names, seed=args.seed)
+    return compare_policies(load, scenario, names, seed=args.seed, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 2 with a one-line message on bad input."""
     args = build_parser().parse_args(argv)
     try:
-        result = run_compare(args)
+        with progress_bar("replay") as progress:  # on a terminal only
+            result = run_compare(args, progress)
     except (ValueError, KeyError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
