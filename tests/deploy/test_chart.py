@@ -21,6 +21,7 @@ from tests.deploy.chart import (
     KUBERNETES_VERSIONS,
     NAMESPACE,
     RENDERINGS,
+    REPO,
     HelmRefused,
     containers,
     crd_schemas,
@@ -630,6 +631,14 @@ def selectors(expr: Any) -> list[Any]:
 def metric_names(query: str) -> set[str]:
     """The metric names a PromQL query reads; fails on a query Prometheus would refuse."""
     return {selector.name for selector in selectors(promql_parser.parse(query))}
+
+
+def test_every_ballast_metric_the_chart_reads_is_served_by_the_project():
+    source = (REPO / "controlplane" / "metrics.py").read_text()
+    for name in sorted(KNOWN_METRICS):
+        if name.startswith("ballast_"):
+            family = re.sub(r"_(total|bucket)$", "", name)
+            assert f'"{family}"' in source, f"controlplane/metrics.py serves no {family}"
 
 
 def test_promql_reading_finds_metrics_and_refuses_bad_queries():
