@@ -9,16 +9,21 @@ r"""The Celery queues and workers as Redis holds them: messages waiting, workers
   announced itself, so one killed outright drops out within that. Reading the count is one
   ZCOUNT per queue, cheap at every scrape; no broadcast to the workers.
 
-Both need a Redis broker; with the demo's filesystem broker there is nothing to read.
+Both need a Redis broker; with the demo's filesystem broker there is nothing to read, and
+redis-py is not even imported.
 """
+
+from __future__ import annotations
 
 import functools
 import logging
 import time
+from typing import TYPE_CHECKING
 
-import redis
 from celery import bootsteps
-from kombu.transport.redis import PRIORITY_STEPS
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ def redis_client(broker_url: str) -> redis.Redis | None:
     """A client of the broker's Redis, or None for another broker (the demo's filesystem one)."""
     if not broker_url.startswith(("redis://", "rediss://")):
         return None
+    import redis
+
     return redis.Redis.from_url(
         broker_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
     )
@@ -41,6 +48,8 @@ def redis_client(broker_url: str) -> redis.Redis | None:
 
 def queue_keys(queue: str, prefix: str = "") -> list[str]:
     """The Redis lists that hold a queue's messages, one per priority step."""
+    from kombu.transport.redis import PRIORITY_STEPS
+
     return [
         f"{prefix}{queue}{PRIORITY_SEP}{step}" if step else f"{prefix}{queue}"
         for step in PRIORITY_STEPS
@@ -54,7 +63,7 @@ def queue_lengths(client: redis.Redis, queues: list[str], prefix: str = "") -> d
         for key in queue_keys(queue, prefix):
             pipe.llen(key)
     lengths = iter(pipe.execute())
-    steps = len(PRIORITY_STEPS)
+    steps = len(queue_keys(""))
     return {queue: sum(next(lengths) for _ in range(steps)) for queue in queues}
 
 
@@ -116,15 +125,19 @@ class PresenceStep(bootsteps.StartStopStep):
             self.timer_entry.cancel()
             self.timer_entry = None
         if self.client is not None and self.queues:
+            from redis import RedisError
+
             try:
                 withdraw(self.client, parent.hostname, self.queues)
-            except redis.RedisError as exc:
+            except RedisError as exc:
                 log.warning("could not withdraw %s from the live workers: %s", parent.hostname, exc)
 
     shutdown = stop
 
     def _announce(self, hostname: str) -> None:
+        from redis import RedisError
+
         try:
             announce(self.client, hostname, self.queues)
-        except redis.RedisError as exc:
+        except RedisError as exc:
             log.warning("could not announce %s as a live worker: %s", hostname, exc)

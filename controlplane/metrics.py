@@ -33,7 +33,6 @@ import time
 from datetime import timedelta
 
 import prometheus_client
-import redis
 from celery.signals import (
     celeryd_init,
     task_failure,
@@ -238,6 +237,8 @@ class BrokerCollector:
         client = celery_state.redis_client(settings.CELERY_BROKER_URL)
         if client is None:
             return
+        from redis import RedisError
+
         queues = [queue.value for queue in Queue]
         options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
         try:
@@ -245,7 +246,7 @@ class BrokerCollector:
                 client, queues, options.get("global_keyprefix", "")
             )
             workers = celery_state.live_workers(client, queues)
-        except redis.RedisError as exc:
+        except RedisError as exc:
             log.warning("queue lengths and live workers not read from the broker: %s", exc)
             return
         length = GaugeMetricFamily(
