@@ -4,20 +4,22 @@ Here rather than in `apps.workloads`, which owns the rows, because the audit tra
 app's (`apps.plans.models.AuditEvent`) and workloads may not import it (docs/architecture.md
 section 1). Who may: the team's SREs, or its CI identities through a token given the
 `metrics:delete` scope (`apps.accounts.roles.authorize`). The event has no plan (`plan_id`
-null) and says which series, range and how many points went.
+null) and says which series, range and how many points went: raw points, and those of the
+hours retention rolled up (`MetricRollup`) that lie wholly inside the range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Sum
 
 from apps.accounts import roles
 from apps.plans.audit import actor_name
 from apps.plans.models import AuditEvent
-from apps.workloads.models import MetricObservation, Workload
+from apps.workloads.models import MetricObservation, MetricRollup, Workload
 
 
 class DeletionRefused(Exception):
@@ -57,6 +59,13 @@ def delete_observations(
             workload=workload, series=series, ts__gte=start, ts__lt=end
         )
         deleted, _ = rows.delete()
+        # Hours retention rolled up (apps.workloads.retention) go too when the range holds them.
+        hours = MetricRollup.objects.filter(
+            workload=workload, series=series, hour__gte=start, hour__lte=end - timedelta(hours=1)
+        )
+        rolled_up = hours.aggregate(points=Sum("count"))["points"] or 0
+        rolled_up_hours, _ = hours.delete()
+        deleted += rolled_up
         event = AuditEvent.objects.create(
             actor=actor_name(user),
             via=via,
@@ -72,6 +81,7 @@ def delete_observations(
                 "from": start.isoformat(),
                 "to": end.isoformat(),
                 "deleted": deleted,
+                "rolled_up_hours": rolled_up_hours,
             },
         )
     return Deleted(deleted=deleted, audit_event_id=event.pk)

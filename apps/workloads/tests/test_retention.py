@@ -150,3 +150,27 @@ def test_readers_see_one_continuous_history_across_the_raw_window(workload):
     assert len(newest) == raw + 90 and newest[0][0] == cutoff - timedelta(minutes=90)
     since = series_points(workload.pk, "requests", since=cutoff - timedelta(minutes=30))
     assert len(since) == raw + 30 and since[0][0] == cutoff - timedelta(minutes=30)
+
+
+def test_deleting_a_range_deletes_the_rolled_up_hours_wholly_inside_it(workload, django_user_model):
+    from apps.accounts.models import Role, TeamMembership
+    from apps.control.observations import delete_observations
+
+    sre = django_user_model.objects.create_user(username="sre", password="x-sre")
+    TeamMembership.objects.create(team=workload.team, user=sre, role=Role.SRE)
+    start = retention.raw_cutoff(NOW) - timedelta(hours=3)
+    store(workload, start, range(180))
+    retention.apply_retention(now=NOW)
+
+    # From half past the first hour to the end of the third: the second and third hours only.
+    result = delete_observations(
+        workload=workload,
+        series="requests",
+        start=start + timedelta(minutes=30),
+        end=start + timedelta(hours=3),
+        user=sre,
+    )
+
+    assert result.deleted == 120
+    assert [hour for _, hour, *_ in rollups(workload)] == [start]
+    assert len(series_points(workload.pk, "requests")) == 60
