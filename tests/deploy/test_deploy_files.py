@@ -298,6 +298,42 @@ def test_actuation_webhooks_and_control_have_workers_of_their_own(queue):
     assert all(queues_by_place[where] == {queue} for where in places)
 
 
+def task_time_limits() -> dict[str, int]:
+    """The longest hard time limit of the project's tasks, by the queue each is declared on."""
+    from controlplane.celery import app
+
+    app.loader.import_default_modules()
+    longest: dict[str, int] = {}
+    for name, task in app.tasks.items():
+        if not name.startswith("celery."):
+            queue = str(task.queue or app.conf.task_default_queue)
+            limit = task.time_limit or app.conf.task_time_limit
+            longest[queue] = max(longest.get(queue, 0), limit)
+    return longest
+
+
+@pytest.mark.parametrize("values", [{}, chart.production_values()], ids=["default", "production"])
+def test_a_stopped_worker_has_time_to_finish_its_longest_task(values):
+    # A scale-in or a rollout sends SIGTERM: Celery's warm shutdown finishes the running task,
+    # which its hard time limit ends. An autoscaled worker (cpu, gpu) may run any task a plan
+    # routes to it at call time (forecasts go to gpu), so it gets the longest of them all.
+    longest = task_time_limits()
+    assert set(longest) == queue_names() and longest["cpu"] > 600
+    rendered = chart.render(values)
+    autoscaled = {
+        obj["spec"]["scaleTargetRef"]["name"]
+        for obj in rendered
+        if obj["kind"] in {"ScaledObject", "HorizontalPodAutoscaler"}
+    }
+    for queue in queue_names():
+        worker = chart.one(rendered, "Deployment", f"ballast-worker-{queue}")
+        grace = chart.pod_spec(worker)["terminationGracePeriodSeconds"]
+        needed = (
+            max(longest.values()) if worker["metadata"]["name"] in autoscaled else longest[queue]
+        )
+        assert grace >= needed, f"{queue}: {grace} s to stop, its tasks may run {needed} s"
+
+
 def test_compose_serves_every_queue_but_gpu_without_its_profile():
     served = set().union(
         *(
