@@ -485,6 +485,9 @@ def test_the_gpu_worker_asks_for_a_gpu_on_a_node_karpenter_can_provision(name):
         "tolerations"
     ]
     assert container["args"][container["args"].index("-Q") + 1] == "gpu"
+    # Karpenter leaves a GPU node alone while the worker trains; KEDA takes the pod away.
+    template = one(rendering(name), "Deployment", "ballast-worker-gpu")["spec"]["template"]
+    assert template["metadata"]["annotations"]["karpenter.sh/do-not-disrupt"] == "true"
 
 
 def test_web_scales_on_cpu_with_an_autoscaling_v2_hpa():
