@@ -157,7 +157,7 @@ class DatabaseCollector:
 
 
 def freshness(now):
-    """The freshness gauges, each one bounded query: aggregates over indexed columns.
+    """The freshness gauges, each one bounded query over indexed columns.
 
     - Metric sources: for each enabled source, its newest sample (one step back on the
       observations' unique index on workload, series, ts), or its creation for one with none.
@@ -173,20 +173,21 @@ def freshness(now):
         .order_by("-ts")
         .values("ts")[:1]
     )
-    sources = (
+    # One timestamp per source, min and count here: aggregated in SQL, the subquery ran twice.
+    newest = list(
         MetricSource.objects.filter(enabled=True)
         .annotate(newest=Coalesce(Subquery(newest_sample), F("created_at")))
-        .aggregate(oldest=Min("newest"), stale=Count("pk", filter=Q(newest__lt=now - STALE_AFTER)))
+        .values_list("newest", flat=True)
     )
     yield GaugeMetricFamily(
         "ballast_metric_source_lag_max_seconds",
         "Age of the newest sample of the most lagging enabled metric source (0 with none)",
-        value=_age_s(now, sources["oldest"]),
+        value=_age_s(now, min(newest, default=None)),
     )
     yield GaugeMetricFamily(
         "ballast_metric_sources_stale",
         "Enabled metric sources whose newest sample is older than 5 minutes",
-        value=sources["stale"],
+        value=sum(sample < now - STALE_AFTER for sample in newest),
     )
 
     current_plan = (
