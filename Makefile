@@ -8,9 +8,17 @@ PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
   $$p -c '$(SUPPORTED_PYTHON)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 endif
 
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --quiet
+
 # torch: PyPI's build (CUDA) where nvidia-smi finds a GPU, else the CPU build; TORCH=cpu|cuda
-# picks. On macOS PyPI's build is the CPU one. requirements-torch.lock's header says more.
+# picks, and .venv keeps the build it has until TORCH names the other. On macOS PyPI's build is
+# the CPU one. requirements-torch.lock's header says more.
 ifeq ($(origin TORCH),undefined)
+TORCH := $(patsubst $(VENV)/.torch-%,%,$(wildcard $(VENV)/.torch-*))
+endif
+ifeq ($(TORCH),)
 TORCH := $(shell nvidia-smi -L >/dev/null 2>&1 && echo cuda || echo cpu)
 endif
 ifeq ($(filter $(TORCH),cpu cuda),)
@@ -20,10 +28,6 @@ endif
 TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ;]*\).*/\1/p' requirements.txt)
 UNAME := $(shell uname -s)
-
-VENV := .venv
-BIN := $(VENV)/bin
-PIP := $(BIN)/pip install --quiet
 
 .PHONY: demo test lint pytest system-packages lock bench clean
 
