@@ -37,7 +37,8 @@ $(BIN)/pip:
 	  echo "or python3 on PATH is one. Install one:"; \
 	  if [ "$(UNAME)" = Darwin ]; then echo "  brew install python@3.13"; \
 	  elif command -v apt-get >/dev/null; then echo "  sudo apt-get install -y python3 python3-venv"; \
-	  elif command -v dnf >/dev/null; then echo "  sudo dnf install -y python3"; fi; \
+	  elif command -v dnf >/dev/null; then echo "  sudo dnf install -y python3"; \
+	  else echo "  from your package manager or https://www.python.org/downloads/"; fi; \
 	  echo "or name one: make $(or $(MAKECMDGOALS),test) PYTHON=/path/to/python3.12"; exit 1; \
 	fi
 	@$(PYTHON) -c '$(SUPPORTED_PYTHON)' || { \
