@@ -43,7 +43,7 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.scale import OUTPUT
+from benchmarks.scale import OUTPUT, commit
 from benchmarks.servers import this_run
 from tests.servers import free_port, start_servers
 
@@ -88,7 +88,7 @@ def main() -> int:
     servers = start_servers()
     try:
         with contextlib.ExitStack() as stack:
-            trees = [prepare(servers, "after", ROOT, "HEAD + working tree")]
+            trees = [prepare(servers, f"after ({commit()})", ROOT, "after")]
             for rev in revisions:
                 path = stack.enter_context(worktree(rev))
                 trees.append(prepare(servers, f"before ({rev})", path, rev))
@@ -299,7 +299,7 @@ def section(
             f"{', '.join(f'{r.page_s:.2f}' for r in runs)} | **{page:.2f}** | "
             f"{', '.join(f'{r.rss_mb:.0f}' for r in runs)} | **{rss:.0f}** | {libraries} |"
         )
-    after = starts["after"]
+    after = next(iter(starts.values()))
     page = statistics.median(r.page_s for r in after)
     rss = statistics.median(r.rss_mb for r in after)
     lines += [
