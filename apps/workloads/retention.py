@@ -8,7 +8,7 @@ Celery beat runs `apply_retention` hourly (`apps.workloads.tasks.apply_observati
   deletion commit together, so a run stopped at any point never counts a point twice, and a
   run again finds nothing left to roll up. Points stored later for an hour already rolled up
   (a backfill) are merged into its row, the mean weighted by the counts;
-- rollups older than BALLAST_OBSERVATIONS_ROLLUP_DAYS (default 400) are deleted, `ROLLUP_BATCH`
+- rollups older than BALLAST_OBSERVATIONS_ROLLUP_DAYS (default 400) are deleted, `RAW_BATCH`
   per transaction.
 
 Each run stops after `MAX_BATCHES` transactions of each kind; the next run goes on. At one-minute
@@ -17,6 +17,7 @@ transactions, and catches up a backlog at up to 2,000,000 points an hour.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,8 +32,9 @@ from apps.workloads.models import MetricObservation, MetricRollup
 log = logging.getLogger(__name__)
 
 RAW_BATCH = 10_000
-ROLLUP_BATCH = 10_000
 MAX_BATCHES = 200
+# No batch starts after this long, so a run ends under its task's soft limit (600 s).
+BUDGET_S = 420.0
 
 
 @dataclass(frozen=True)
@@ -55,23 +57,31 @@ def raw_cutoff(now: datetime) -> datetime:
 
 
 def apply_retention(
-    *, now: datetime | None = None, batch: int = RAW_BATCH, max_batches: int = MAX_BATCHES
+    *,
+    now: datetime | None = None,
+    batch: int = RAW_BATCH,
+    max_batches: int = MAX_BATCHES,
+    budget_s: float = BUDGET_S,
 ) -> RetentionReport:
-    """Roll up the raw points past the raw window, then delete the rollups past theirs."""
+    """Roll up the raw points past the raw window, then delete the rollups past theirs.
+
+    At most `max_batches` transactions of each kind, none started after `budget_s` seconds.
+    """
     now = now or timezone.now()
+    deadline = time.monotonic() + budget_s
     cutoff = raw_cutoff(now)
     rolled = rows = 0
     for _ in range(max_batches):
         points, written = roll_up_batch(cutoff, batch)
         rolled, rows = rolled + points, rows + written
-        if points < batch:
+        if points < batch or time.monotonic() > deadline:
             break
     before = now - timedelta(days=settings.OBSERVATIONS_ROLLUP_DAYS)
     deleted = 0
     for _ in range(max_batches):
         gone = delete_rollups_batch(before, batch)
         deleted += gone
-        if gone < batch:
+        if gone < batch or time.monotonic() > deadline:
             break
     if rolled or deleted:
         log.info(

@@ -74,8 +74,8 @@ def test_the_task_asks_celery_to_retry_with_the_chosen_countdown(delivery, recei
     receiver.statuses = [503]
     countdowns = []
 
-    def retry(countdown):
-        countdowns.append(countdown)
+    def retry(countdown, expires):
+        countdowns.append((countdown, expires))
         return Retry(when=countdown)
 
     monkeypatch.setattr(tasks.deliver_webhook, "retry", retry)
@@ -83,7 +83,10 @@ def test_the_task_asks_celery_to_retry_with_the_chosen_countdown(delivery, recei
     with pytest.raises(Retry):
         tasks.deliver_webhook(delivery.pk)
 
-    assert len(countdowns) == 1 and 10 <= countdowns[0] <= 12
+    [(countdown, expires)] = countdowns
+    assert 10 <= countdown <= 12
+    # The retry expires once the sweeper would queue it again.
+    assert expires == countdown + services.OVERDUE_AFTER.total_seconds()
     assert reload(delivery).next_attempt_at is not None
 
 

@@ -86,7 +86,9 @@ def test_each_transaction_takes_a_bounded_batch_and_a_run_a_bounded_number(workl
 
     assert report.rolled_up == 100  # two batches of 50; the next run goes on
     assert MetricObservation.objects.filter(workload=workload).count() == 80
+    assert retention.apply_retention(now=NOW, batch=50, budget_s=0).rolled_up == 50  # past it
     retention.apply_retention(now=NOW, batch=50, max_batches=10)
+    assert not MetricObservation.objects.filter(workload=workload).exists()
     # Hours split over batches sum as if rolled up at once.
     assert [(c, m) for _, _, c, m, _, _ in rollups(workload)] == [
         (60, 29.5),
