@@ -11,9 +11,11 @@ Celery beat runs `apply_retention` hourly (`apps.workloads.tasks.apply_observati
 - rollups older than BALLAST_OBSERVATIONS_ROLLUP_DAYS (default 400) are deleted, `RAW_BATCH`
   per transaction.
 
-Each run stops after `MAX_BATCHES` transactions of each kind; the next run goes on. At one-minute
-data for 10,000 workloads (about 600,000 points an hour) a run rolls up an hour's points in 60
-transactions, and catches up a backlog at up to 2,000,000 points an hour.
+Each run stops after `MAX_BATCHES` transactions of each kind, or once `BUDGET_S` has passed; the
+next run goes on. At one-minute data for 10,000 workloads (600,000 points an hour) a run rolls
+up an hour's points in 60 transactions: on PostgreSQL on the 2-core development machine, 600,000
+points (1,000 workloads x 10 hours) took 104 s (5,800 points/s), so a run catches up a backlog at
+up to 2,000,000 points (`MAX_BATCHES` x `RAW_BATCH`), about 350 s.
 """
 
 import logging
