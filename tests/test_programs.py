@@ -134,3 +134,25 @@ def test_main_succeeds_when_every_program_is_named(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("CHROMIUM", str(executable(tmp_path / "chromium")))
     assert programs.main([]) == 0
     assert f"redis: {tmp_path / 'redis-server'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("distribution", "expected"),
+    [
+        ("debian", [["apt-get", "install", "-y", "redis-server", "chromium"]]),
+        (
+            "ubuntu debian",
+            [
+                ["apt-get", "install", "-y", "redis-server"],
+                [sys.executable, "-m", "playwright", "install", "--with-deps", "chromium"],
+            ],
+        ),
+    ],
+)
+def test_root_on_debian_or_ubuntu_installs_what_is_missing(monkeypatch, distribution, expected):
+    ran = []
+    monkeypatch.setattr(programs.subprocess, "run", lambda argv, **_: ran.append(argv))
+    monkeypatch.setattr(programs, "find_all", lambda: ({}, {}))
+    commands = programs.Platform("Linux", distribution).install_commands(["redis", "chromium"])
+    assert programs._install_as_root(commands) == 0
+    assert ran == [["apt-get", "update", "-qq"], *expected]
