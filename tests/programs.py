@@ -27,11 +27,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PROGRAMS = ("postgresql", "redis", "chromium")
 HOMEBREW = ("/opt/homebrew", "/usr/local")
 MACOS_BROWSERS = (
     "/Applications/Chromium.app/Contents/MacOS/Chromium",
@@ -54,20 +53,21 @@ def _pg_folder() -> str:
         folder = _pg_config_bindir(os.environ["PG_CONFIG"])
     if folder:
         return str(Path(_named(Path(folder) / "initdb", "PG_BIN or PG_CONFIG")).parent)
-    pg_config = shutil.which("pg_config")
-    candidates = [
-        *_newest_first(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
-        shutil.which("initdb"),
-        *([f"{_pg_config_bindir(pg_config)}/initdb"] if pg_config else []),
-        *_newest_first(
-            path
-            for prefix in HOMEBREW
-            for path in glob.glob(f"{prefix}/opt/postgresql@*/bin/initdb")
-        ),
-        *(f"{prefix}/opt/postgresql/bin/initdb" for prefix in HOMEBREW),
-        "/Applications/Postgres.app/Contents/Versions/latest/bin/initdb",
-    ]
-    return str(Path(_first(candidates, "PostgreSQL's initdb")).parent)
+    return str(Path(_first(_pg_candidates(), "PostgreSQL's initdb")).parent)
+
+
+def _pg_candidates() -> Iterator[str | None]:
+    yield from _newest_first(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    yield shutil.which("initdb")
+    if pg_config := shutil.which("pg_config"):
+        try:
+            yield f"{_pg_config_bindir(pg_config)}/initdb"
+        except NotFound:  # a broken pg_config on PATH hides no other installation
+            pass
+    homebrew = (glob.glob(f"{prefix}/opt/postgresql@*/bin/initdb") for prefix in HOMEBREW)
+    yield from _newest_first(path for paths in homebrew for path in paths)
+    yield from (f"{prefix}/opt/postgresql/bin/initdb" for prefix in HOMEBREW)
+    yield "/Applications/Postgres.app/Contents/Versions/latest/bin/initdb"
 
 
 def redis_server() -> str:
@@ -86,12 +86,16 @@ def chromium() -> str:
     """The path of a Chromium (or Chrome) that Playwright can drive headless."""
     if os.environ.get("CHROMIUM"):
         return _named(Path(os.environ["CHROMIUM"]), "CHROMIUM")
-    on_path = [
-        shutil.which(name)
-        for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-    ]
-    candidates = [path for path in on_path if path and not _is_snap(path)]
-    return _first([*candidates, *MACOS_BROWSERS, _playwright_chromium()], "Chromium")
+    return _first(_chromium_candidates(), "Chromium")
+
+
+def _chromium_candidates() -> Iterator[str | None]:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path and not _is_snap(path):
+            yield path
+    yield from MACOS_BROWSERS
+    yield _playwright_chromium()  # last: it starts Playwright's driver to ask
 
 
 def _named(path: Path, variable: str) -> str:
@@ -163,7 +167,7 @@ class Platform:
         return cls(platform.system(), distribution)
 
     def install_commands(self, missing: Iterable[str]) -> list[list[str]]:
-        """The commands that install `missing` (names from PROGRAMS) here."""
+        """The commands that install `missing` ("postgresql", "redis", "chromium") here."""
         words = self.distribution.split()
         packages: dict[str, str | None]
         if self.system == "Darwin":
@@ -193,7 +197,7 @@ class Platform:
 
 
 def find_all() -> tuple[dict[str, str], dict[str, str]]:
-    """What was found (name: path) and what was not (name: why), for every name in PROGRAMS."""
+    """What was found (name: path) and what was not (name: why) of PostgreSQL, Redis, Chromium."""
     lookups = {"postgresql": lambda: pg_bin("initdb"), "redis": redis_server, "chromium": chromium}
     found, missing = {}, {}
     for name, lookup in lookups.items():

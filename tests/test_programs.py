@@ -73,6 +73,15 @@ def test_snap_chromium_is_passed_over(bare_path, monkeypatch):
     assert programs.chromium() == str(chrome)
 
 
+def test_playwright_is_asked_only_when_no_installed_chromium_is_found(bare_path, monkeypatch):
+    def asked():
+        raise AssertionError("Playwright's driver started although a Chromium is on PATH")
+
+    monkeypatch.setattr(programs, "_playwright_chromium", asked)
+    chromium = executable(bare_path / "chromium")
+    assert programs.chromium() == str(chromium)
+
+
 def test_newest_postgresql_first_by_number():
     paths = [
         "/usr/lib/postgresql/9/bin/initdb",
