@@ -800,3 +800,16 @@ def test_a_disabled_worker_has_no_objects():
     names = {obj["metadata"]["name"] for obj in render(values)}
     assert "ballast-worker-gpu" not in names
     assert "ballast-worker-cpu" in names
+
+
+def _worker_queues(rendered: list[dict[str, Any]], name: str) -> str:
+    (container,) = pod_spec(one(rendered, "Deployment", name))["containers"]
+    args = container["args"]
+    return args[args.index("-Q") + 1]
+
+
+def test_without_the_gpu_worker_the_cpu_worker_takes_the_gpu_queue():
+    assert _worker_queues(rendering("default"), "ballast-worker-cpu") == "cpu"
+    assert _worker_queues(rendering("default"), "ballast-worker-gpu") == "gpu"
+    off = render({"workers": {"gpu": {"enabled": False}}})
+    assert _worker_queues(off, "ballast-worker-cpu") == "cpu,gpu"
