@@ -58,6 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "benchmarks" / "scale.md"
 COMMAND = ".venv/bin/python -m benchmarks.scale"
 QUEUES = "cpu,gpu,control,actuation,webhooks"
+# Each worker's numerical libraries on one thread (the LSTM sets torch's itself), as a worker pod
+# with one CPU should run them: N workers then ask for N cores, not N times what BLAS would take.
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 # Tasks per round: a multiple of every N, so no process is left a longer share. Two, and N up
 # to 2, keep a run under half an hour on a busy 2-core machine, where an `auto` forecast took
 # 50 s; `--workloads 6 --processes 1,2,3` on a quieter or bigger one.
@@ -215,7 +218,7 @@ def workers(var: str, n: int) -> Iterator[list[subprocess.Popen]]:
                     + ["--pool=solo", f"--hostname=scale{i}@%h", "--without-gossip"]
                     + ["--without-mingle", "-l", "WARNING"],
                     cwd=ROOT,
-                    env=os.environ.copy(),
+                    env=os.environ | ONE_THREAD,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
@@ -361,7 +364,8 @@ def document(results: Results) -> list[str]:
         f"- {tasks} online workloads, each with {HISTORY_DAYS} days of {STEP_S // 60}-minute "
         "request counts (daily cycle plus noise), one variant on c6i.xlarge, the shipped catalog.",
         f"- N = {', '.join(map(str, results.forecasts))} Celery worker processes, each its own "
-        f"`celery worker --pool=solo` on every queue ({QUEUES}), as N worker pods would run, on "
+        f"`celery worker --pool=solo` on every queue ({QUEUES}), as N worker pods would run "
+        f"(BLAS and OpenMP on one thread each: {', '.join(sorted(ONE_THREAD))} = 1), on "
         "real Redis (broker) and PostgreSQL started by the script. The same mix for every N: "
         f"a round of {tasks} forecasts, then a round of {tasks} plans, each sent as one "
         f"Celery group as the scheduler sends them; {len(results.pulls)} rounds each, after one "
