@@ -503,13 +503,14 @@ def projection(results: Results) -> list[str]:
             f"{per_process:.3f} | {needed:.2f} / {per_process:.3f} = **{measured[-1]:.1f}** | "
             f"{cpu_s:.3g} | {needed:.2f} × {cpu_s:.3g} = **{own_core[-1]:.1f}** |"
         )
+    largest = rows[int(np.argmax(measured))][0]
     lines += [
         f"| **all** | | | | **{sum(measured):.0f}** | | **{sum(own_core):.0f}** |",
         "",
-        f"So {TARGET_WORKLOADS:,} workloads need between {sum(own_core):.0f} worker processes "
-        f"(each on a core of its own) and {sum(measured):.0f} (each as slow as one was here). "
-        "The hourly forecasts are the largest share: a cheaper model than `auto`, or "
-        f"forecasting less often, divides it. The metric pulls are batched: {TARGET_WORKLOADS:,} "
+        f"So {TARGET_WORKLOADS:,} workloads need {sum(own_core):.0f} worker processes each on a "
+        f"core of its own, {sum(measured):.0f} each as slow as one was here. The largest share is "
+        f"{largest}: doing that work less often divides it. The metric pulls are batched: "
+        f"{TARGET_WORKLOADS:,} "
         f"sources a minute are {int(np.ceil(TARGET_WORKLOADS / SOURCES))} tasks of {SOURCES} "
         f"sources (BALLAST_METRIC_PULL_BATCH), not {TARGET_WORKLOADS:,}.",
         "",
