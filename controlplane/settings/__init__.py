@@ -306,7 +306,7 @@ AUDIT_REFUSALS_PER_MINUTE_TOTAL = env_int("BALLAST_AUDIT_REFUSALS_PER_MINUTE_TOT
 # scraper on a trusted network (see controlplane/metrics.py).
 METRICS_TOKEN = os.environ.get("BALLAST_METRICS_TOKEN", "")
 METRICS_PUBLIC = env_bool("BALLAST_METRICS_PUBLIC", default=False)
-# /readyz fails once the broker has been unreachable this long, not at once (controlplane/health.py).
+# /readyz fails once the broker has been unreachable this long, not at once (controlplane/health).
 READY_BROKER_GRACE_S = env_int("BALLAST_READY_BROKER_GRACE_S", 120)
 
 # Logs: plain lines for people, one JSON object per line for log pipelines (production default);
