@@ -4,13 +4,10 @@ The session's Redis (tests/servers.py) serves every test; a test of what happens
 goes away stops this one instead.
 """
 
-import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import free_port, start_redis
 
 
 class RedisServer:
@@ -28,25 +25,7 @@ class RedisServer:
 
     def start(self) -> None:
         """Start the server and wait until it answers PING."""
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                *("--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        self.process = start_redis(self.port, self.folder)
 
     def stop(self) -> None:
         """Stop the server (the port stays this server's, for `start` again)."""

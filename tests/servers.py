@@ -134,20 +134,15 @@ def _start_postgres(servers: Servers) -> None:
 
 
 def _start_redis(servers: Servers) -> None:
-    binary = redis_server()
-    servers.redis = subprocess.Popen(
+    servers.redis = start_redis(servers.redis_port, servers.root)
+
+
+def start_redis(port: int, folder: Path) -> subprocess.Popen:
+    """`redis-server` without persistence in `folder` on loopback `port`, once it answers PING."""
+    process = subprocess.Popen(
         [
-            binary,
-            "--port",
-            str(servers.redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(servers.root),
+            *(redis_server(), "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(folder)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -155,13 +150,14 @@ def _start_redis(servers: Servers) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", servers.redis_port), timeout=1) as conn:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
                 conn.sendall(b"PING\r\n")
                 if conn.recv(16).startswith(b"+PONG"):
-                    return
+                    return process
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not answer on port {servers.redis_port}")
+    process.terminate()
+    raise RuntimeError(f"redis-server did not answer on port {port}")
 
 
 @pytest.hookimpl(tryfirst=True)
