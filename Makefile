@@ -108,7 +108,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.robustness
 	$(BIN)/python -m benchmarks.short_horizon
 	$(BIN)/python -m benchmarks.dashboard
-	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale
+	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.scale --workloads 4 --rounds 3 --processes 1,2
+	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.web_start
 	BALLAST_SECRET_KEY=bench $(BIN)/python -m benchmarks.control
 	$(BIN)/python -m benchmarks.request_bounds
 	$(BIN)/python -m benchmarks.fidelity
