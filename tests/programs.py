@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,8 +145,14 @@ def _playwright_chromium() -> str | None:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
-    with sync_playwright() as playwright:
-        return playwright.chromium.executable_path
+
+    def ask() -> str:
+        with sync_playwright() as playwright:
+            return playwright.chromium.executable_path
+
+    # In a thread of its own: the sync API refuses to start inside a running asyncio loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(ask).result()
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def test_main_prints_the_install_command_and_fails_when_one_is_missing(
     bare_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("REDIS_SERVER", str(bare_path / "nowhere"))
+    monkeypatch.setattr(programs, "_playwright_chromium", lambda: None)
     monkeypatch.setattr(programs.Platform, "here", lambda: programs.Platform("Linux", "debian"))
     assert programs.main([]) == 1
     err = capsys.readouterr().err
